@@ -1,0 +1,59 @@
+"""Plate candidates found in a frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Box:
+    """Axis-aligned box in full-frame pixels."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def area(self) -> int:
+        return self.w * self.h
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return self.x + self.w / 2, self.y + self.h / 2
+
+    def iou(self, other: Box) -> float:
+        """Intersection over union, 0..1."""
+        ix = max(0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
+        iy = max(0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union else 0.0
+
+    def padded(self, fx: float, fy: float, width: int, height: int) -> Box:
+        """The box grown by fractions of its size, clipped to the frame."""
+        dx, dy = int(round(self.w * fx)), int(round(self.h * fy))
+        x0, y0 = max(0, self.x - dx), max(0, self.y - dy)
+        x1, y1 = min(width, self.x + self.w + dx), min(height, self.y + self.h + dy)
+        return Box(x0, y0, x1 - x0, y1 - y0)
+
+    def as_list(self) -> list[int]:
+        return [self.x, self.y, self.w, self.h]
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A region that may hold a plate; ``score`` ranks candidates (higher is likelier)."""
+
+    box: Box
+    score: float
+
+
+class Detector(Protocol):
+    """Finds plate candidates in a BGR frame, best first."""
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        ...

@@ -1,0 +1,172 @@
+"""Frame sources: a folder of images, a video file, a live camera (index or stream URL).
+
+Bad input never ends a run: an unreadable image is logged, counted and skipped; a dead live
+stream is reopened with backoff until the source is closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.frames.types import Frame, SourceStats
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mjpg", ".mjpeg"}
+
+
+class FolderSource:
+    """Images of a folder in name order; timestamps are ``index / fps`` seconds."""
+
+    def __init__(self, folder: Path, fps: float = 5.0) -> None:
+        if fps <= 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        self.folder = folder
+        self.fps = fps
+        self.name = str(folder)
+        self.stats = SourceStats()
+        self._closed = False
+
+    def files(self) -> list[Path]:
+        """The image files this source will read, in order."""
+        return sorted(p for p in self.folder.iterdir()
+                      if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+    def frames(self) -> Iterator[Frame]:
+        self.stats.online = True
+        for number, path in enumerate(self.files()):
+            if self._closed:
+                break
+            image = read_image(path)
+            if image is None:
+                self.stats.corrupt += 1
+                log.warning("skipping %s: not a readable image (corrupt or truncated?)", path.name)
+                continue
+            self.stats.delivered += 1
+            self.stats.last_frame_at = time.time()
+            yield Frame(number=number, timestamp=number / self.fps, image=image, origin=path.name)
+        self.stats.online = False
+
+    def close(self) -> None:
+        self._closed = True
+
+
+def read_image(path: Path) -> np.ndarray | None:
+    """Decode an image file to BGR, or None when it is unreadable. Handles non-ASCII paths."""
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        log.warning("cannot read %s: %s", path, exc)
+        return None
+    if data.size == 0:
+        return None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        return None
+    return image
+
+
+class CaptureSource:
+    """A video file, camera index or stream URL (RTSP, HTTP MJPEG) read through OpenCV.
+
+    Files end at their last frame. Live sources (``live=True``) are reopened with exponential
+    backoff whenever the stream dies, until ``close()`` is called.
+    """
+
+    def __init__(self, spec: str | int, *, live: bool, fps: float | None = None,
+                 backoff: tuple[float, float] = (0.5, 30.0),
+                 opener: Callable[[str | int], cv2.VideoCapture] | None = None) -> None:
+        self.spec = spec
+        self.live = live
+        self.name = str(spec)
+        self.stats = SourceStats()
+        self._fps = fps
+        self._backoff = backoff
+        self._opener = opener or _open_capture
+        self._stop = threading.Event()
+
+    def frames(self) -> Iterator[Frame]:
+        number = 0
+        delay = self._backoff[0]
+        start = time.monotonic()
+        while not self._stop.is_set():
+            cap = self._opener(self.spec)
+            if not cap.isOpened():
+                cap.release()
+                if not self.live:
+                    raise OSError(f"cannot open video {self.spec!r}: missing file or unknown "
+                                  "codec (try converting it to MP4/H.264)")
+                self._offline(f"cannot open camera {self.name}; retrying in {delay:.1f} s")
+                self._stop.wait(delay)
+                delay = min(delay * 2, self._backoff[1])
+                continue
+            fps = self._fps or cap.get(cv2.CAP_PROP_FPS) or 25.0
+            if self.stats.delivered:
+                self.stats.reconnects += 1
+            self.stats.online = True
+            log.info("camera %s online", self.name)
+            failures = 0
+            while not self._stop.is_set():
+                ok, image = cap.read()
+                if not ok or image is None or image.size == 0:
+                    failures += 1
+                    # A file ends at the first failed read; a live stream gets a few chances
+                    # (one corrupt packet is not a dead camera) before it is reopened.
+                    if not self.live or failures >= 25:
+                        break
+                    self.stats.corrupt += 1
+                    continue
+                failures = 0
+                delay = self._backoff[0]
+                self.stats.delivered += 1
+                self.stats.last_frame_at = time.time()
+                stamp = time.monotonic() - start if self.live else number / fps
+                yield Frame(number=number, timestamp=stamp, image=image, origin=self.name)
+                number += 1
+            cap.release()
+            if not self.live:
+                break
+            if not self._stop.is_set():
+                self._offline(f"camera {self.name} stream lost; reconnecting in {delay:.1f} s")
+                self._stop.wait(delay)
+                delay = min(delay * 2, self._backoff[1])
+        self.stats.online = False
+
+    def _offline(self, message: str) -> None:
+        # Backoff caps the retry interval, so a dead camera logs at most every 30 s.
+        log.warning(message)
+        self.stats.online = False
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def _open_capture(spec: str | int) -> cv2.VideoCapture:
+    return cv2.VideoCapture(spec)
+
+
+def open_source(spec: str, fps: float = 5.0) -> FolderSource | CaptureSource:
+    """Pick the source for a ``--source`` value: a folder, a video file, a camera index
+    (``0``) or a stream URL (``rtsp://...``, ``http://...``)."""
+    if spec.isdigit():
+        return CaptureSource(int(spec), live=True)
+    if "://" in spec:
+        return CaptureSource(spec, live=True)
+    path = Path(spec)
+    if path.is_dir():
+        return FolderSource(path, fps=fps)
+    if path.is_file():
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            raise ValueError(f"{spec} is a single image: use 'kennzeichen-checkin read {spec}', "
+                             "or give the folder that holds the frames")
+        return CaptureSource(str(path), live=False)
+    raise FileNotFoundError(f"source {spec!r} is neither a folder, a video file, a camera "
+                            "index nor a stream URL (rtsp://, http://)")

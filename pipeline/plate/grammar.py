@@ -1,0 +1,179 @@
+"""German plate grammar: raw OCR text -> structured plate, or None when it cannot be one.
+
+A German plate is a district code (1-3 letters, umlauts possible), 1-2 letters, 1-4 digits
+(no leading zero) and an optional suffix ``E`` (electric) or ``H`` (historic), at most 8
+characters in all. The seals between district and letters are the only thing that tells
+``B-NO 1234`` from ``BN-O 1234``; OCR shows them as ``-`` or a space. Where that separator is
+missing, the official district list decides, and a split that stays ambiguous is flagged so
+that the confidence can be lowered instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ"
+MAX_CHARS = 8
+
+# Position-aware fixes for characters OCR confuses between the letter and digit shapes.
+TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G", "4": "A", "7": "T"}
+TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "B": "8", "S": "5", "Z": "2",
+            "G": "6", "T": "7", "A": "4"}
+UMLAUT = {"A": "Ä", "O": "Ö", "U": "Ü"}
+
+_SEPARATORS = re.compile(r"[^0-9A-ZÄÖÜ]+")
+
+
+@dataclass(frozen=True)
+class Plate:
+    """A syntactically valid German plate."""
+
+    district: str
+    letters: str
+    digits: str
+    suffix: str = ""
+
+    @property
+    def display(self) -> str:
+        """Canonical display form, e.g. ``OF-AB 123`` or ``OF-E 2345E``."""
+        return f"{self.district}-{self.letters} {self.digits}{self.suffix}"
+
+    @property
+    def compact(self) -> str:
+        """Separator-free form used as the matching key, e.g. ``OFAB123``."""
+        return f"{self.district}{self.letters}{self.digits}{self.suffix}"
+
+    @property
+    def label(self) -> str:
+        """Form of the shared data sets' labels, e.g. ``OF-AB123``."""
+        return f"{self.district}-{self.letters}{self.digits}{self.suffix}"
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """The best plate for a raw text, how many characters were fixed, and whether another
+    reading was equally possible (then the plate must not be trusted blindly)."""
+
+    plate: Plate
+    fixes: int
+    ambiguous: bool
+
+
+def _normalise(raw: str) -> list[str]:
+    """Upper-case and split into tokens at anything that is not a plate character."""
+    text = raw.upper().replace("ß", "SS")
+    return [t for t in _SEPARATORS.split(text) if t]
+
+
+def _as_letters(chars: str) -> tuple[str, int] | None:
+    out, fixes = [], 0
+    for c in chars:
+        if c in LETTERS:
+            out.append(c)
+        elif c in TO_LETTER:
+            out.append(TO_LETTER[c])
+            fixes += 1
+        else:
+            return None
+    return "".join(out), fixes
+
+
+def _as_digits(chars: str) -> tuple[str, int] | None:
+    out, fixes = [], 0
+    for c in chars:
+        if c.isdigit():
+            out.append(c)
+        elif c in TO_DIGIT:
+            out.append(TO_DIGIT[c])
+            fixes += 1
+        else:
+            return None
+    digits = "".join(out)
+    if digits.startswith("0"):
+        return None
+    return digits, fixes
+
+
+def _district(chars: str, districts: frozenset[str] | None) -> tuple[str, int] | None:
+    """Letters of a district code, with umlauts restored where only the umlaut form exists."""
+    base = _as_letters(chars)
+    if base is None:
+        return None
+    code, fixes = base
+    if districts is None or code in districts:
+        return code, fixes
+    # The English recogniser has no umlauts: DUW -> DÜW when only DÜW is a district.
+    options = {code[:i] + UMLAUT[c] + code[i + 1:] for i, c in enumerate(code) if c in UMLAUT}
+    found = sorted(o for o in options if o in districts)
+    if len(found) == 1:
+        return found[0], fixes + 1
+    return None
+
+
+def _candidates(compact: str, district_len: Iterable[int],
+                districts: frozenset[str] | None) -> list[tuple[int, Plate]]:
+    found: list[tuple[int, Plate]] = []
+    suffixes = [("", compact)]
+    if compact[-1:] in ("E", "H"):
+        suffixes.append((compact[-1], compact[:-1]))
+    for suffix, body in suffixes:
+        for d in district_len:
+            for n_letters in (1, 2):
+                n_digits = len(body) - d - n_letters
+                if not 1 <= n_digits <= 4:
+                    continue
+                dist = _district(body[:d], districts)
+                letters = _as_letters(body[d:d + n_letters])
+                digits = _as_digits(body[d + n_letters:])
+                if dist is None or letters is None or digits is None:
+                    continue
+                plate = Plate(dist[0], letters[0], digits[0], suffix)
+                found.append((dist[1] + letters[1] + digits[1], plate))
+    return found
+
+
+def parse_plate(raw: str, districts: frozenset[str] | None = None) -> ParseResult | None:
+    """Parse OCR text into a German plate.
+
+    ``districts`` is the set of valid district codes (``pipeline.plate.districts``); without it
+    any 1-3 letters are accepted as a district. Returns None for text that cannot be a German
+    plate (a sign, a foreign plate, noise).
+    """
+    tokens = _normalise(raw)
+    compact = "".join(tokens)
+    if not 3 <= len(compact) <= MAX_CHARS + 1:
+        return None
+    # A separator after 1-3 leading letters is the seal gap: trust it for the district.
+    hinted = len(tokens) > 1 and 1 <= len(tokens[0]) <= 3 and tokens[0].isalpha()
+    lengths = (len(tokens[0]),) if hinted else (1, 2, 3)
+    found = _candidates(compact, lengths, districts)
+    if not found and hinted:
+        found = _candidates(compact, (1, 2, 3), districts)
+    found = [(f, p) for f, p in found if len(p.compact) <= MAX_CHARS]
+    if not found:
+        return None
+    best_fixes = min(f for f, _ in found)
+    best = sorted({p for f, p in found if f == best_fixes}, key=lambda p: p.compact)
+    # Among equally cheap readings prefer the one without a suffix (a digit read as E is rarer
+    # than a real suffix is missing), then a two-letter district (the most common length).
+    best.sort(key=lambda p: (p.suffix != "", abs(len(p.district) - 2)))
+    distinct = {(p.district, p.letters, p.digits, p.suffix) for p in best}
+    return ParseResult(plate=best[0], fixes=best_fixes, ambiguous=len(distinct) > 1)
+
+
+def plate_from_label(label: str, districts: frozenset[str] | None = None) -> Plate:
+    """Parse a trusted label (CSV import, operator input, ground truth); raise ValueError with a
+    helpful message when it is not a German plate."""
+    result = parse_plate(label, districts)
+    if result is None or result.fixes:
+        raise ValueError(
+            f"{label!r} is not a German plate: expected district-letters digits, "
+            "e.g. 'OF-AB 123' or 'F-X 1' (1-3 letter district, 1-2 letters, 1-4 digits, "
+            "optional E/H, at most 8 characters)")
+    if result.ambiguous and len(_normalise(label)) < 2:
+        raise ValueError(
+            f"{label!r} is ambiguous without a separator: write the district with a hyphen, "
+            f"e.g. '{result.plate.display}'")
+    return result.plate

@@ -1,0 +1,96 @@
+"""Settings: embedded defaults, overridden by a TOML file, then by environment variables.
+
+See ``config/kennzeichen-checkin.example.toml`` for every key with its default and meaning.
+Secrets can stay out of the file: ``KENNZEICHEN_MQTT_USERNAME`` and ``KENNZEICHEN_MQTT_PASSWORD``
+override the ``[mqtt]`` values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.events.mqtt_publisher import MqttSettings
+from pipeline.tracking.passages import TrackerConfig
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    id: str = "entrance"
+    site: str = "drive-in"
+    folder_fps: float = 5.0
+
+
+@dataclass(frozen=True)
+class ReadingSettings:
+    models_dir: str = ""
+    recogniser: str = "auto"  # auto | plate | stock
+    torch_threads: int = 0  # 0: choose from the number of cores
+    max_crops: int = 4
+
+
+@dataclass(frozen=True)
+class Settings:
+    camera: CameraSettings = field(default_factory=CameraSettings)
+    database: str = "data/kennzeichen-checkin.sqlite3"
+    topic_prefix: str = ""  # default: checkin/<site>
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    reading: ReadingSettings = field(default_factory=ReadingSettings)
+    tracking: TrackerConfig = field(default_factory=TrackerConfig)
+    flush_timeout_s: float = 30.0
+
+    @property
+    def prefix(self) -> str:
+        return self.topic_prefix or f"checkin/{self.camera.site}"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _section(cls: type, values: dict[str, Any], where: str) -> Any:
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ConfigError(f"[{where}] unknown key(s) {', '.join(unknown)}; known: "
+                          f"{', '.join(sorted(names))}")
+    defaults = cls()
+    kwargs = {}
+    for key, value in values.items():
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int):
+            value = float(value)
+        if not isinstance(value, expected):
+            raise ConfigError(f"[{where}] {key} must be {expected.__name__}, got {value!r}")
+        kwargs[key] = value
+    return dataclasses.replace(defaults, **kwargs)
+
+
+def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Defaults, then the TOML file (if any), then environment overrides."""
+    env = dict(os.environ) if env is None else env
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} not found; start from "
+                              "config/kennzeichen-checkin.example.toml") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    sections = {"camera": CameraSettings, "mqtt": MqttSettings, "reading": ReadingSettings,
+                "tracking": TrackerConfig}
+    top = {k: v for k, v in data.items() if k not in sections}
+    settings = _section(Settings, {k: v for k, v in top.items() if k != "camera"}, "top level")
+    replaced = {name: _section(cls, data.get(name, {}), name) for name, cls in sections.items()}
+    mqtt = replaced["mqtt"]
+    if env.get("KENNZEICHEN_MQTT_USERNAME"):
+        mqtt = dataclasses.replace(mqtt, username=env["KENNZEICHEN_MQTT_USERNAME"])
+    if env.get("KENNZEICHEN_MQTT_PASSWORD"):
+        mqtt = dataclasses.replace(mqtt, password=env["KENNZEICHEN_MQTT_PASSWORD"])
+    replaced["mqtt"] = mqtt
+    return dataclasses.replace(settings, **replaced)

@@ -1,0 +1,80 @@
+"""Arrival events: topics and JSON payloads (pure; no I/O).
+
+Topics, under a configurable prefix (default ``checkin/<site>``)::
+
+    <prefix>/arrival        QoS 1, one message per car passage
+    <prefix>/availability   retained ``online`` / ``offline`` (the last will)
+
+Consumers deduplicate by ``event_id``: delivery is at least once, so after a broker restart or
+a lost acknowledgement the same event may arrive twice, always with the same id.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pipeline.matching.matcher import MATCHED, MatchResult
+from pipeline.tracking.passages import Passage
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str
+
+    @property
+    def arrival(self) -> str:
+        return f"{self.prefix}/arrival"
+
+    @property
+    def availability(self) -> str:
+        return f"{self.prefix}/availability"
+
+
+@dataclass(frozen=True)
+class ArrivalEvent:
+    event_id: str
+    read_id: str
+    payload: dict[str, object]
+
+    def to_json(self) -> str:
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def build_arrival(passage: Passage, match: MatchResult, *, camera_id: str, site: str,
+                  seen_at: datetime, event_id: str | None = None,
+                  read_id: str | None = None) -> ArrivalEvent:
+    """The arrival for one passage. Unregistered cars carry no plate text at all."""
+    event_id = event_id or str(uuid.uuid4())
+    read_id = read_id or uuid.uuid4().hex[:12]
+    payload: dict[str, object] = {
+        "schema": SCHEMA_VERSION,
+        "type": "arrival",
+        "event_id": event_id,
+        "read_id": read_id,
+        "timestamp": iso(seen_at),
+        "site": site,
+        "camera_id": camera_id,
+        "status": match.status,
+        "confidence": round(passage.confidence, 3),
+    }
+    if match.status == MATCHED and match.account is not None:
+        payload["plate"] = passage.plate.display
+        payload["account"] = {
+            "customer_number": match.account.customer_number,
+            "display_name": match.account.display_name,
+            "visit_reason": match.account.visit_reason or None,
+        }
+    return ArrivalEvent(event_id, read_id, payload)

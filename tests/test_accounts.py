@@ -1,0 +1,107 @@
+"""Account import through the real CLI and a real SQLite file: all or nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.store.sqlite_store import SqliteStore
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = ROOT / "config" / "accounts.example.csv"
+
+
+def run_cli(db: Path, *args: str) -> int:
+    return main(["--database", str(db), *args])
+
+
+def snapshot(db: Path) -> list[tuple[str, tuple[str, ...]]]:
+    store = SqliteStore(db)
+    try:
+        return [(a.customer_number, a.plates) for a in store.accounts()]
+    finally:
+        store.close()
+
+
+def test_good_file_imports_every_account_and_plate(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "c.sqlite3"
+    assert run_cli(db, "accounts", "import", str(GOOD), "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["imported_accounts"] == 4 and out["plates"] == 5
+    accounts = dict(snapshot(db))
+    assert accounts["10001"] == ("OFAB123", "OFE2345E")
+    assert accounts["10003"] == ("DÜWAS870",)
+    assert run_cli(db, "accounts", "list", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {a["customer_number"] for a in listed} == {"10001", "10002", "10003", "10004"}
+
+
+BAD_FILES = {
+    "wrong_header": ("kunde,name,kennzeichen\n1,A,OF-AB 1\n", "missing column"),
+    "bad_plate": ("customer_number,display_name,plate,visit_reason\n"
+                  "1,Anna,OF-AB 1,\n2,Jens,EXIT 3,\n", "line 3: 'EXIT 3' is not a German plate"),
+    "duplicate_plate": ("customer_number,display_name,plate,visit_reason\n"
+                        "1,Anna,OF-AB 1,\n2,Jens,OF-AB 1,\n",
+                        "line 3: plate OF-AB 1 is already registered to customer 1 (line 2)"),
+    "empty": ("", "the file is empty"),
+    "header_only": ("customer_number,display_name,plate,visit_reason\n", "no rows"),
+    "conflicting_names": ("customer_number,display_name,plate\n1,Anna,OF-AB 1\n1,Jens,F-X 1\n",
+                          "customer 1 is named 'Jens' here but 'Anna' earlier"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_malformed_file_is_reported_by_line_and_changes_nothing(
+        case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "c.sqlite3"
+    assert run_cli(db, "accounts", "import", str(GOOD)) == 0
+    before = snapshot(db)
+    text, expected = BAD_FILES[case]
+    bad = tmp_path / f"{case}.csv"
+    bad.write_text(text, encoding="utf-8")
+    capsys.readouterr()
+    assert run_cli(db, "accounts", "import", str(bad)) == 1
+    err = capsys.readouterr().err
+    assert "nothing imported" in err
+    assert expected in err
+    assert snapshot(db) == before
+
+
+def test_wrong_encoding_says_how_to_fix_it(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "c.sqlite3"
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes("customer_number,display_name,plate\n1,Jürgen,OF-AB 1\n".encode("latin-1"))
+    assert run_cli(db, "accounts", "import", str(bad)) == 1
+    assert "not UTF-8" in capsys.readouterr().err
+    assert snapshot(db) == []
+
+
+def test_plate_registered_to_another_customer_in_the_database_aborts_import(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "c.sqlite3"
+    assert run_cli(db, "accounts", "import", str(GOOD)) == 0
+    before = snapshot(db)
+    other = tmp_path / "other.csv"
+    other.write_text("customer_number,display_name,plate\n99,Neu,F-Z 9\n98,Dieb,OF-AB 123\n",
+                     encoding="utf-8")
+    assert run_cli(db, "accounts", "import", str(other)) == 1
+    assert "already registered to customer 10001" in capsys.readouterr().err
+    assert snapshot(db) == before
+
+
+def test_add_and_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "c.sqlite3"
+    assert run_cli(db, "accounts", "add", "7", "--name", "Eva", "--plate", "GG-E 12",
+                   "--plate", "HU-X 3H") == 0
+    assert snapshot(db) == [("7", ("GGE12", "HUX3H"))]
+    assert run_cli(db, "accounts", "add", "8", "--name", "Max", "--plate", "NOPE") == 1
+    assert "not a German plate" in capsys.readouterr().err
+    assert run_cli(db, "accounts", "remove", "7") == 0
+    assert snapshot(db) == []
+    assert run_cli(db, "accounts", "remove", "7") == 1
+    assert "not found" in capsys.readouterr().err

@@ -1,0 +1,104 @@
+"""German plate grammar: every rule pinned, plus property tests of the parser."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.plate.districts import district_codes
+from pipeline.plate.grammar import MAX_CHARS, Plate, parse_plate, plate_from_label
+
+DISTRICTS = district_codes()
+
+
+@pytest.mark.parametrize(("raw", "display", "compact"), [
+    ("OF-AB 123", "OF-AB 123", "OFAB123"),
+    ("F-X 1", "F-X 1", "FX1"),
+    ("OF-E 2345E", "OF-E 2345E", "OFE2345E"),
+    ("OF AB123", "OF-AB 123", "OFAB123"),         # seals read as a space
+    ("of-ab 123", "OF-AB 123", "OFAB123"),        # case
+    ("MTK-KW 77H", "MTK-KW 77H", "MTKKW77H"),
+])
+def test_parses_canonical_forms(raw: str, display: str, compact: str) -> None:
+    result = parse_plate(raw, DISTRICTS)
+    assert result is not None
+    assert result.plate.display == display
+    assert result.plate.compact == compact
+    assert not result.ambiguous
+
+
+@pytest.mark.parametrize("raw", ["EXIT3", "EXIT 3", "DRIVE-IN", "", "12345", "OF-AB 12345",
+                                 "PP587AO", "ABCDEFGHI1", "XX-AB 1"])
+def test_rejects_what_cannot_be_a_german_plate(raw: str) -> None:
+    assert parse_plate(raw, DISTRICTS) is None
+
+
+def test_position_aware_confusions_are_fixed_and_counted() -> None:
+    # letters part: 0 -> O, 8 -> B; digits part: O -> 0, I -> 1
+    result = parse_plate("OF-A8 I2O", DISTRICTS)
+    assert result is not None
+    assert result.plate.display == "OF-AB 120"
+    assert result.fixes == 3
+
+
+def test_umlaut_restored_where_only_the_umlaut_district_exists() -> None:
+    result = parse_plate("DUW AS870", DISTRICTS)
+    assert result is not None
+    assert result.plate.display == "DÜW-AS 870"
+    assert result.fixes == 1
+
+
+def test_separator_decides_the_district() -> None:
+    a = parse_plate("B-NO 1234", DISTRICTS)
+    b = parse_plate("BN-O 1234", DISTRICTS)
+    assert a is not None and b is not None
+    assert (a.plate.district, a.plate.letters) == ("B", "NO")
+    assert (b.plate.district, b.plate.letters) == ("BN", "O")
+
+
+def test_missing_separator_with_two_valid_splits_is_flagged_ambiguous() -> None:
+    # B-NO 1234 and BN-O 1234 are both valid German plates
+    result = parse_plate("BNO1234", DISTRICTS)
+    assert result is not None
+    assert result.ambiguous
+
+
+def test_at_most_eight_characters() -> None:
+    assert parse_plate("MTK-AB 1234", DISTRICTS) is None  # 9 characters
+    assert parse_plate("MTK-A 1234", DISTRICTS) is not None
+
+
+def test_label_rejects_non_german_plate_with_a_helpful_message() -> None:
+    with pytest.raises(ValueError, match="not a German plate"):
+        plate_from_label("EXIT 3", DISTRICTS)
+    with pytest.raises(ValueError, match="not a German plate"):
+        plate_from_label("OF-AB 0123", DISTRICTS)  # leading zero
+
+
+letters = st.text(alphabet="ABCDEFGHIJKLMNOPRSTUVWXYZ", min_size=1, max_size=2)
+digits = st.integers(min_value=1, max_value=9999).map(str)
+
+
+@given(st.sampled_from(sorted(DISTRICTS)), letters, digits, st.sampled_from(["", "E", "H"]))
+def test_display_form_round_trips(district: str, lets: str, digs: str, suffix: str) -> None:
+    plate = Plate(district, lets, digs, suffix)
+    result = parse_plate(plate.display, DISTRICTS)
+    if len(plate.compact) > MAX_CHARS:
+        assert result is None
+    else:
+        assert result is not None
+        assert result.plate == plate
+        assert result.fixes == 0
+
+
+@given(st.text(max_size=12))
+def test_parser_never_crashes_and_only_returns_valid_plates(raw: str) -> None:
+    result = parse_plate(raw, DISTRICTS)
+    if result is not None:
+        p = result.plate
+        assert p.district in DISTRICTS
+        assert 1 <= len(p.letters) <= 2 and p.letters.isalpha()
+        assert p.digits.isdigit() and not p.digits.startswith("0") and len(p.digits) <= 4
+        assert p.suffix in ("", "E", "H")
+        assert len(p.compact) <= MAX_CHARS

@@ -1,0 +1,94 @@
+"""Frame sources: folders in name order, unreadable images skipped, video files, live streams
+that die and come back."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.frames.sources import CaptureSource, FolderSource, open_source
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_frames"
+
+
+def test_folder_in_name_order_with_timestamps_from_fps(tmp_path: Path) -> None:
+    for name in ("b.jpg", "a.jpg", "c.png"):
+        cv2.imwrite(str(tmp_path / name), np.full((8, 8, 3), 128, np.uint8))
+    (tmp_path / "notes.txt").write_text("not an image")
+    frames = list(FolderSource(tmp_path, fps=4).frames())
+    assert [f.origin for f in frames] == ["a.jpg", "b.jpg", "c.png"]
+    assert [f.timestamp for f in frames] == [0.0, 0.25, 0.5]
+
+
+def test_corrupt_and_truncated_images_are_logged_and_skipped(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    shutil.copy(SAMPLES / "frame_0000.jpg", tmp_path / "0.jpg")
+    (tmp_path / "1.jpg").write_bytes(b"\xff\xd8garbage")
+    data = (SAMPLES / "frame_0001.jpg").read_bytes()
+    (tmp_path / "2.jpg").write_bytes(data[:200])  # truncated
+    (tmp_path / "3.jpg").write_bytes(b"")
+    shutil.copy(SAMPLES / "frame_0002.jpg", tmp_path / "4.jpg")
+    source = FolderSource(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        frames = list(source.frames())
+    assert [f.origin for f in frames] == ["0.jpg", "4.jpg"]
+    assert source.stats.corrupt == 3
+    assert "1.jpg" in caplog.text and "not a readable image" in caplog.text
+
+
+def test_video_file_frames(tmp_path: Path) -> None:
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for i in range(5):
+        writer.write(np.full((48, 64, 3), i * 40, np.uint8))
+    writer.release()
+    source = open_source(str(path))
+    frames = list(source.frames())
+    assert len(frames) == 5
+    assert frames[-1].timestamp == pytest.approx(0.4)
+
+
+def test_missing_source_says_what_it_accepts() -> None:
+    with pytest.raises(FileNotFoundError, match="neither a folder"):
+        open_source("/nonexistent/cam")
+
+
+class FlakyCapture:
+    """A camera that delivers ``frames`` images, then dies (read fails)."""
+
+    def __init__(self, opened: bool, frames: int) -> None:
+        self.opened, self.left = opened, frames
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return self.opened
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        if self.left <= 0:
+            return False, None
+        self.left -= 1
+        return True, np.zeros((4, 4, 3), np.uint8)
+
+    def get(self, prop: int) -> float:
+        return 25.0
+
+    def release(self) -> None:
+        pass
+
+
+def test_live_stream_that_dies_is_reopened_with_backoff() -> None:
+    # open fails once, then delivers 3 frames and dies, then delivers 2 more
+    script = [FlakyCapture(False, 0), FlakyCapture(True, 3), FlakyCapture(True, 2)]
+    source = CaptureSource("rtsp://camera", live=True, backoff=(0.01, 0.02),
+                           opener=lambda spec: script.pop(0) if script else FlakyCapture(False, 0))
+    got = []
+    for frame in source.frames():
+        got.append(frame.number)
+        if len(got) == 5:
+            source.close()
+    assert got == [0, 1, 2, 3, 4]
+    assert source.stats.reconnects == 1

@@ -1,0 +1,73 @@
+"""Passages: one per car, voted, emitted early when reads agree, two cars stay two."""
+
+from __future__ import annotations
+
+from pipeline.detection.types import Box
+from pipeline.plate.grammar import Plate
+from pipeline.reading.plate_reader import PlateRead
+from pipeline.tracking.passages import PassageTracker, TrackerConfig, similar
+
+ANNA = Plate("OF", "AB", "123")
+MISREAD = Plate("OF", "AB", "128")
+JENS = Plate("F", "X", "1")
+
+
+def read(plate: Plate, x: int = 600, conf: float = 0.9) -> PlateRead:
+    return PlateRead(Box(x, 500, 120, 30), plate.compact, conf, plate)
+
+
+def test_three_agreeing_reads_emit_before_the_car_leaves() -> None:
+    tracker = PassageTracker(TrackerConfig(agree=3))
+    assert tracker.update(0.0, [read(ANNA)]) == []
+    assert tracker.update(0.2, [read(ANNA)]) == []
+    out = tracker.update(0.4, [read(ANNA)])
+    assert [p.plate for p in out] == [ANNA]
+    # the car is still in view: further reads never make a second arrival
+    assert tracker.update(0.6, [read(ANNA)]) == []
+    assert tracker.update(5.0, []) == []
+    assert tracker.flush() == []
+
+
+def test_vote_outweighs_a_misread_and_absorbs_it_into_the_same_passage() -> None:
+    tracker = PassageTracker(TrackerConfig(agree=5))
+    tracker.update(0.0, [read(ANNA, conf=0.8)])
+    tracker.update(0.2, [read(MISREAD, x=610, conf=0.5)])
+    tracker.update(0.4, [read(ANNA, x=620, conf=0.7)])
+    out = tracker.update(3.0, [])  # gone for longer than gap_s
+    assert len(out) == 1
+    assert out[0].plate == ANNA and out[0].reads == 3 and out[0].agreeing == 2
+
+
+def test_two_cars_in_view_stay_two_passages() -> None:
+    tracker = PassageTracker(TrackerConfig(agree=2))
+    tracker.update(0.0, [read(ANNA, x=200), read(JENS, x=900)])
+    out = tracker.update(0.2, [read(ANNA, x=210), read(JENS, x=890)])
+    assert sorted(p.plate.compact for p in out) == ["FX1", "OFAB123"]
+
+
+def test_next_car_at_the_same_spot_is_a_new_passage() -> None:
+    tracker = PassageTracker(TrackerConfig(agree=2))
+    tracker.update(0.0, [read(ANNA)])
+    assert [p.plate for p in tracker.update(0.2, [read(ANNA)])] == [ANNA]
+    tracker.update(0.8, [read(JENS)])
+    assert [p.plate for p in tracker.update(1.0, [read(JENS)])] == [JENS]
+
+
+def test_same_plate_again_within_dedup_window_is_the_same_visit() -> None:
+    tracker = PassageTracker(TrackerConfig(agree=1, dedup_s=60))
+    assert len(tracker.update(0.0, [read(ANNA)])) == 1
+    assert tracker.update(30.0, [read(ANNA)]) == []
+    assert len(tracker.update(200.0, [read(ANNA)])) == 1
+
+
+def test_low_confidence_and_non_german_reads_do_not_vote() -> None:
+    tracker = PassageTracker(TrackerConfig(agree=1, min_confidence=0.5))
+    junk = PlateRead(Box(0, 0, 50, 20), "EXIT3", 0.99, None)
+    assert tracker.update(0.0, [read(ANNA, conf=0.2), junk]) == []
+    assert tracker.flush() == []
+
+
+def test_similar_is_levenshtein_within_two() -> None:
+    assert similar("OFAB123", "OFAB128")
+    assert similar("OFAB123", "OFA123")
+    assert not similar("OFAB123", "FX1")

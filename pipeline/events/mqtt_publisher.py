@@ -161,13 +161,17 @@ class MqttPublisher:
                     return
 
     def _publish_one(self, item: OutboxItem) -> bool:
-        info = self.client.publish(item.topic, item.payload, qos=1)
         deadline = time.monotonic() + self.settings.ack_timeout_s
-        while not info.is_published():
-            if not self._connected.is_set() or time.monotonic() > deadline:
-                log.debug("no PUBACK for %s yet; it stays in the outbox", item.event_id)
-                return False
-            time.sleep(0.005)
+        try:
+            info = self.client.publish(item.topic, item.payload, qos=1)
+            while not info.is_published():
+                if not self._connected.is_set() or time.monotonic() > deadline:
+                    log.debug("no PUBACK for %s yet; it stays in the outbox", item.event_id)
+                    return False
+                time.sleep(0.005)
+        except (RuntimeError, ValueError) as exc:  # paho: not connected, queue full
+            log.debug("publish of %s failed (%s); it stays in the outbox", item.event_id, exc)
+            return False
         self.outbox.acknowledge(item.event_id)
         self.published += 1
         return True

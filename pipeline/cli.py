@@ -19,6 +19,7 @@ log = logging.getLogger("kennzeichen-checkin")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FRAMES = PROJECT_ROOT / "sample_frames"
+SAMPLE_CONFIG = PROJECT_ROOT / "config" / "sample-frames.toml"
 
 
 class UserError(Exception):
@@ -118,7 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings(args.config)
+        config = args.config
+        if config is None and args.command == "demo" and SAMPLE_CONFIG.is_file():
+            config = SAMPLE_CONFIG
+        settings = load_settings(config)
         if args.database:
             import dataclasses
             settings = dataclasses.replace(settings, database=args.database)

@@ -15,6 +15,7 @@ from typing import Any
 from pipeline.cli import UserError, install_stop_handlers, print_json
 from pipeline.config import Settings
 from pipeline.detection.morphology import MorphologyDetector
+from pipeline.detection.roi import RegionOfInterest
 from pipeline.events.arrival import Topics
 from pipeline.events.mqtt_publisher import MqttPublisher, MqttSettings
 from pipeline.frames.sources import open_source, read_image
@@ -35,8 +36,9 @@ def build_reader(settings: Settings) -> PlateReader:
     models = Path(cfg.models_dir) if cfg.models_dir else DEFAULT_MODELS_DIR
     recogniser = load_recogniser(models, prefer=cfg.recogniser,
                                  threads=cfg.torch_threads or default_threads())
+    roi = RegionOfInterest(settings.camera.roi) if settings.camera.roi else None
     return PlateReader(MorphologyDetector(), recogniser, district_codes(),
-                       max_crops=cfg.max_crops)
+                       max_crops=cfg.max_crops, roi=roi)
 
 
 def open_store(settings: Settings) -> SqliteStore:

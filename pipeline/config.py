@@ -23,6 +23,7 @@ class CameraSettings:
     id: str = "entrance"
     site: str = "drive-in"
     folder_fps: float = 5.0
+    roi: list = field(default_factory=list)  # polygon [[x, y], ...] in fractions of the frame
 
 
 @dataclass(frozen=True)
@@ -93,4 +94,11 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     if env.get("KENNZEICHEN_MQTT_PASSWORD"):
         mqtt = dataclasses.replace(mqtt, password=env["KENNZEICHEN_MQTT_PASSWORD"])
     replaced["mqtt"] = mqtt
+    if replaced["camera"].roi:
+        from pipeline.detection.roi import RegionOfInterest
+
+        try:
+            RegionOfInterest(replaced["camera"].roi)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"[camera] roi: {exc}") from exc
     return dataclasses.replace(settings, **replaced)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pipeline.detection.roi import RegionOfInterest
 from pipeline.detection.types import Box, Detection, Detector
 from pipeline.plate.grammar import Plate, parse_plate
 from pipeline.reading.recognisers import Recogniser
@@ -41,8 +42,10 @@ class PlateReader:
 
     def __init__(self, detector: Detector, recogniser: Recogniser,
                  districts: frozenset[str] | None = None, max_crops: int = 4,
-                 pad: tuple[float, float] = (0.06, 0.15)) -> None:
+                 pad: tuple[float, float] = (0.06, 0.15),
+                 roi: RegionOfInterest | None = None) -> None:
         self.detector = detector
+        self.roi = roi
         self.recogniser = recogniser
         self.districts = districts
         self.max_crops = max_crops
@@ -52,6 +55,8 @@ class PlateReader:
     def detect(self, image: np.ndarray) -> list[Detection]:
         t0 = time.perf_counter()
         found = self.detector.detect(image)
+        if self.roi is not None:
+            found = self.roi.keep(found, image.shape[1], image.shape[0])
         self.timings.detect_ms.append(1000 * (time.perf_counter() - t0))
         return found
 

@@ -1,0 +1,68 @@
+"""``read`` with EasyOCR's real weights on the sample frames and on real photos."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.detection.types import Box
+from pipeline.frames.sources import read_image
+from pipeline.reading.plate_reader import PlateReader
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_frames"
+
+pytestmark = pytest.mark.real
+
+
+def labels(folder: Path) -> list[dict[str, str]]:
+    with (folder / "labels.csv").open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_read_cli_reads_the_nearest_frame_of_each_sample_car(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    rows = labels(SAMPLES)
+    last = {}
+    for row in rows:
+        last[row["plate"]] = row  # the last frame of each car: nearest to the camera
+    files = [str(SAMPLES / r["file"]) for r in last.values()]
+    assert main(["read", *files, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [o["file"] for o in out] == files
+    exact = 0
+    for item, row in zip(out, last.values(), strict=True):
+        assert item["plates"], f"no plate candidate in {item['file']}"
+        best = item["plates"][0]
+        assert set(best) == {"text", "compact", "raw", "confidence", "box"}
+        gt_box = Box(*map(int, row["bbox_x_y_w_h"].split()))
+        exact += best["compact"] == row["plate"].replace("-", "") \
+            and Box(*best["box"]).iou(gt_box) >= 0.3
+    assert exact >= 8, f"only {exact}/10 sample plates read exactly"
+
+
+def test_real_german_crops_are_read(plate_reader: PlateReader, shared_data: Path) -> None:
+    folder = shared_data / "plates_real"
+    rows = labels(folder)
+    got = {}
+    for row in rows:
+        image = read_image(folder / row["file"])
+        assert image is not None
+        h, w = image.shape[:2]
+        read = plate_reader.read_box(image, Box(0, 0, w, h))
+        got[row["plate"]] = read.plate.label if read and read.plate else None
+    assert got["DÜW-AS870"] == "DÜW-AS870"  # the umlaut district, restored or read
+    assert sum(k == v for k, v in got.items()) >= 1
+
+
+def test_read_reports_an_unreadable_file(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "x.jpg"
+    bad.write_bytes(b"nope")
+    assert main(["read", str(bad), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out == [{"file": str(bad), "error": "not a readable image", "plates": []}]

@@ -35,6 +35,7 @@ class RunSummary:
     unregistered: int = 0
     undelivered: int = 0
     seconds: float = 0.0
+    last_arrival_at: float | None = None
     events: list[ArrivalEvent] = field(default_factory=list)
 
 
@@ -98,19 +99,25 @@ class CheckIn:
 
 
 def run_source(source: FrameSource, checkin: CheckIn, stop: threading.Event,
-               progress_every: int = 50) -> RunSummary:
+               progress_every: int = 50, summary: RunSummary | None = None) -> RunSummary:
     """Feed every frame of ``source`` through ``checkin`` until it ends or ``stop`` is set.
-    A frame that fails in a stage is logged and skipped; the loop keeps going."""
-    summary = RunSummary()
+    A frame that fails in a stage is logged and skipped; the loop keeps going. ``summary``
+    is updated as it goes, so a status thread can read it."""
+    summary = summary if summary is not None else RunSummary()
     started = time.monotonic()
     for frame in source.frames():
         if stop.is_set():
             break
         summary.frames += 1
         try:
-            summary.events.extend(checkin.process(frame))
+            events = checkin.process(frame)
         except Exception:
             log.exception("frame %d (%s) failed; skipped", frame.number, frame.origin)
+            continue
+        if events:
+            summary.events.extend(events)
+            summary.last_arrival_at = time.time()
+        summary.seconds = time.monotonic() - started
         if progress_every and summary.frames % progress_every == 0:
             log.info("%d frames, %d arrivals so far", summary.frames, len(summary.events))
     source.close()

@@ -51,13 +51,24 @@ def open_store(settings: Settings) -> SqliteStore:
 def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
                  stop: threading.Event | None = None) -> dict[str, Any]:
     """Run the ingest loop on one source until it ends (or ``stop``), then flush the outbox."""
-    from pipeline.checkin import CheckIn, run_source
+    from pipeline.checkin import CheckIn, RunSummary, run_source
+    from pipeline.events.status import StatusReporter
 
     stop = stop or threading.Event()
     source = open_source(source_spec, fps=settings.camera.folder_fps)
     store = open_store(settings)
     topics = Topics(settings.prefix)
     publisher = MqttPublisher(mqtt, store, topics.availability)
+    summary = RunSummary()
+
+    def counters() -> dict[str, float | int | None]:
+        return {"fps": summary.frames / summary.seconds if summary.seconds else 0.0,
+                "frames": summary.frames, "dropped": 0,
+                "last_arrival_at": summary.last_arrival_at,
+                "outbox_depth": store.outbox_depth(), "broker_connected": publisher.connected}
+
+    status = StatusReporter(topics, settings.camera.id, settings.camera.site, source.stats,
+                            counters, publisher.publish_retained, settings.status_interval_s)
     try:
         backlog = store.outbox_depth()
         if backlog:
@@ -68,13 +79,15 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         checkin = CheckIn(reader, PassageTracker(settings.tracking), ExactMatcher(store), store,
                           topics, settings.camera.id, settings.camera.site,
                           on_event=lambda _e: publisher.notify())
-        summary = run_source(source, checkin, stop)
+        status.start()
+        run_source(source, checkin, stop, summary=summary)
         delivered = publisher.flush(settings.flush_timeout_s)
         undelivered = store.outbox_depth()
         if not delivered:
             log.warning("%d event(s) not acknowledged by the broker within %.0f s; they stay in "
                         "the outbox %s and are sent on the next start", undelivered,
                         settings.flush_timeout_s, settings.database)
+        status.stop()
     finally:
         publisher.stop()
         store.close()

@@ -43,6 +43,7 @@ class Settings:
     reading: ReadingSettings = field(default_factory=ReadingSettings)
     tracking: TrackerConfig = field(default_factory=TrackerConfig)
     flush_timeout_s: float = 30.0
+    status_interval_s: float = 30.0
 
     @property
     def prefix(self) -> str:

@@ -70,6 +70,9 @@ def test_sample_frames_make_one_arrival_per_car_with_the_right_accounts(
             plates = {c["plate"] for c in cars}
             assert not any(p.replace("-", "") in json.dumps(a) for p in plates)
     assert sub.payloads("availability")[-1] == "offline"  # clean shutdown
+    status = sub.payloads("/status")
+    assert status and status[-1]["outbox_depth"] == 0 and status[-1]["frames"] == 60
+    assert sub.payloads("/camera")[0]["camera_id"] == "test-cam"
 
 
 def test_corrupt_image_in_the_source_is_logged_and_skipped(

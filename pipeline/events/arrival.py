@@ -4,6 +4,8 @@ Topics, under a configurable prefix (default ``checkin/<site>``)::
 
     <prefix>/arrival        QoS 1, one message per car passage
     <prefix>/availability   retained ``online`` / ``offline`` (the last will)
+    <prefix>/status         retained heartbeat every ``status_interval_s``
+    <prefix>/camera         retained camera state, on every change
 
 Consumers deduplicate by ``event_id``: delivery is at least once, so after a broker restart or
 a lost acknowledgement the same event may arrive twice, always with the same id.
@@ -33,6 +35,14 @@ class Topics:
     @property
     def availability(self) -> str:
         return f"{self.prefix}/availability"
+
+    @property
+    def status(self) -> str:
+        return f"{self.prefix}/status"
+
+    @property
+    def camera(self) -> str:
+        return f"{self.prefix}/camera"
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,12 @@ class MqttPublisher:
         """New events are in the outbox."""
         self._wake.set()
 
+    def publish_retained(self, topic: str, payload: str) -> None:
+        """Fire-and-forget retained state (status, camera); skipped while disconnected, since
+        the next heartbeat replaces it anyway."""
+        if self.connected:
+            self.client.publish(topic, payload, qos=1, retain=True)
+
     def flush(self, timeout: float) -> bool:
         """Wait until the outbox is empty; False if events are still pending after timeout."""
         deadline = time.monotonic() + timeout

@@ -43,7 +43,7 @@ HU_COLOURS_BGR = ((0, 140, 255), (200, 120, 30), (0, 215, 255), (30, 70, 140),
 EU_BLUE_BGR = (153, 51, 0)
 EU_YELLOW_BGR = (0, 204, 255)
 
-_SS = 3  # supersampling factor while drawing
+_SS = 2  # supersampling factor while drawing
 
 
 def district_list() -> tuple[str, ...]:

@@ -13,17 +13,12 @@ from datetime import datetime, timedelta
 from pipeline.events.arrival import ArrivalEvent, Topics, build_arrival, iso, utc_now
 from pipeline.frames.types import Frame, FrameSource
 from pipeline.matching.matcher import MATCHED, ExactMatcher
+from pipeline.privacy.pseudonyms import plate_pseudonym
 from pipeline.reading.plate_reader import PlateReader
 from pipeline.store.sqlite_store import OutboxItem, ReadRecord, SqliteStore
 from pipeline.tracking.passages import Passage, PassageTracker
 
 log = logging.getLogger(__name__)
-
-
-def mask_plate(display: str) -> str:
-    """Plate text safe for logs: district and letters, digits hidden (``OF-AB 1**``)."""
-    head, _, digits = display.partition(" ")
-    return f"{head} {digits[:1]}{'*' * max(0, len(digits) - 1)}" if digits else head
 
 
 @dataclass
@@ -45,8 +40,8 @@ class CheckIn:
 
     def __init__(self, reader: PlateReader, tracker: PassageTracker, matcher: ExactMatcher,
                  store: SqliteStore, topics: Topics, camera_id: str, site: str,
-                 on_event: Callable[[ArrivalEvent], None] | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 hmac_key: bytes, on_event: Callable[[ArrivalEvent], None] | None = None,
+                 clock: Callable[[], datetime] = utc_now, detail: str = "full") -> None:
         self.reader = reader
         self.tracker = tracker
         self.matcher = matcher
@@ -54,8 +49,10 @@ class CheckIn:
         self.topics = topics
         self.camera_id = camera_id
         self.site = site
+        self.hmac_key = hmac_key
         self.on_event = on_event
         self.clock = clock
+        self.detail = detail
         self._stream_origin: tuple[float, datetime] | None = None
 
     def process(self, frame: Frame) -> list[ArrivalEvent]:
@@ -78,7 +75,8 @@ class CheckIn:
         seen_at = self._seen_at(passage)
         read_id = uuid.uuid4().hex[:12]
         event = build_arrival(passage, match, camera_id=self.camera_id, site=self.site,
-                              seen_at=seen_at, read_id=read_id)
+                              seen_at=seen_at, read_id=read_id, detail=self.detail)
+        pseudonym = plate_pseudonym(self.hmac_key, passage.plate.compact)
         matched = match.status == MATCHED and match.account is not None
         record = ReadRecord(
             read_id=read_id, seen_at=iso(seen_at), camera_id=self.camera_id,
@@ -86,13 +84,14 @@ class CheckIn:
             confidence=passage.confidence, status=match.status,
             customer_number=match.account.customer_number if matched and match.account
             else None,
-            event_id=event.event_id)
+            event_id=event.event_id, plate_hmac=pseudonym)
         self.store.record_passage(record, OutboxItem(0, event.event_id, self.topics.arrival,
                                                      event.to_json()))
         who = f"customer {match.account.customer_number}" if matched and match.account \
             else "unregistered car"
-        log.info("arrival %s: %s, plate %s, confidence %.2f, %d reads", event.event_id[:8], who,
-                 mask_plate(passage.plate.display), passage.confidence, passage.reads)
+        # no plate text in logs: the keyed pseudonym identifies the car for support
+        log.info("arrival %s (read %s): %s, plate#%s, confidence %.2f, %d reads",
+                 event.event_id[:8], read_id, who, pseudonym, passage.confidence, passage.reads)
         if self.on_event is not None:
             self.on_event(event)
         return event

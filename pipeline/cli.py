@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="TOML settings file "
                         "(see config/kennzeichen-checkin.example.toml)")
     parser.add_argument("--database", help="SQLite file (overrides the config)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging (may show plate text: not for production logs)")
+    parser.add_argument("--log-file", type=Path, help="also write the log to this file")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = _sub(sub, "run", "Read plates from a camera, video or folder and publish arrivals.",
@@ -89,6 +91,30 @@ def build_parser() -> argparse.ArgumentParser:
     rem = _sub(acc_sub, "remove", "Remove an account and its plates.",
                "kennzeichen-checkin accounts remove 10001")
     rem.add_argument("customer_number")
+    exp = _sub(acc_sub, "export", "Everything stored about one customer, as JSON "
+               "(GDPR right of access).", "kennzeichen-checkin accounts export 10001 > 10001.json")
+    exp.add_argument("customer_number")
+    forget = _sub(acc_sub, "forget", "Erase a customer: account, plates, reads and events not "
+                  "yet delivered (GDPR right to erasure).",
+                  "kennzeichen-checkin accounts forget 10001 --yes")
+    forget.add_argument("customer_number")
+    forget.add_argument("--yes", action="store_true", help="do it (without: show what would go)")
+    forget.add_argument("--json", action="store_true")
+
+    purge = _sub(sub, "purge", "Apply the retention rules now ([privacy] in the config); "
+                 "'run' also does this every purge_interval_s.",
+                 "kennzeichen-checkin --config site.toml purge --dry-run")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would go")
+    purge.add_argument("--json", action="store_true")
+
+    camp = _sub(sub, "campaign", "End of the drive-in campaign.",
+                "kennzeichen-checkin campaign close --yes")
+    camp_sub = camp.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
+    close = _sub(camp_sub, "close", "Delete all plate data, accounts, pseudonym key and "
+                 "undelivered events; keep only anonymous arrival statistics.",
+                 "kennzeichen-checkin --config site.toml campaign close --yes")
+    close.add_argument("--yes", action="store_true", help="really delete (cannot be undone)")
+    close.add_argument("--json", action="store_true")
 
     ev = _sub(sub, "events", "Watch the events on the broker.",
               "kennzeichen-checkin events tail --json")
@@ -110,9 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if args.log_file:
+        args.log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(args.log_file, encoding="utf-8"))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-                        stream=sys.stderr)
+                        handlers=handlers, force=True)
     for noisy in ("easyocr", "PIL", "amqtt", "transitions", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command is None:
@@ -143,6 +173,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "accounts": commands.cmd_accounts,
         "events": commands.cmd_events,
         "demo": commands.cmd_demo,
+        "purge": commands.cmd_purge,
+        "campaign": commands.cmd_campaign,
     }
     return handlers[args.command](args, settings)
 

@@ -22,6 +22,8 @@ from pipeline.frames.sources import open_source, read_image
 from pipeline.matching.matcher import ExactMatcher
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
+from pipeline.privacy.pseudonyms import load_or_create_key
+from pipeline.privacy.retention import PurgeScheduler
 from pipeline.reading.plate_reader import PlateReader
 from pipeline.reading.recognisers import DEFAULT_MODELS_DIR, default_threads, load_recogniser
 from pipeline.store.accounts_csv import Account, CsvImportError, read_accounts_csv
@@ -67,6 +69,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
                 "last_arrival_at": summary.last_arrival_at,
                 "outbox_depth": store.outbox_depth(), "broker_connected": publisher.connected}
 
+    purger = PurgeScheduler(store, settings.privacy)
     status = StatusReporter(topics, settings.camera.id, settings.camera.site, source.stats,
                             counters, publisher.publish_retained, settings.status_interval_s)
     try:
@@ -78,8 +81,11 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         reader = build_reader(settings)
         checkin = CheckIn(reader, PassageTracker(settings.tracking), ExactMatcher(store), store,
                           topics, settings.camera.id, settings.camera.site,
-                          on_event=lambda _e: publisher.notify())
+                          hmac_key=load_or_create_key(settings.hmac_key_path),
+                          on_event=lambda _e: publisher.notify(),
+                          detail=settings.privacy.matched_payload)
         status.start()
+        purger.start()
         run_source(source, checkin, stop, summary=summary)
         delivered = publisher.flush(settings.flush_timeout_s)
         undelivered = store.outbox_depth()
@@ -89,6 +95,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
                         settings.flush_timeout_s, settings.database)
         status.stop()
     finally:
+        purger.stop()
         publisher.stop()
         store.close()
     timings = reader.timings
@@ -234,6 +241,37 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
                 raise UserError(str(exc)) from exc
             print(f"saved customer {acc.customer_number} with {', '.join(acc.plate_displays)}")
             return 0
+        if action == "export":
+            data = store.export_customer(args.customer_number)
+            if data is None:
+                raise UserError(f"customer {args.customer_number} not found; "
+                                "see 'kennzeichen-checkin accounts list'")
+            print_json(data)
+            return 0
+        if action == "forget":
+            data = store.export_customer(args.customer_number)
+            if data is None:
+                raise UserError(f"customer {args.customer_number} not found; "
+                                "see 'kennzeichen-checkin accounts list'")
+            if not args.yes:
+                account: Any = data["account"]
+                reads: Any = data["reads"]
+                pending: Any = data["events_not_yet_delivered"]
+                plates = len(account["plates"]) if account else 0
+                print(f"would erase customer {args.customer_number}: account, {plates} "
+                      f"plate(s), {len(reads)} read(s), {len(pending)} undelivered event(s); "
+                      "add --yes to do it")
+                return 0
+            counts = store.forget_customer(args.customer_number)
+            if counts["undelivered_events_dropped"]:
+                log.warning("dropped %d undelivered event(s) of the erased customer",
+                            counts["undelivered_events_dropped"])
+            if args.json:
+                print_json(counts)
+            else:
+                print(f"erased customer {args.customer_number}: " + ", ".join(
+                    f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
+            return 0
         if action == "remove":
             if not store.remove_account(args.customer_number):
                 raise UserError(f"customer {args.customer_number} not found; "
@@ -254,7 +292,8 @@ def format_arrival(payload: dict[str, Any]) -> str:
     account = payload.get("account")
     if isinstance(account, dict):
         reason = f" - {account['visit_reason']}" if account.get("visit_reason") else ""
-        return (f"{when}  {payload.get('plate', ''):<12} {account['display_name']} "
+        name = account.get("display_name") or "customer"
+        return (f"{when}  {payload.get('plate', ''):<12} {name} "
                 f"(#{account['customer_number']}){reason}")
     return f"{when}  {'':<12} unregistered car"
 
@@ -385,3 +424,52 @@ def score_against_truth(events: list[dict[str, Any]], truth_csv: Path) -> str:
     return (f"ground truth: {len(cars)} cars ({len(expected)} registered, "
             f"{unregistered_truth} unregistered); {len(events)} arrivals, {right} right accounts, "
             f"{wrong} wrong accounts, {len(got) - len(set(got))} duplicate arrivals")
+
+
+# -- privacy ------------------------------------------------------------------------------
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from pipeline.privacy.retention import cutoffs, purge
+
+    store = open_store(settings)
+    try:
+        now = datetime.now(UTC)
+        report = purge(store, settings.privacy, now, dry_run=args.dry_run)
+    finally:
+        store.close()
+    unregistered, matched = cutoffs(now, settings.privacy)
+    data = {"dry_run": args.dry_run, "unregistered_before": unregistered,
+            "matched_plates_before": matched, **report.__dict__}
+    if args.json:
+        print_json(data)
+    else:
+        verb = "would delete" if args.dry_run else "deleted"
+        print(f"{verb} {report.unregistered_reads_deleted} reads of unregistered cars (seen "
+              f"before {unregistered}) and plate text of {report.matched_plates_removed} "
+              f"matched reads (before {matched}); {report.stale_outbox_dropped} undelivered "
+              "events of deleted reads")
+    return 0
+
+
+def cmd_campaign(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.yes:
+        raise UserError("campaign close deletes every account, plate and pseudonym key and "
+                        "cannot be undone: add --yes to do it")
+    store = open_store(settings)
+    try:
+        counts = store.close_campaign()
+    finally:
+        store.close()
+    key = settings.hmac_key_path
+    counts["hmac_key_deleted"] = int(key.is_file())
+    key.unlink(missing_ok=True)
+    if args.json:
+        print_json(counts)
+    else:
+        print("campaign closed: " + ", ".join(f"{v} {k.replace('_', ' ')}"
+                                              for k, v in counts.items())
+              + "; anonymous arrival statistics kept")
+    return 0

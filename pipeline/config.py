@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.events.mqtt_publisher import MqttSettings
+from pipeline.privacy.retention import PrivacySettings
 from pipeline.tracking.passages import TrackerConfig
 
 
@@ -42,6 +43,7 @@ class Settings:
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     reading: ReadingSettings = field(default_factory=ReadingSettings)
     tracking: TrackerConfig = field(default_factory=TrackerConfig)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     flush_timeout_s: float = 30.0
     status_interval_s: float = 30.0
 
@@ -49,9 +51,16 @@ class Settings:
     def prefix(self) -> str:
         return self.topic_prefix or f"checkin/{self.camera.site}"
 
+    @property
+    def hmac_key_path(self) -> Path:
+        return Path(self.privacy.hmac_key_file or f"{self.database}.hmac-key")
+
 
 class ConfigError(ValueError):
     pass
+
+
+MATCHED_PAYLOADS = ("full", "no_plate", "customer_number")
 
 
 def _section(cls: type, values: dict[str, Any], where: str) -> Any:
@@ -85,7 +94,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     sections = {"camera": CameraSettings, "mqtt": MqttSettings, "reading": ReadingSettings,
-                "tracking": TrackerConfig}
+                "tracking": TrackerConfig, "privacy": PrivacySettings}
     top = {k: v for k, v in data.items() if k not in sections}
     settings = _section(Settings, {k: v for k, v in top.items() if k != "camera"}, "top level")
     replaced = {name: _section(cls, data.get(name, {}), name) for name, cls in sections.items()}
@@ -95,6 +104,9 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     if env.get("KENNZEICHEN_MQTT_PASSWORD"):
         mqtt = dataclasses.replace(mqtt, password=env["KENNZEICHEN_MQTT_PASSWORD"])
     replaced["mqtt"] = mqtt
+    if replaced["privacy"].matched_payload not in MATCHED_PAYLOADS:
+        raise ConfigError(f"[privacy] matched_payload must be one of "
+                          f"{', '.join(MATCHED_PAYLOADS)}")
     if replaced["camera"].roi:
         from pipeline.detection.roi import RegionOfInterest
 

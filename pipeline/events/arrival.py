@@ -65,8 +65,10 @@ def iso(ts: datetime) -> str:
 
 def build_arrival(passage: Passage, match: MatchResult, *, camera_id: str, site: str,
                   seen_at: datetime, event_id: str | None = None,
-                  read_id: str | None = None) -> ArrivalEvent:
-    """The arrival for one passage. Unregistered cars carry no plate text at all."""
+                  read_id: str | None = None, detail: str = "full") -> ArrivalEvent:
+    """The arrival for one passage. Unregistered cars carry no plate text at all; for matched
+    ones ``detail`` is ``full`` (plate, customer number, name, reason), ``no_plate`` or
+    ``customer_number`` (nothing but the number)."""
     event_id = event_id or str(uuid.uuid4())
     read_id = read_id or uuid.uuid4().hex[:12]
     payload: dict[str, object] = {
@@ -81,10 +83,11 @@ def build_arrival(passage: Passage, match: MatchResult, *, camera_id: str, site:
         "confidence": round(passage.confidence, 3),
     }
     if match.status == MATCHED and match.account is not None:
-        payload["plate"] = passage.plate.display
-        payload["account"] = {
-            "customer_number": match.account.customer_number,
-            "display_name": match.account.display_name,
-            "visit_reason": match.account.visit_reason or None,
-        }
+        account: dict[str, object] = {"customer_number": match.account.customer_number}
+        if detail != "customer_number":
+            account["display_name"] = match.account.display_name
+            account["visit_reason"] = match.account.visit_reason or None
+        if detail == "full":
+            payload["plate"] = passage.plate.display
+        payload["account"] = account
     return ArrivalEvent(event_id, read_id, payload)

@@ -7,6 +7,7 @@ its read, and leaves the outbox only when the broker has acknowledged it.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.store.accounts_csv import Account
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: accounts, plates, reads, outbox
@@ -52,6 +55,12 @@ MIGRATIONS: tuple[str, ...] = (
         attempts   INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 2: keyed pseudonym of the plate (statistics and recognising an unknown car again
+    # without its plate text)
+    """
+    ALTER TABLE reads ADD COLUMN plate_hmac TEXT;
+    CREATE INDEX reads_by_customer ON reads(customer_number);
+    """,
 )
 
 
@@ -68,6 +77,19 @@ class ReadRecord:
     status: str
     customer_number: str | None
     event_id: str | None
+    plate_hmac: str | None = None
+
+
+READ_COLUMNS = tuple(ReadRecord.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What a retention purge removed (or, dry run, would remove)."""
+
+    unregistered_reads_deleted: int = 0
+    matched_plates_removed: int = 0
+    stale_outbox_dropped: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +114,8 @@ class SqliteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        # deleted plate text is overwritten, not left in free pages
+        self._db.execute("PRAGMA secure_delete=ON")
         self._migrate()
 
     def close(self) -> None:
@@ -193,18 +217,17 @@ class SqliteStore:
     def record_passage(self, read: ReadRecord, outbox: OutboxItem | None) -> None:
         """Store a passage and (if any) its event in one transaction: both or neither."""
         with self._tx() as db:
-            db.execute("INSERT INTO reads VALUES (?,?,?,?,?,?,?,?,?)",
-                       (read.read_id, read.seen_at, read.camera_id, read.plate_display,
-                        read.plate_compact, read.confidence, read.status, read.customer_number,
-                        read.event_id))
+            db.execute(f"INSERT INTO reads({','.join(READ_COLUMNS)}) "
+                       f"VALUES ({','.join('?' * len(READ_COLUMNS))})",
+                       tuple(getattr(read, c) for c in READ_COLUMNS))
             if outbox is not None:
                 db.execute("INSERT INTO outbox(event_id, topic, payload) VALUES (?,?,?)",
                            (outbox.event_id, outbox.topic, outbox.payload))
 
     def reads(self, limit: int = 100) -> list[ReadRecord]:
         with self._lock:
-            rows = self._db.execute("SELECT * FROM reads ORDER BY seen_at DESC LIMIT ?",
-                                    (limit,)).fetchall()
+            rows = self._db.execute(f"SELECT {','.join(READ_COLUMNS)} FROM reads "
+                                    "ORDER BY seen_at DESC LIMIT ?", (limit,)).fetchall()
             return [ReadRecord(**dict(r)) for r in rows]
 
     def pending(self, limit: int = 100) -> list[OutboxItem]:
@@ -227,3 +250,98 @@ class SqliteStore:
     def outbox_depth(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    # -- privacy: retention, data subject requests, end of campaign -----------------------
+
+    def purge(self, unregistered_before: str, matched_plates_before: str,
+              dry_run: bool = False) -> PurgeReport:
+        """Delete reads of unregistered cars seen before ``unregistered_before`` and strip the
+        plate text from matched reads before ``matched_plates_before`` (ISO UTC times);
+        account, time and status stay for statistics. Unsent events of deleted reads go too."""
+        with self._tx() as db:
+            gone = db.execute(
+                "SELECT event_id FROM reads WHERE status != 'matched' AND seen_at < ?",
+                (unregistered_before,)).fetchall()
+            stripped = db.execute(
+                "SELECT COUNT(*) FROM reads WHERE status = 'matched' AND seen_at < ? AND "
+                "(plate_display IS NOT NULL OR plate_compact IS NOT NULL)",
+                (matched_plates_before,)).fetchone()[0]
+            dropped = sum(db.execute("SELECT COUNT(*) FROM outbox WHERE event_id=?",
+                                     (r[0],)).fetchone()[0] for r in gone)
+            report = PurgeReport(len(gone), int(stripped), int(dropped))
+            if dry_run:
+                return report
+            db.execute("DELETE FROM outbox WHERE event_id IN (SELECT event_id FROM reads "
+                       "WHERE status != 'matched' AND seen_at < ?)", (unregistered_before,))
+            db.execute("DELETE FROM reads WHERE status != 'matched' AND seen_at < ?",
+                       (unregistered_before,))
+            db.execute("UPDATE reads SET plate_display=NULL, plate_compact=NULL "
+                       "WHERE status = 'matched' AND seen_at < ?", (matched_plates_before,))
+        if report.unregistered_reads_deleted or report.matched_plates_removed:
+            self.vacuum()
+        return report
+
+    def export_customer(self, customer_number: str) -> dict[str, object] | None:
+        """Everything stored about one customer (GDPR Art. 15), or None if unknown."""
+        account = self.account(customer_number)
+        with self._lock:
+            reads = self._db.execute(
+                f"SELECT {','.join(READ_COLUMNS)} FROM reads WHERE customer_number=? "
+                "ORDER BY seen_at", (customer_number,)).fetchall()
+            pending = self._db.execute(
+                "SELECT o.event_id, o.topic, o.payload, o.created_at FROM outbox o "
+                "JOIN reads r ON r.event_id = o.event_id WHERE r.customer_number=?",
+                (customer_number,)).fetchall()
+        if account is None and not reads:
+            return None
+        return {
+            "customer_number": customer_number,
+            "account": None if account is None else {
+                "display_name": account.display_name, "visit_reason": account.visit_reason,
+                "plates": list(account.plate_displays)},
+            "reads": [dict(r) for r in reads],
+            "events_not_yet_delivered": [dict(p) for p in pending],
+        }
+
+    def forget_customer(self, customer_number: str) -> dict[str, int]:
+        """Erase a customer (GDPR Art. 17): account, plates, reads, and events not yet sent."""
+        with self._tx() as db:
+            outbox = db.execute(
+                "DELETE FROM outbox WHERE event_id IN (SELECT event_id FROM reads "
+                "WHERE customer_number=?)", (customer_number,)).rowcount
+            reads = db.execute("DELETE FROM reads WHERE customer_number=?",
+                               (customer_number,)).rowcount
+            plates = db.execute("DELETE FROM plates WHERE customer_number=?",
+                                (customer_number,)).rowcount
+            accounts = db.execute("DELETE FROM accounts WHERE customer_number=?",
+                                  (customer_number,)).rowcount
+        self.vacuum()
+        return {"accounts": accounts, "plates": plates, "reads": reads,
+                "undelivered_events_dropped": outbox}
+
+    def close_campaign(self) -> dict[str, int]:
+        """End of campaign: delete every account, plate and plate pseudonym, and every
+        undelivered event; keep only anonymous arrival statistics (time, camera, status)."""
+        with self._tx() as db:
+            counts = {
+                "undelivered_events_dropped": db.execute("DELETE FROM outbox").rowcount,
+                "plates": db.execute("DELETE FROM plates").rowcount,
+                "accounts": db.execute("DELETE FROM accounts").rowcount,
+                "reads_anonymised": db.execute(
+                    "UPDATE reads SET plate_display=NULL, plate_compact=NULL, plate_hmac=NULL, "
+                    "customer_number=NULL, event_id=NULL").rowcount,
+            }
+        self.vacuum()
+        return counts
+
+    def vacuum(self) -> None:
+        """Rewrite the file so deleted plate text does not linger in free pages or the WAL.
+        Another process holding a read transaction can make it fail: then the next purge
+        tries again (secure_delete has already overwritten the deleted rows)."""
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError as exc:
+                log.warning("could not compact %s now (%s); will retry", self.path, exc)

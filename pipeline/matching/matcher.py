@@ -10,6 +10,9 @@ from pipeline.store.accounts_csv import Account
 
 MATCHED = "matched"
 UNREGISTERED = "unregistered"
+# A near read that could be more than one customer, or a read the grammar found ambiguous:
+# an operator decides; no account is announced.
+NEEDS_REVIEW = "needs_review"
 
 
 class PlateLookup(Protocol):
@@ -20,9 +23,24 @@ class PlateLookup(Protocol):
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A registered plate near a read: compact plate, its customer and the weighted cost."""
+
+    compact: str
+    customer_number: str
+    cost: float
+
+
+@dataclass(frozen=True)
 class MatchResult:
+    """The match outcome. ``cost``/``plate``: the accepted (or nearest) registered plate's
+    distance and compact form; ``candidates``: the nearest plates, for the review queue."""
+
     status: str
     account: Account | None = None
+    cost: float | None = None
+    plate: str | None = None
+    candidates: tuple[Candidate, ...] = ()
 
 
 class ExactMatcher:

@@ -1,0 +1,268 @@
+"""Fuzzy plate -> account matching that never guesses.
+
+A read is compared with every registered plate through an OCR-confusion-aware weighted edit
+distance (:func:`plate_distance`): substituting characters that OCR confuses (``O``/``0``,
+``W``/``H``, ...) costs less than an arbitrary substitution. The nearest registered plate is
+checked in only when it is near (``cost <= max_cost``) *and* clearly nearer than the nearest
+plate of any other customer (``margin``). A near read that is not unique enough goes to the
+operator as ``needs_review`` with its candidates; a read with nothing near is ``unregistered``.
+
+The index keeps only one dict, canonical form -> registered plates, where the canonical form
+maps every character to its confusion class (``O``, ``0``, ``D``, ``Q``, ``Ö`` -> one symbol).
+Every plate whose cost is below :data:`INDEX_RADIUS` differs from the read by class-internal
+substitutions plus at most one other edit, so it is found by looking up the read's canonical
+form and its one-edit variants (a few hundred dict probes, independent of the number of
+registered plates).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, UNREGISTERED, Candidate, MatchResult
+from pipeline.plate.grammar import Plate
+from pipeline.store.accounts_csv import Account
+
+# Costs are kept in tenths (integers) so that sums compare exactly: 0.3 + 0.3 == 0.6.
+_UNIT = 10
+INDEL_COST = 1.0
+OTHER_SUBSTITUTION_COST = 1.0
+
+# Confusable substitutions and their cost. Why each pair is here:
+#  0.3  letter/digit shapes that are the same glyph at plate resolution (named in issue 6:
+#       O/0, D/0, I/1, B/8, S/5, Z/2, G/6), O/D/Q (round letters, blur: seen in the
+#       fine-tune trial, shared/notes/recogniser-fine-tune.md) and lost umlaut dots
+#       (A/Ä, O/Ö, U/Ü: tiny marks, and the stock english_g2 recogniser has no umlauts).
+#  0.4  I/L/J/1 (thin verticals; seen in the trial on blurry crops) and W/H (FE-Schrift's
+#       narrow W read as H in 4 of the trial's 5 remaining errors).
+#  0.5  E/F (lower bar lost), M with W/H/N, H/N, P/R, C/G, K/X, U/V, A/4, T/7, 1/7: common in
+#       OCR on worn or skewed plates but less systematic.
+#  0.6  digit/digit blur (3/8): plausible, but the digit space is dense, so it stays above the
+#       default max_cost on its own and sends the read to review rather than to an account.
+_CONFUSABLE: dict[float, tuple[str, ...]] = {
+    0.3: ("O0", "D0", "OD", "OQ", "Q0", "I1", "B8", "S5", "Z2", "G6", "AÄ", "OÖ", "UÜ"),
+    0.4: ("IL", "IJ", "L1", "J1", "DQ", "WH"),
+    0.5: ("EF", "MW", "MH", "MN", "HN", "PR", "CG", "KX", "UV", "A4", "T7", "17", "QÖ", "0Ö"),
+    0.6: ("38",),
+}
+PAIR_COSTS: dict[tuple[str, str], float] = {
+    (pair[0], pair[1]): cost for cost, pairs in _CONFUSABLE.items() for pair in pairs
+} | {(pair[1], pair[0]): cost for cost, pairs in _CONFUSABLE.items() for pair in pairs}
+_PAIR_UNITS: dict[tuple[str, str], int] = {k: round(v * _UNIT) for k, v in PAIR_COSTS.items()}
+_INDEL = round(INDEL_COST * _UNIT)
+_OTHER = round(OTHER_SUBSTITUTION_COST * _UNIT)
+
+# Plates at a cost below this are guaranteed to be found by the index (two edits outside the
+# confusion classes cost at least 2.0); review_cost must stay below it.
+INDEX_RADIUS = 2.0
+
+
+def substitution_cost(a: str, b: str) -> float:
+    """Cost of reading ``b`` where the plate has ``a`` (symmetric)."""
+    if a == b:
+        return 0.0
+    return PAIR_COSTS.get((a, b), OTHER_SUBSTITUTION_COST)
+
+
+def _distance_units(a: str, b: str) -> int:
+    prev = list(range(0, (len(b) + 1) * _INDEL, _INDEL))
+    for i, ca in enumerate(a, 1):
+        cur = [i * _INDEL]
+        for j, cb in enumerate(b, 1):
+            sub = prev[j - 1] if ca == cb else prev[j - 1] + _PAIR_UNITS.get((ca, cb), _OTHER)
+            cur.append(min(sub, prev[j] + _INDEL, cur[j - 1] + _INDEL))
+        prev = cur
+    return prev[-1]
+
+
+def plate_distance(a: str, b: str) -> float:
+    """Weighted edit distance between two compact plates (``OFAB123``): confusable
+    substitutions cost 0.3-0.6 (see ``PAIR_COSTS``), other substitutions and insertions or
+    deletions 1.0. Symmetric, zero only for equal plates."""
+    if a == b:
+        return 0.0
+    return _distance_units(a, b) / _UNIT
+
+
+def _confusion_classes() -> dict[str, str]:
+    """Character -> representative of its connected component in the confusion graph."""
+    parent: dict[str, str] = {}
+
+    def find(c: str) -> str:
+        parent.setdefault(c, c)
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for a, b in PAIR_COSTS:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {c: find(c) for c in parent}
+
+
+_CLASS = _confusion_classes()
+_CANON_TABLE = str.maketrans(_CLASS)
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ0123456789"
+CANONICAL_SYMBOLS: tuple[str, ...] = tuple(sorted({_CLASS.get(c, c) for c in _ALPHABET}))
+
+
+def canonical(compact: str) -> str:
+    """The plate with every character replaced by its confusion class representative."""
+    return compact.translate(_CANON_TABLE)
+
+
+def one_edit_variants(key: str) -> set[str]:
+    """``key`` and every string one insertion, deletion or substitution away from it, over the
+    canonical alphabet."""
+    out = {key}
+    for i in range(len(key) + 1):
+        head, tail = key[:i], key[i:]
+        if tail:
+            out.add(head + tail[1:])
+            for s in CANONICAL_SYMBOLS:
+                out.add(head + s + tail[1:])
+        for s in CANONICAL_SYMBOLS:
+            out.add(head + s + tail)
+    return out
+
+
+@dataclass(frozen=True)
+class MatchThresholds:
+    """When a fuzzy read may check a customer in (config section ``[matching]``).
+
+    ``max_cost`` (default 0.4): the nearest registered plate is accepted only when its weighted
+    edit distance to the read is at most this. 0.4 accepts one confusion of the 0.3-0.4 tiers
+    (O/0, D/0, I/1, B/8, S/5, Z/2, G/6, O/D/Q, umlaut dots, I/L/J, W/H); two confusions,
+    a dropped or extra character or any other substitution go to review.
+    ``margin`` (default 0.8): and only when the nearest plate of any *other* customer is at
+    least this much farther away (a customer's own second car is no rival). With no other
+    plate within review_cost, the rival counts as 2.0 away.
+    ``review_cost`` (default 1.0): a read whose nearest plate is within this cost but that
+    cannot be accepted goes to the operator as ``needs_review`` with its candidates; beyond it
+    the car is ``unregistered``. Must stay below 2.0.
+    Tuned with ``python -m pipeline.bench.match_simulation --seed 1 --sweep`` (see there).
+    """
+
+    max_cost: float = 0.4
+    margin: float = 0.8
+    review_cost: float = 1.0
+    max_candidates: int = 5
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_cost <= self.review_cost < INDEX_RADIUS:
+            raise ValueError("matching thresholds need 0 <= max_cost <= review_cost < 2.0")
+        if self.margin < 0:
+            raise ValueError("matching margin must not be negative")
+        if self.max_candidates < 1:
+            raise ValueError("max_candidates must be at least 1")
+
+
+def decide(candidates: list[Candidate], thresholds: MatchThresholds,
+           ambiguous: bool = False) -> tuple[str, Candidate | None]:
+    """The matching rule on candidates sorted by cost: (status, accepted candidate or None).
+
+    Pure, so the benchmark can replay other thresholds without searching again."""
+    near = [c for c in candidates if c.cost <= thresholds.review_cost]
+    if not near:
+        return UNREGISTERED, None
+    best = near[0]
+    rival = next((c.cost for c in near if c.customer_number != best.customer_number),
+                 INDEX_RADIUS)
+    if (not ambiguous and best.cost <= thresholds.max_cost
+            and rival - best.cost >= thresholds.margin - 1e-9):
+        return MATCHED, best
+    return NEEDS_REVIEW, None
+
+
+class FuzzyMatcher:
+    """Matches reads against the registered plates; see the module docstring for the rule.
+
+    ``account_lookup`` maps a customer number to its account (e.g. ``SqliteStore.account``).
+    ``add``/``remove``/``rebuild`` keep the index in step with account imports; they are
+    thread-safe against concurrent ``match`` calls."""
+
+    def __init__(self, plates: Iterable[tuple[str, str]],
+                 account_lookup: Callable[[str], Account | None],
+                 thresholds: MatchThresholds | None = None) -> None:
+        self.account_lookup = account_lookup
+        self.thresholds = thresholds or MatchThresholds()
+        self._lock = threading.Lock()
+        self._owner: dict[str, str] = {}
+        self._index: dict[str, list[str]] = {}
+        self.rebuild(plates)
+
+    def __len__(self) -> int:
+        return len(self._owner)
+
+    def rebuild(self, plates: Iterable[tuple[str, str]]) -> None:
+        """Replace the whole index (after ``accounts import --replace``)."""
+        owner: dict[str, str] = {}
+        index: dict[str, list[str]] = {}
+        for compact, customer in plates:
+            if compact in owner:
+                index[canonical(compact)].remove(compact)
+            owner[compact] = customer
+            index.setdefault(canonical(compact), []).append(compact)
+        with self._lock:
+            self._owner, self._index = owner, index
+
+    def add(self, compact: str, customer_number: str) -> None:
+        """Register (or re-assign) one plate."""
+        with self._lock:
+            if compact not in self._owner:
+                self._index.setdefault(canonical(compact), []).append(compact)
+            self._owner[compact] = customer_number
+
+    def remove(self, compact: str) -> bool:
+        """Forget one plate; False when it was not registered."""
+        with self._lock:
+            if self._owner.pop(compact, None) is None:
+                return False
+            key = canonical(compact)
+            bucket = self._index[key]
+            bucket.remove(compact)
+            if not bucket:
+                del self._index[key]
+            return True
+
+    def candidates(self, compact: str) -> list[Candidate]:
+        """Registered plates within ``review_cost`` of ``compact``, nearest first."""
+        limit = round(self.thresholds.review_cost * _UNIT)
+        variants = one_edit_variants(canonical(compact))
+        seen: set[str] = set()
+        out: list[tuple[int, str]] = []
+        with self._lock:
+            index, owner = self._index, self._owner
+            for variant in variants:
+                bucket = index.get(variant)
+                if not bucket:
+                    continue
+                for plate in bucket:
+                    if plate in seen:
+                        continue
+                    seen.add(plate)
+                    cost = 0 if plate == compact else _distance_units(compact, plate)
+                    if cost <= limit:
+                        out.append((cost, plate))
+            out.sort()
+            return [Candidate(p, owner[p], c / _UNIT) for c, p in out]
+
+    def match(self, plate: Plate, ambiguous: bool = False) -> MatchResult:
+        """Match one read; ``ambiguous`` (the grammar found two readings) never checks in."""
+        cands = self.candidates(plate.compact)
+        status, best = decide(cands, self.thresholds, ambiguous)
+        listed = tuple(cands[:self.thresholds.max_candidates])
+        if status == MATCHED and best is not None:
+            account = self.account_lookup(best.customer_number)
+            if account is not None:
+                return MatchResult(MATCHED, account, cost=best.cost, plate=best.compact,
+                                   candidates=listed)
+            # The index is ahead of the store (account just removed): let a person decide.
+            status = NEEDS_REVIEW
+        if status == NEEDS_REVIEW:
+            return MatchResult(NEEDS_REVIEW, None, cost=cands[0].cost, candidates=listed)
+        return MatchResult(UNREGISTERED)

@@ -196,7 +196,3 @@ def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     sys.stdout.flush()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

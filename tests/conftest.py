@@ -55,11 +55,13 @@ def mosquitto() -> Iterator[MosquittoProcess]:
 class Subscriber:
     """A real MQTT subscriber collecting JSON payloads of a topic filter."""
 
-    def __init__(self, port: int, topic: str) -> None:
+    def __init__(self, port: int, topic: str, auth: tuple[str, str] | None = None) -> None:
         self.messages: list[tuple[str, Any]] = []
         self._lock = threading.Lock()
         self._ready = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-sub-{port}")
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        if auth:
+            self.client.username_pw_set(*auth)
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda *a: self._ready.set()
         self.client.on_message = self._on_message
@@ -94,8 +96,8 @@ class Subscriber:
 def subscriber_factory() -> Iterator[Any]:
     made: list[Subscriber] = []
 
-    def make(port: int, topic: str = "#") -> Subscriber:
-        sub = Subscriber(port, topic)
+    def make(port: int, topic: str = "#", auth: tuple[str, str] | None = None) -> Subscriber:
+        sub = Subscriber(port, topic, auth)
         made.append(sub)
         return sub
 

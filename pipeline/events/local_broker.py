@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -48,7 +50,8 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 class MosquittoProcess:
     """A Mosquitto child process on a loopback port, anonymous access, in-memory only."""
 
-    def __init__(self, port: int | None = None, extra_config: str = "") -> None:
+    def __init__(self, port: int | None = None,
+                 users: dict[str, str] | None = None) -> None:
         binary = mosquitto_binary()
         if binary is None:
             raise FileNotFoundError("mosquitto is not installed: apt-get install -y mosquitto")
@@ -56,9 +59,21 @@ class MosquittoProcess:
         self.port = port or free_port()
         self._dir = Path(tempfile.mkdtemp(prefix="kc-mosquitto-"))
         self.config_path = self._dir / "mosquitto.conf"
+        access = "allow_anonymous true\n"
+        if users:
+            passwd = self._dir / "passwd"
+            passwd.write_text("".join(f"{u}:{p}\n" for u, p in users.items()), encoding="utf-8")
+            passwd.chmod(0o600)
+            # hash the plain-text file in place, as an administrator would
+            tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+            subprocess.run([tool, "-U", str(passwd)], check=True, capture_output=True)
+            access = f"allow_anonymous false\npassword_file {passwd}\n"
+        # As root, Mosquitto drops to the 'mosquitto' user, which cannot read this private
+        # temp folder; a throw-away loopback broker may keep the caller's user.
+        user = f"user {getpass.getuser()}\n" if os.geteuid() == 0 else ""
         self.config_path.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"log_dest stderr\n{extra_config}", encoding="utf-8")
+            f"{user}listener {self.port} 127.0.0.1\n{access}persistence false\n"
+            "log_dest stderr\n", encoding="utf-8")
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> MosquittoProcess:

@@ -1,0 +1,138 @@
+"""Fault tests against a real Mosquitto (loopback only, bounded in time): a broker that is
+SIGKILLed and restarted while `run` works, a broker that refuses the password, a folder full
+of corrupt frames. The invariant: every arrival the pipeline recorded reaches a subscriber."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.events.local_broker import MosquittoProcess, free_port
+from pipeline.events.mqtt_publisher import MqttPublisher, MqttSettings
+from pipeline.frames.sources import FolderSource
+from pipeline.store.sqlite_store import OutboxItem, ReadRecord, SqliteStore
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_frames"
+
+pytestmark = pytest.mark.real
+
+
+def repeated_samples(folder: Path, times: int) -> Path:
+    """The sample sequence driven past the camera ``times`` times (many arrivals)."""
+    folder.mkdir()
+    for rep in range(times):
+        for frame in sorted(SAMPLES.glob("*.jpg")):
+            shutil.copy(frame, folder / f"{rep:02d}_{frame.name}")
+    return folder
+
+
+def site_config(tmp_path: Path, port: int, **mqtt: Any) -> Path:
+    extra = "".join(f'{k} = {json.dumps(v)}\n' for k, v in mqtt.items())
+    config = tmp_path / "site.toml"
+    config.write_text(
+        f'database = "{tmp_path / "c.sqlite3"}"\nflush_timeout_s = 120.0\n'
+        'status_interval_s = 1.0\n'
+        '[camera]\nsite = "faults"\nroi = [[0.2, 0.4], [0.8, 0.4], [1.0, 1.0], [0.0, 1.0]]\n'
+        '[tracking]\ndedup_s = 0.0\n'
+        f'[mqtt]\nport = {port}\nack_timeout_s = 2.0\n{extra}', encoding="utf-8")
+    return config
+
+
+def recorded_event_ids(db: Path) -> set[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return {r[0] for r in conn.execute("SELECT event_id FROM reads")}
+    finally:
+        conn.close()
+
+
+def test_broker_killed_20_times_during_a_run_loses_no_arrival(
+        tmp_path: Path, subscriber_factory: Any) -> None:
+    port = free_port()
+    frames = repeated_samples(tmp_path / "frames", 3)
+    config = site_config(tmp_path, port)
+    broker = MosquittoProcess(port=port).start()
+    subs = [subscriber_factory(port, "checkin/faults/arrival")]
+    run = subprocess.Popen([sys.executable, "-m", "pipeline", "--config", str(config), "run",
+                            "--source", str(frames), "--json"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        time.sleep(8)  # model loaded, first arrivals on their way
+        for _ in range(20):
+            broker.kill()
+            time.sleep(0.3)
+            broker = MosquittoProcess(port=port).start()
+            # subscribe before the pipeline's reconnect (>= 1 s backoff) delivers anything
+            subs.append(subscriber_factory(port, "checkin/faults/arrival"))
+            time.sleep(1.2)
+        out, _ = run.communicate(timeout=600)
+    finally:
+        if run.poll() is None:
+            run.kill()
+        broker.stop()
+    result = json.loads(out)
+    assert run.returncode == 0, result
+    recorded = recorded_event_ids(tmp_path / "c.sqlite3")
+    assert len(recorded) == result["arrivals"] >= 20
+    time.sleep(0.5)
+    received = [p["event_id"] for s in subs for p in s.payloads("arrival")]
+    assert recorded <= set(received), f"lost: {sorted(recorded - set(received))}"
+    assert set(received) <= recorded  # duplicates only ever as the same event id
+
+
+def test_broker_refusing_the_password_says_so_retries_and_loses_nothing(
+        tmp_path: Path, subscriber_factory: Any, caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()
+    broker = MosquittoProcess(port=port, users={"pipeline": "right", "reader": "r"}).start()
+    store = SqliteStore(tmp_path / "c.sqlite3")
+    for i in range(3):
+        store.record_passage(
+            ReadRecord(f"r{i}", "2026-11-25T07:00:00.000Z", "cam", None, None, 0.9,
+                       "unregistered", None, f"e{i}"),
+            OutboxItem(0, f"e{i}", "checkin/auth/arrival", json.dumps({"event_id": f"e{i}"})))
+    wrong = MqttPublisher(MqttSettings(port=port, username="pipeline", password="wrong"),
+                          store, "checkin/auth/availability")
+    try:
+        with caplog.at_level(logging.ERROR):
+            wrong.start()
+            time.sleep(2.5)
+        assert "refused the connection" in caplog.text and "mqtt.password" in caplog.text
+        assert "wrong" not in caplog.text  # the secret itself is never logged
+        assert not wrong.connected and store.outbox_depth() == 3
+    finally:
+        wrong.stop()
+    sub = subscriber_factory(port, "checkin/auth/#", auth=("reader", "r"))
+    right = MqttPublisher(MqttSettings(port=port, username="pipeline", password="right"),
+                          store, "checkin/auth/availability")
+    right.start()
+    try:
+        assert right.flush(20)
+        got = sub.wait_for("arrival", 3)
+        assert sorted(p["event_id"] for p in got) == ["e0", "e1", "e2"]
+    finally:
+        right.stop()
+        broker.stop()
+        store.close()
+
+
+def test_a_thousand_corrupt_or_truncated_frames_are_counted_and_skipped(
+        tmp_path: Path) -> None:
+    good = (SAMPLES / "frame_0000.jpg").read_bytes()
+    for i in range(1000):
+        data = good[: (i * 37) % 4000] if i % 2 else bytes([i % 256]) * (i % 50)
+        (tmp_path / f"{i:04d}.jpg").write_bytes(data)
+    shutil.copy(SAMPLES / "frame_0001.jpg", tmp_path / "9999.jpg")
+    source = FolderSource(tmp_path)
+    frames = list(source.frames())
+    assert [f.origin for f in frames] == ["9999.jpg"]
+    assert source.stats.corrupt == 1000

@@ -144,34 +144,42 @@ class MatchThresholds:
     ``review_cost`` (default 1.0): a read whose nearest plate is within this cost but that
     cannot be accepted goes to the operator as ``needs_review`` with its candidates; beyond it
     the car is ``unregistered``. Must stay below 2.0.
+    ``dropped_rival_cost`` (default 0.7): in the margin check, another customer's plate that is
+    one character longer than the read counts a dropped character as this, not 1.0: OCR
+    loses characters, and a read with one dropped is often exactly some other registered
+    plate. With margin 0.8 this sends such exact hits to review; 1.0 turns it off.
     Tuned with ``python -m pipeline.bench.match_simulation --seed 1 --sweep`` (see there).
     """
 
     max_cost: float = 0.4
     margin: float = 0.8
     review_cost: float = 1.0
+    dropped_rival_cost: float = 0.7
     max_candidates: int = 5
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_cost <= self.review_cost < INDEX_RADIUS:
             raise ValueError("matching thresholds need 0 <= max_cost <= review_cost < 2.0")
+        if not 0.0 <= self.dropped_rival_cost <= INDEL_COST:
+            raise ValueError("dropped_rival_cost must be between 0 and 1.0")
         if self.margin < 0:
             raise ValueError("matching margin must not be negative")
         if self.max_candidates < 1:
             raise ValueError("max_candidates must be at least 1")
 
 
-def decide(candidates: list[Candidate], thresholds: MatchThresholds,
+def decide(read: str, candidates: list[Candidate], thresholds: MatchThresholds,
            ambiguous: bool = False) -> tuple[str, Candidate | None]:
-    """The matching rule on candidates sorted by cost: (status, accepted candidate or None).
-
-    Pure, so the benchmark can replay other thresholds without searching again."""
+    """The matching rule for ``read`` on its candidates sorted by cost: (status, accepted
+    candidate or None). Pure, so the benchmark can replay thresholds without searching."""
     near = [c for c in candidates if c.cost <= thresholds.review_cost]
     if not near:
         return UNREGISTERED, None
     best = near[0]
-    rival = next((c.cost for c in near if c.customer_number != best.customer_number),
-                 INDEX_RADIUS)
+    discount = INDEL_COST - thresholds.dropped_rival_cost
+    rival = min((c.cost - discount if len(c.compact) == len(read) + 1 else c.cost
+                 for c in near if c.customer_number != best.customer_number),
+                default=INDEX_RADIUS)
     if (not ambiguous and best.cost <= thresholds.max_cost
             and rival - best.cost >= thresholds.margin - 1e-9):
         return MATCHED, best
@@ -254,7 +262,7 @@ class FuzzyMatcher:
     def match(self, plate: Plate, ambiguous: bool = False) -> MatchResult:
         """Match one read; ``ambiguous`` (the grammar found two readings) never checks in."""
         cands = self.candidates(plate.compact)
-        status, best = decide(cands, self.thresholds, ambiguous)
+        status, best = decide(plate.compact, cands, self.thresholds, ambiguous)
         listed = tuple(cands[:self.thresholds.max_candidates])
         if status == MATCHED and best is not None:
             account = self.account_lookup(best.customer_number)

@@ -1,0 +1,1 @@
+"""Benchmarks that measure the pipeline's stages on simulated or recorded data."""

@@ -1,0 +1,525 @@
+"""Simulation benchmark for fuzzy matching: how often would a misread check in the wrong customer?
+
+    python -m pipeline.bench.match_simulation [--plates 22000] [--passages 100000] [--seed 2]
+                                              [--json] [--sweep]
+
+Registered plates are drawn for a drive-in in Offenbach: districts in rough proportion to how
+many cars from each come to a utility there (OF and F most, then the neighbouring Kreise,
+3% any other code), then a shape (1-2 letters, 1-4 digits) by how many of that code's cars
+carry it: every plate is one real car, so short numbers, though popular, are few
+(``shape_weights``); no leading zero, at most 8 characters, 2% E, 1% H. 8% of customers have
+a second car, half of those in the same letter series.
+Passages are 80% registered cars and 20% unregistered ones drawn from the *same* distribution,
+so many unregistered plates are one confusion away from a registered one. Each read is OCR
+text with separators as EasyOCR gives them, then an error class is applied, then it goes
+through the real grammar (``parse_plate`` with the official districts) and the matcher:
+
+- ``clean``: read right; ``one_confusion`` / ``two_confusions``: characters replaced by a
+  look-alike from an OCR confusion table (letter/digit shapes, O/D/Q, I/L/J, W/H, E/F, digit
+  blur ...); ``dropped`` / ``extra``: a character lost, or a spurious one (edge, bolt, doubled
+  glyph); ``separator``: the gap between district and letters or letters and digits in the
+  wrong place or missing, so the grammar may split the plate differently.
+
+Per class it reports correct check-ins, needs_review, unregistered, WRONG-ACCOUNT check-ins and
+reads the grammar rejected; for unregistered cars "correct" means reported unregistered. Match
+latency (``FuzzyMatcher.match`` alone) mean/p95/p99.
+
+The defaults of ``MatchThresholds`` were tuned with ``--seed 1 --sweep`` (tuning seed) and are
+reported with ``--seed 2`` (the default, reporting seed): never tune on the reporting seed.
+
+Figures (22,000 plates, 100,000 passages, defaults max_cost 0.4, margin 0.8, review_cost 1.0,
+dropped_rival_cost 0.7; 2026-11-25):
+
+- seed 1 (tuning): 12 wrong-account check-ins (6 exact hits), clean registered reads 97.4%
+  correct, one-confusion reads 43.0% correct (of the confused pairs the matcher charges 0.3
+  for: 96% of parsed reads), 17,796 needs_review.
+- seed 2 (reporting): 19 wrong-account check-ins (6 exact hits), clean registered 96.7%,
+  one-confusion 36.8% (43.6% of parsed; pairs charged 0.3: 95.4% of parsed), 17,724 reviews.
+  Match latency (CPU) mean 92 us, p95 160 us; 500,000 plates: mean 0.5 ms, p95 1.5 ms.
+
+The issue's goal (0 wrong accounts *and* >= 99% for one confusion) is not reached, and no
+threshold reaches it here: an unregistered car whose plate is one confusion from a registered
+one reads exactly like that customer's car misread, and a misread that *is* another
+registered plate is an exact hit. The sweep shows the trade: accepting nothing fuzzy still
+leaves 6 wrong (exact hits); accepting the 0.5 pairs (E/F, M/N, 1/7 ...) lifts one-confusion
+reads to ~73% but triples the wrong check-ins. The read mix is deliberately harsh (45% of
+passages misread after voting); wrong check-ins scale with it and with the unregistered share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds, decide, substitution_cost
+from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, Candidate
+from pipeline.plate.districts import district_codes
+from pipeline.plate.grammar import MAX_CHARS, Plate, parse_plate
+from pipeline.store.accounts_csv import Account
+
+# Share of cars by district at a drive-in in Offenbach (a planning guess: Stadt/Kreis Offenbach
+# and Frankfurt dominate, then the Rhein-Main Kreise, then a long tail of other codes).
+DISTRICT_WEIGHTS: dict[str, float] = {
+    "OF": 34.0, "F": 20.0, "HU": 5.0, "MKK": 2.0, "DA": 5.0, "DI": 3.0, "GG": 4.0, "MTK": 4.0,
+    "AB": 3.0, "HG": 3.0, "FB": 3.0, "WI": 2.0, "MZ": 1.5, "ERB": 1.0, "HP": 1.0, "GN": 1.0,
+    "BÜD": 0.5, "SLÜ": 0.3, "MIL": 0.7, "ALZ": 0.5, "OBB": 0.3, "GI": 0.7, "LDK": 0.5,
+}
+OTHER_DISTRICTS = 3.0  # per cent drawn uniformly from all other official codes
+TWO_CARS = 0.08
+REGISTERED_SHARE = 0.8
+ERROR_MIX: dict[str, float] = {"clean": 0.55, "one_confusion": 0.15, "two_confusions": 0.07,
+                               "dropped": 0.07, "extra": 0.07, "separator": 0.09}
+CLASSES = tuple(ERROR_MIX)
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_BANNED_SERIES = {"SS", "SA", "SD", "HJ", "KZ", "NS", "HH"}
+
+# What OCR reads instead of a character, with relative frequency (plate-reading confusions:
+# letter/digit shapes, round letters, thin verticals, FE-Schrift W, worn bars, digit blur).
+CONFUSIONS: dict[str, tuple[tuple[str, int], ...]] = {
+    "O": (("0", 5), ("D", 3), ("Q", 1)), "0": (("O", 5), ("D", 2), ("8", 1)),
+    "D": (("O", 3), ("0", 3)), "Q": (("O", 3), ("0", 1)),
+    "I": (("1", 5), ("L", 2), ("J", 1), ("T", 1)), "1": (("I", 5), ("7", 2), ("L", 1)),
+    "L": (("I", 2), ("1", 1)), "J": (("I", 2), ("1", 1)),
+    "B": (("8", 5), ("3", 1), ("R", 1)), "8": (("B", 5), ("3", 2), ("6", 1), ("0", 1)),
+    "S": (("5", 5),), "5": (("S", 5), ("6", 1)), "Z": (("2", 5),), "2": (("Z", 5), ("7", 1)),
+    "G": (("6", 4), ("C", 2)), "6": (("G", 4), ("8", 1), ("5", 1)), "C": (("G", 2),),
+    "W": (("H", 5), ("M", 2)), "H": (("W", 2), ("M", 1), ("N", 1)),
+    "M": (("W", 2), ("H", 2), ("N", 2)), "N": (("H", 1), ("M", 2)),
+    "E": (("F", 3),), "F": (("E", 3),), "P": (("R", 2),), "R": (("P", 2), ("B", 1)),
+    "K": (("X", 2),), "X": (("K", 2),), "U": (("V", 2),), "V": (("U", 2), ("Y", 1)),
+    "A": (("4", 2),), "4": (("A", 2),), "T": (("7", 1), ("1", 1)), "7": (("1", 2), ("T", 1)),
+    "3": (("8", 2),), "9": (("0", 1), ("8", 1)), "Y": (("V", 1),),
+    "Ä": (("A", 5),), "Ö": (("O", 5),), "Ü": (("U", 5),),
+}
+SPURIOUS = "I1L"  # an edge, a bolt or the seals read as a thin glyph
+
+
+def _pick(rng: random.Random, weighted: dict[str, float]) -> str:
+    return rng.choices(list(weighted), weights=list(weighted.values()))[0]
+
+
+# Cars registered per code (rounded planning figures; codes that share a Kreis split it).
+# Together with the share above they fix how densely registered plates fill each code's
+# number space, which is what puts an unregistered car next to a registered one.
+DISTRICT_CARS: dict[str, int] = {
+    "OF": 330_000, "F": 420_000, "HU": 150_000, "MKK": 80_000, "DA": 230_000, "DI": 90_000,
+    "GG": 200_000, "MTK": 190_000, "AB": 230_000, "HG": 190_000, "FB": 220_000,
+    "WI": 170_000, "MZ": 250_000, "ERB": 75_000, "HP": 190_000, "GN": 60_000, "BÜD": 30_000,
+    "SLÜ": 20_000, "MIL": 100_000, "ALZ": 30_000, "OBB": 25_000, "GI": 180_000,
+    "LDK": 190_000,
+}
+OTHER_CARS = 150_000
+# Short numbers are issued first and asked for as Wunschkennzeichen: relative to their share
+# of the number space, a shape with 1/2/3/4 digits is this much more likely to be on a car
+# (until the shape is 90% issued).
+DIGIT_BOOST = {1: 20.0, 2: 8.0, 3: 3.0, 4: 1.0}
+ONE_LETTER_BOOST = 2.0
+MAX_ISSUED = 0.9
+
+
+def shape_weights(district: str, cars: int) -> dict[tuple[int, int], float]:
+    """(letters, digits) -> how many cars of ``district`` carry a plate of that shape: every
+    shape filled to the same base fraction times its boost, capped at MAX_ISSUED."""
+    sizes = {(n, d): 26 ** n * 9 * 10 ** (d - 1) for n in (1, 2) for d in (1, 2, 3, 4)
+             if len(district) + n + d <= MAX_CHARS}
+    boost = {k: DIGIT_BOOST[k[1]] * (ONE_LETTER_BOOST if k[0] == 1 else 1.0) for k in sizes}
+    lo, hi = 0.0, 1.0
+    for _ in range(60):  # bisection on the base fraction so that the shapes hold all cars
+        mid = (lo + hi) / 2
+        if sum(sizes[k] * min(MAX_ISSUED, boost[k] * mid) for k in sizes) < cars:
+            lo = mid
+        else:
+            hi = mid
+    return {k: sizes[k] * min(MAX_ISSUED, boost[k] * hi) for k in sizes}
+
+
+class PlateSource:
+    """Draws realistic plates for the Offenbach/Frankfurt area: a code by DISTRICT_WEIGHTS,
+    a shape by how many of that code's cars carry it, then letters and digits uniformly."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        codes = district_codes()
+        unknown = [d for d in DISTRICT_WEIGHTS if d not in codes]
+        if unknown:
+            raise ValueError(f"not official district codes: {unknown}")
+        self.others = sorted(codes - set(DISTRICT_WEIGHTS))
+        self._shapes: dict[str, tuple[list[tuple[int, int]], list[float]]] = {}
+
+    def district(self) -> str:
+        rng = self.rng
+        if rng.random() * 100 < OTHER_DISTRICTS:
+            return rng.choice(self.others)
+        return _pick(rng, DISTRICT_WEIGHTS)
+
+    def shapes(self, district: str) -> tuple[list[tuple[int, int]], list[float]]:
+        if district not in self._shapes:
+            w = shape_weights(district, DISTRICT_CARS.get(district, OTHER_CARS))
+            self._shapes[district] = (list(w), list(w.values()))
+        return self._shapes[district]
+
+    def letters(self, n: int) -> str:
+        while True:
+            s = "".join(self.rng.choice(_LETTERS) for _ in range(n))
+            if s not in _BANNED_SERIES:
+                return s
+
+    def digits(self, n: int) -> str:
+        return str(self.rng.randint(1, 9)) + "".join(
+            str(self.rng.randint(0, 9)) for _ in range(n - 1))
+
+    def plate(self, district: str | None = None, letters: str | None = None) -> Plate:
+        rng = self.rng
+        district = district or self.district()
+        keys, weights = self.shapes(district)
+        if letters is None:
+            n_letters, n_digits = rng.choices(keys, weights=weights)[0]
+            letters = self.letters(n_letters)
+        else:
+            n_digits = rng.choices([d for n, d in keys if n == len(letters)],
+                                   weights=[w for (n, _), w in zip(keys, weights, strict=True)
+                                            if n == len(letters)])[0]
+        r = rng.random()
+        suffix = "E" if r < 0.02 else "H" if r < 0.03 else ""
+        if len(district) + len(letters) + n_digits + len(suffix) > MAX_CHARS:
+            suffix = ""
+        return Plate(district, letters, self.digits(n_digits), suffix)
+
+
+@dataclass
+class World:
+    """The registered plates (compact -> customer) and the accounts behind them."""
+
+    owner: dict[str, str] = field(default_factory=dict)
+    plates: dict[str, Plate] = field(default_factory=dict)
+    accounts: dict[str, Account] = field(default_factory=dict)
+
+
+def build_world(source: PlateSource, n_plates: int) -> World:
+    world = World()
+    rng = source.rng
+    n = 0
+    while len(world.owner) < n_plates:
+        n += 1
+        customer = f"{100000 + n}"
+        cars = [source.plate()]
+        if rng.random() < TWO_CARS and len(world.owner) + 1 < n_plates:
+            first = cars[0]
+            same_series = rng.random() < 0.5
+            cars.append(source.plate(first.district, first.letters) if same_series
+                        else source.plate(first.district if rng.random() < 0.7 else None))
+        compacts = tuple(dict.fromkeys(c.compact for c in cars if c.compact not in world.owner))
+        if not compacts:
+            continue
+        for car in cars:
+            if car.compact in compacts:
+                world.owner[car.compact] = customer
+                world.plates[car.compact] = car
+        world.accounts[customer] = Account(customer, f"Kunde {customer}", compacts)
+    return world
+
+
+def ocr_text(plate: Plate, rng: random.Random) -> list[str]:
+    """The plate as EasyOCR tends to return it, as tokens: usually a gap at the seals and
+    between letters and digits, sometimes a hyphen, sometimes nothing."""
+    sep1 = rng.choices((" ", "-", ""), weights=(60, 25, 15))[0]
+    sep2 = rng.choices((" ", ""), weights=(75, 25))[0]
+    return list(plate.district + sep1 + plate.letters + sep2 + plate.digits + plate.suffix)
+
+
+def _plate_positions(chars: list[str]) -> list[int]:
+    return [i for i, c in enumerate(chars) if c not in " -"]
+
+
+def confuse(chars: list[str], rng: random.Random, times: int,
+            pairs: list[tuple[str, str]] | None = None) -> list[str]:
+    """Replace ``times`` characters by look-alikes; the (true, read) pairs go to ``pairs``."""
+    chars = chars[:]
+    spots = [i for i in _plate_positions(chars) if chars[i] in CONFUSIONS]
+    for i in rng.sample(spots, min(times, len(spots))):
+        alts = CONFUSIONS[chars[i]]
+        read = rng.choices([a for a, _ in alts], weights=[w for _, w in alts])[0]
+        if pairs is not None:
+            pairs.append((chars[i], read))
+        chars[i] = read
+    return chars
+
+
+def drop(chars: list[str], rng: random.Random) -> list[str]:
+    i = rng.choice(_plate_positions(chars))
+    return chars[:i] + chars[i + 1:]
+
+
+def extra(chars: list[str], rng: random.Random) -> list[str]:
+    if rng.random() < 0.5:  # a spurious thin glyph at either edge or at the seals
+        i = rng.choice((0, len(chars), next(i for i, c in enumerate(chars) if c in " -")
+                        if any(c in " -" for c in chars) else 0))
+        return chars[:i] + [rng.choice(SPURIOUS)] + chars[i:]
+    i = rng.choice(_plate_positions(chars))  # a glyph read twice
+    return chars[:i] + [chars[i]] + chars[i:]
+
+
+def wrong_separator(plate: Plate, rng: random.Random) -> list[str]:
+    """Gaps in the wrong place: the seals' gap shifted by one, the digit gap shifted by one,
+    or no gaps at all, so that the grammar has to find the split itself."""
+    body = list(plate.compact)
+    d, n = len(plate.district), len(plate.letters)
+    kind = rng.random()
+    if kind < 0.3:
+        return body
+    cuts = {d, d + n}
+    if kind < 0.65:
+        cuts.discard(d)
+        cuts.add(max(1, d + rng.choice((-1, 1))))
+    else:
+        cuts.discard(d + n)
+        cuts.add(min(len(body) - 1, d + n + rng.choice((-1, 1))))
+    out: list[str] = []
+    for i, c in enumerate(body):
+        if i in cuts and i:
+            out.append(" ")
+        out.append(c)
+    return out
+
+
+def corrupt(plate: Plate, error: str, rng: random.Random,
+            pairs: list[tuple[str, str]] | None = None) -> str:
+    chars = ocr_text(plate, rng)
+    if error == "one_confusion":
+        chars = confuse(chars, rng, 1, pairs)
+    elif error == "two_confusions":
+        chars = confuse(chars, rng, 2)
+    elif error == "dropped":
+        chars = drop(chars, rng)
+    elif error == "extra":
+        chars = extra(chars, rng)
+    elif error == "separator":
+        chars = wrong_separator(plate, rng)
+    return "".join(chars)
+
+
+@dataclass
+class Passage:
+    truth: str | None  # customer number, None for an unregistered car
+    error: str
+    raw: str
+    pair_cost: float | None = None  # one_confusion: what the matcher charges for that pair
+
+
+def simulate_passages(source: PlateSource, world: World, n: int) -> list[Passage]:
+    rng = source.rng
+    registered = list(world.plates.values())
+    out: list[Passage] = []
+    for _ in range(n):
+        error = _pick(rng, ERROR_MIX)
+        if rng.random() < REGISTERED_SHARE:
+            plate = rng.choice(registered)
+            truth: str | None = world.owner[plate.compact]
+        else:
+            plate = source.plate()
+            while plate.compact in world.owner:
+                plate = source.plate()
+            truth = None
+        pairs: list[tuple[str, str]] = []
+        raw = corrupt(plate, error, rng, pairs)
+        out.append(Passage(truth, error, raw,
+                           substitution_cost(*pairs[0]) if pairs else None))
+    return out
+
+
+OUTCOMES = ("correct", "needs_review", "unregistered", "wrong_account", "rejected")
+
+
+def outcome(truth: str | None, status: str, customer: str | None) -> str:
+    if status == MATCHED:
+        return "correct" if customer == truth else "wrong_account"
+    if status == NEEDS_REVIEW:
+        return "needs_review"
+    return "correct" if truth is None else "unregistered"
+
+
+@dataclass
+class Run:
+    counts: dict[tuple[str, str], Counter[str]]
+    latencies_us: list[float]  # wall clock per match
+    cpu_us: list[float]  # CPU time of the matching thread (without time lost to other jobs)
+    wide: list[tuple[Passage, str, list[Candidate], bool]]
+
+
+def run(world: World, passages: list[Passage], thresholds: MatchThresholds,
+        keep_candidates: bool = False, progress: bool = True) -> Run:
+    districts = district_codes()
+    matcher = FuzzyMatcher(world.owner.items(), world.accounts.get, thresholds)
+    wide_matcher = (FuzzyMatcher(world.owner.items(), world.accounts.get,
+                                 MatchThresholds(max_cost=0.0, review_cost=1.9))
+                    if keep_candidates else None)
+    counts: dict[tuple[str, str], Counter[str]] = {}
+    latencies: list[float] = []
+    cpu: list[float] = []
+    wide: list[tuple[Passage, str, list[Candidate], bool]] = []
+    step = max(1, len(passages) // 10)
+    for k, p in enumerate(passages):
+        if progress and k % step == 0:
+            print(f"  {k}/{len(passages)} passages", file=sys.stderr)
+        car = "registered" if p.truth else "unregistered"
+        bucket = counts.setdefault((p.error, car), Counter())
+        by_pair = (counts.setdefault((f"pair cost {p.pair_cost:.1f}", car), Counter())
+                   if p.pair_cost is not None else Counter())
+        parsed = parse_plate(p.raw, districts)
+        if parsed is None:
+            bucket["rejected"] += 1
+            by_pair["rejected"] += 1
+            continue
+        t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+        result = matcher.match(parsed.plate, parsed.ambiguous)
+        latencies.append((time.perf_counter_ns() - t0) / 1000)
+        cpu.append((time.thread_time_ns() - c0) / 1000)
+        customer = result.account.customer_number if result.account else None
+        verdict = outcome(p.truth, result.status, customer)
+        bucket[verdict] += 1
+        by_pair[verdict] += 1
+        if verdict == "wrong_account" and result.cost == 0.0:
+            bucket["wrong_exact"] += 1  # the misread is itself another customer's plate
+            by_pair["wrong_exact"] += 1
+        if wide_matcher is not None:
+            compact = parsed.plate.compact
+            wide.append((p, compact, wide_matcher.candidates(compact), parsed.ambiguous))
+    return Run(counts, latencies, cpu, wide)
+
+
+def replay(wide: list[tuple[Passage, str, list[Candidate], bool]],
+           thresholds: MatchThresholds) -> dict[str, float]:
+    """Outcome totals for other thresholds on the same reads (no new search needed)."""
+    wrong = review = exact_wrong = clean_review = 0
+    one_ok = one_n = 0
+    unreg_review = unreg_n = 0
+    for p, read, cands, ambiguous in wide:
+        status, best = decide(read, cands, thresholds, ambiguous)
+        res = outcome(p.truth, status, best.customer_number if best else None)
+        wrong += res == "wrong_account"
+        exact_wrong += res == "wrong_account" and best is not None and best.cost == 0.0
+        clean_review += p.error == "clean" and p.truth is not None and res == "needs_review"
+        review += res == "needs_review"
+        if p.error == "one_confusion" and p.truth:
+            one_n += 1
+            one_ok += res == "correct"
+        if p.truth is None:
+            unreg_n += 1
+            unreg_review += res == "needs_review"
+    return {"max_cost": thresholds.max_cost, "margin": thresholds.margin,
+            "review_cost": thresholds.review_cost,
+            "dropped_rival_cost": thresholds.dropped_rival_cost, "wrong_account": wrong,
+            "wrong_exact": exact_wrong, "clean_registered_to_review": clean_review,
+            "needs_review": review, "one_confusion_correct": one_ok / max(1, one_n),
+            "unregistered_to_review": unreg_review / max(1, unreg_n)}
+
+
+SWEEP_MAX_COST = (0.0, 0.3, 0.4, 0.5, 0.6)
+SWEEP_MARGIN = (0.0, 0.6, 0.8, 1.0, 1.1)
+SWEEP_DROPPED = (0.7, 1.0)
+
+
+def summarise(result: Run) -> dict[str, object]:
+    rows = []
+    pair_classes = sorted({e for e, _ in result.counts if e.startswith("pair cost")})
+    for error in (*CLASSES, *pair_classes):
+        for truth in ("registered", "unregistered"):
+            c = result.counts.get((error, truth), Counter())
+            total = sum(c.values())
+            rows.append({"error": error, "car": truth, "passages": total,
+                         **{o: c[o] for o in OUTCOMES}, "wrong_exact": c["wrong_exact"],
+                         "correct_share": c["correct"] / total if total else None,
+                         "correct_share_parsed": c["correct"] / (total - c["rejected"])
+                         if total > c["rejected"] else None})
+    latency = {}
+    for name, values in (("", result.latencies_us), ("cpu_", result.cpu_us)):
+        lat = sorted(values)
+        latency |= {f"{name}mean_us": statistics.fmean(lat) if lat else 0.0,
+                    f"{name}p95_us": lat[int(0.95 * (len(lat) - 1))] if lat else 0.0,
+                    f"{name}p99_us": lat[int(0.99 * (len(lat) - 1))] if lat else 0.0}
+    totals = Counter[str]()
+    for (error, _), c in result.counts.items():
+        if error in CLASSES:
+            totals.update(c)
+    return {"rows": rows, "latency": latency,
+            "totals": {o: totals[o] for o in (*OUTCOMES, "wrong_exact")}}
+
+
+def print_table(summary: dict[str, object], header: str) -> None:
+    print(header)
+    cols = ("passages", "correct", "needs_review", "unregistered", "wrong_account",
+            "wrong_exact", "rejected")
+    print(f"{'error class':<15}{'car':<13}" + "".join(f"{c:>14}" for c in cols)
+          + f"{'correct %':>11}{'of parsed':>11}")
+    for row in summary["rows"]:  # type: ignore[union-attr]
+        if row["error"] == "pair cost 0.3" and row["car"] == "registered":
+            print("one_confusion by what the matcher charges for the confused pair:")
+        shares = "".join(f"{100 * x:>10.2f}%" if x is not None else f"{'-':>11}"
+                         for x in (row["correct_share"], row["correct_share_parsed"]))
+        print(f"{row['error']:<15}{row['car']:<13}"
+              + "".join(f"{row[c]:>14}" for c in cols) + shares)
+    totals = summary["totals"]
+    lat = summary["latency"]
+    print(f"totals: {totals}")
+    for name, label in (("", "wall"), ("cpu_", "cpu")):
+        print(f"match latency ({label}): mean {lat[name + 'mean_us']:.0f} us, "  # type: ignore[index]
+              f"p95 {lat[name + 'p95_us']:.0f} us, p99 {lat[name + 'p99_us']:.0f} us")  # type: ignore[index]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipeline.bench.match_simulation",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--plates", type=int, default=22000, help="registered plates")
+    ap.add_argument("--passages", type=int, default=100000, help="simulated passages")
+    ap.add_argument("--seed", type=int, default=2, help="2 = reporting seed, 1 = tuning seed")
+    ap.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    ap.add_argument("--sweep", action="store_true",
+                    help="also replay a grid of max_cost/margin on the same reads (tuning)")
+    args = ap.parse_args(argv)
+    rng = random.Random(args.seed)
+    started = time.monotonic()
+    print(f"drawing {args.plates} registered plates (seed {args.seed})", file=sys.stderr)
+    source = PlateSource(rng)
+    world = build_world(source, args.plates)
+    passages = simulate_passages(source, world, args.passages)
+    thresholds = MatchThresholds()
+    print(f"matching {len(passages)} passages with {thresholds}", file=sys.stderr)
+    result = run(world, passages, thresholds, keep_candidates=args.sweep)
+    summary = summarise(result)
+    summary.update({"seed": args.seed, "plates": len(world.owner),
+                    "customers": len(world.accounts), "passages": len(passages),
+                    "thresholds": {"max_cost": thresholds.max_cost, "margin": thresholds.margin,
+                                   "review_cost": thresholds.review_cost,
+                                   "dropped_rival_cost": thresholds.dropped_rival_cost},
+                    "seconds": round(time.monotonic() - started, 1)})
+    if args.sweep:
+        summary["sweep"] = [
+            replay(result.wide, MatchThresholds(max_cost=m, margin=g, dropped_rival_cost=d))
+            for d in SWEEP_DROPPED for m in SWEEP_MAX_COST for g in SWEEP_MARGIN]
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print_table(summary, f"seed {args.seed}: {len(world.owner)} plates of "
+                f"{len(world.accounts)} customers, {len(passages)} passages, {thresholds}")
+    if args.sweep:
+        print("\nsweep (same reads):")
+        print(f"{'dropped':>8}{'max_cost':>9}{'margin':>8}{'wrong':>8}{'exact':>7}{'review':>8}"
+              f"{'clean->rev':>11}{'1-conf ok':>11}{'unreg->review':>15}")
+        for s in summary["sweep"]:  # type: ignore[union-attr]
+            print(f"{s['dropped_rival_cost']:>8}{s['max_cost']:>9}{s['margin']:>8}"
+                  f"{s['wrong_account']:>8}"
+                  f"{s['wrong_exact']:>7}{s['needs_review']:>8}"
+                  f"{s['clean_registered_to_review']:>11}{100 * s['one_confusion_correct']:>10.2f}%"
+                  f"{100 * s['unregistered_to_review']:>14.2f}%")
+    print(f"({summary['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,214 @@
+"""Fuzzy matching: the confusion-aware distance, the never-guess rule, and a small simulation."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.bench.match_simulation import (
+    PlateSource,
+    build_world,
+    run,
+    simulate_passages,
+    summarise,
+)
+from pipeline.matching.fuzzy import (
+    PAIR_COSTS,
+    FuzzyMatcher,
+    MatchThresholds,
+    canonical,
+    plate_distance,
+)
+from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, UNREGISTERED, ExactMatcher
+from pipeline.plate.grammar import Plate, plate_from_label
+from pipeline.store.accounts_csv import Account
+
+plates = st.text(alphabet="ABDEFGHIOQSWZ0125689ÄÖÜ", min_size=1, max_size=9)
+
+ACCOUNTS = {
+    "10001": Account("10001", "Anna Schmidt", ("OFAB123", "OFAB124")),
+    "10002": Account("10002", "Jens Becker", ("FX1",)),
+    "10003": Account("10003", "Eva Roth", ("OFWQ338",)),
+    "10004": Account("10004", "Ole Kern", ("OFHQ338",)),
+    "10005": Account("10005", "Ina Vogt", ("DAKL4711",)),
+}
+
+
+def _plate(label: str) -> Plate:
+    return plate_from_label(label)
+
+
+@pytest.fixture
+def matcher() -> FuzzyMatcher:
+    pairs = [(p, a.customer_number) for a in ACCOUNTS.values() for p in a.plates]
+    return FuzzyMatcher(pairs, ACCOUNTS.get)
+
+
+# --- distance ---------------------------------------------------------------------------
+
+def test_distance_zero_only_for_equal() -> None:
+    assert plate_distance("OFAB123", "OFAB123") == 0.0
+    assert plate_distance("OFAB123", "OFAB124") > 0.0
+
+
+def test_confusable_substitution_cheaper_than_other() -> None:
+    assert plate_distance("OFAB123", "0FAB123") < plate_distance("OFAB123", "KFAB123")
+    for a, b in ("O0", "D0", "I1", "B8", "S5", "Z2", "G6"):
+        assert plate_distance(f"X{a}1", f"X{b}1") <= 0.5 < plate_distance(f"X{a}1", "XY1")
+
+
+def test_insertion_and_deletion_cost_one() -> None:
+    assert plate_distance("OFAB123", "OFAB12") == 1.0
+    assert plate_distance("OFAB12", "OFAB123") == 1.0
+    assert plate_distance("", "ABC") == 3.0
+
+
+def test_costs_add_exactly() -> None:
+    assert plate_distance("OFAB123", "0FA8123") == 0.6
+
+
+@given(plates, plates)
+@settings(max_examples=200, deadline=None)
+def test_distance_symmetric_and_bounded(a: str, b: str) -> None:
+    d = plate_distance(a, b)
+    assert d == plate_distance(b, a)
+    assert (d == 0.0) == (a == b)
+    assert d <= max(len(a), len(b))
+
+
+@given(plates, plates, plates)
+@settings(max_examples=200, deadline=None)
+def test_distance_triangle_inequality(a: str, b: str, c: str) -> None:
+    assert plate_distance(a, c) <= plate_distance(a, b) + plate_distance(b, c) + 1e-9
+
+
+def test_pair_costs_symmetric_and_canonical_classes_cover_them() -> None:
+    for (a, b), cost in PAIR_COSTS.items():
+        assert PAIR_COSTS[(b, a)] == cost
+        assert canonical(a) == canonical(b)
+
+
+# --- matching rule ----------------------------------------------------------------------
+
+def test_exact_match(matcher: FuzzyMatcher) -> None:
+    result = matcher.match(_plate("F-X 1"))
+    assert result.status == MATCHED
+    assert result.account is not None and result.account.customer_number == "10002"
+    assert result.cost == 0.0 and result.plate == "FX1"
+
+
+def test_one_confusion_matches(matcher: FuzzyMatcher) -> None:
+    result = matcher.match(Plate("DA", "KI", "4711"))  # L read as I
+    assert result.status == MATCHED
+    assert result.account is not None and result.account.customer_number == "10005"
+    assert result.plate == "DAKL4711" and 0 < (result.cost or 0) <= 0.4
+
+
+def test_second_car_of_customer_is_no_rival(matcher: FuzzyMatcher) -> None:
+    result = matcher.match(_plate("OF-AB 124"))
+    assert result.status == MATCHED and result.plate == "OFAB124"
+    assert result.account is not None and result.account.customer_number == "10001"
+    # one character off both of Anna's cars: still Anna, whichever car it is
+    near = matcher.match(_plate("OF-AB 128"))
+    assert near.status != MATCHED or (near.account and near.account.customer_number == "10001")
+
+
+def test_near_tie_goes_to_review(matcher: FuzzyMatcher) -> None:
+    # W/H: OF-MQ 338 is 0.5 from both OF-WQ 338 (Eva) and OF-HQ 338 (Ole)
+    result = matcher.match(_plate("OF-MQ 338"))
+    assert result.status == NEEDS_REVIEW and result.account is None
+    assert {c.customer_number for c in result.candidates} >= {"10003", "10004"}
+    # even an exact read is not trusted when another customer's plate is one confusion away
+    exact = matcher.match(_plate("OF-WQ 338"))
+    assert exact.status == NEEDS_REVIEW and exact.account is None
+
+
+def test_far_read_is_unregistered(matcher: FuzzyMatcher) -> None:
+    result = matcher.match(_plate("WI-KT 9876"))
+    assert result.status == UNREGISTERED and result.account is None and not result.candidates
+
+
+def test_ambiguous_parse_goes_to_review(matcher: FuzzyMatcher) -> None:
+    result = matcher.match(_plate("F-X 1"), ambiguous=True)
+    assert result.status == NEEDS_REVIEW and result.account is None
+    assert result.candidates[0].compact == "FX1"
+
+
+def test_dropped_character_goes_to_review_not_to_account(matcher: FuzzyMatcher) -> None:
+    result = matcher.match(_plate("DA-KL 471"))
+    assert result.status == NEEDS_REVIEW and result.account is None
+
+
+def test_exact_hit_that_may_be_a_dropped_character_goes_to_review(
+        matcher: FuzzyMatcher) -> None:
+    matcher.add("DAKL471", "10002")  # Ina's DA-KL 4711 with its last digit dropped
+    assert matcher.match(_plate("DA-KL 471")).status == NEEDS_REVIEW
+    lenient = FuzzyMatcher([("DAKL471", "10002"), ("DAKL4711", "10005")], ACCOUNTS.get,
+                           MatchThresholds(dropped_rival_cost=1.0))
+    assert lenient.match(_plate("DA-KL 471")).status == MATCHED
+
+
+def test_add_remove_and_rebuild(matcher: FuzzyMatcher) -> None:
+    matcher.add("WIKT9876", "10002")
+    assert matcher.match(_plate("WI-KT 9876")).status == MATCHED
+    assert matcher.remove("WIKT9876") and not matcher.remove("WIKT9876")
+    assert matcher.match(_plate("WI-KT 9876")).status == UNREGISTERED
+    matcher.rebuild([("FX1", "10002")])
+    assert len(matcher) == 1
+    assert matcher.match(_plate("DA-KL 4711")).status == UNREGISTERED
+
+
+def test_account_missing_from_store_is_never_guessed() -> None:
+    m = FuzzyMatcher([("FX1", "99999")], lambda _: None)
+    assert m.match(_plate("F-X 1")).status == NEEDS_REVIEW
+
+
+def test_thresholds_validated() -> None:
+    with pytest.raises(ValueError):
+        MatchThresholds(max_cost=1.5, review_cost=1.0)
+    with pytest.raises(ValueError):
+        MatchThresholds(review_cost=2.0)
+    with pytest.raises(ValueError):
+        MatchThresholds(margin=-0.1)
+    with pytest.raises(ValueError):
+        MatchThresholds(dropped_rival_cost=1.5)
+
+
+def test_exact_matcher_unchanged() -> None:
+    class Lookup:
+        def account_for_plate(self, compact: str) -> Account | None:
+            return ACCOUNTS["10002"] if compact == "FX1" else None
+
+    assert ExactMatcher(Lookup()).match(_plate("F-X 1")).status == MATCHED
+    assert ExactMatcher(Lookup()).match(_plate("F-X 2")).status == UNREGISTERED
+
+
+def test_index_finds_everything_brute_force_finds() -> None:
+    rng = random.Random(7)
+    source = PlateSource(rng)
+    world = build_world(source, 500)
+    m = FuzzyMatcher(world.owner.items(), world.accounts.get,
+                     MatchThresholds(max_cost=0.0, review_cost=1.9))
+    for p in simulate_passages(source, world, 200):
+        compact = "".join(c for c in p.raw if c not in " -")
+        found = {c.compact for c in m.candidates(compact)}
+        brute = {q for q in world.owner if plate_distance(compact, q) <= 1.9}
+        assert found == brute
+
+
+# --- simulation -------------------------------------------------------------------------
+
+def test_small_simulation_checks_in_no_wrong_account() -> None:
+    rng = random.Random(11)
+    source = PlateSource(rng)
+    world = build_world(source, 2000)
+    passages = simulate_passages(source, world, 5000)
+    summary = summarise(run(world, passages, MatchThresholds(), progress=False))
+    totals = summary["totals"]
+    assert totals["wrong_account"] == 0  # type: ignore[index]
+    clean = next(r for r in summary["rows"]  # type: ignore[union-attr]
+                 if r["error"] == "clean" and r["car"] == "registered")
+    assert clean["correct_share"] > 0.97

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from pipeline.events.arrival import ArrivalEvent, Topics, build_arrival, iso, utc_now
 from pipeline.frames.types import Frame, FrameSource
-from pipeline.matching.matcher import MATCHED, ExactMatcher
+from pipeline.matching.matcher import MATCHED, Matcher
 from pipeline.privacy.pseudonyms import plate_pseudonym
 from pipeline.reading.plate_reader import PlateReader
 from pipeline.store.sqlite_store import OutboxItem, ReadRecord, SqliteStore
@@ -38,7 +38,7 @@ class CheckIn:
     """Turns frames into stored, queued arrival events. Pure orchestration: every stage is
     injected, so tests can swap any of them."""
 
-    def __init__(self, reader: PlateReader, tracker: PassageTracker, matcher: ExactMatcher,
+    def __init__(self, reader: PlateReader, tracker: PassageTracker, matcher: Matcher,
                  store: SqliteStore, topics: Topics, camera_id: str, site: str,
                  hmac_key: bytes, on_event: Callable[[ArrivalEvent], None] | None = None,
                  clock: Callable[[], datetime] = utc_now, detail: str = "full") -> None:
@@ -71,7 +71,7 @@ class CheckIn:
         return wall + timedelta(seconds=passage.first_seen - t0)
 
     def _emit(self, passage: Passage) -> ArrivalEvent:
-        match = self.matcher.match(passage.plate)
+        match = self.matcher.match(passage.plate, passage.ambiguous)
         seen_at = self._seen_at(passage)
         read_id = uuid.uuid4().hex[:12]
         event = build_arrival(passage, match, camera_id=self.camera_id, site=self.site,
@@ -88,7 +88,7 @@ class CheckIn:
         self.store.record_passage(record, OutboxItem(0, event.event_id, self.topics.arrival,
                                                      event.to_json()))
         who = f"customer {match.account.customer_number}" if matched and match.account \
-            else "unregistered car"
+            else match.status.replace("_", " ")
         # no plate text in logs: the keyed pseudonym identifies the car for support
         log.info("arrival %s (read %s): %s, plate#%s, confidence %.2f, %d reads",
                  event.event_id[:8], read_id, who, pseudonym, passage.confidence, passage.reads)

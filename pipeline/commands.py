@@ -19,7 +19,7 @@ from pipeline.detection.roi import RegionOfInterest
 from pipeline.events.arrival import Topics
 from pipeline.events.mqtt_publisher import MqttPublisher, MqttSettings
 from pipeline.frames.sources import open_source, read_image
-from pipeline.matching.matcher import ExactMatcher
+from pipeline.matching.store_sync import StoreMatcher
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
 from pipeline.privacy.pseudonyms import load_or_create_key
@@ -79,7 +79,8 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
                      backlog)
         publisher.start()
         reader = build_reader(settings)
-        checkin = CheckIn(reader, PassageTracker(settings.tracking), ExactMatcher(store), store,
+        matcher = StoreMatcher(store, settings.matching)
+        checkin = CheckIn(reader, PassageTracker(settings.tracking), matcher, store,
                           topics, settings.camera.id, settings.camera.site,
                           hmac_key=load_or_create_key(settings.hmac_key_path),
                           on_event=lambda _e: publisher.notify(),

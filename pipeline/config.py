@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.events.mqtt_publisher import MqttSettings
+from pipeline.matching.fuzzy import MatchThresholds
 from pipeline.privacy.retention import PrivacySettings
 from pipeline.tracking.passages import TrackerConfig
 
@@ -44,6 +45,7 @@ class Settings:
     reading: ReadingSettings = field(default_factory=ReadingSettings)
     tracking: TrackerConfig = field(default_factory=TrackerConfig)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    matching: MatchThresholds = field(default_factory=MatchThresholds)
     flush_timeout_s: float = 30.0
     status_interval_s: float = 30.0
 
@@ -94,10 +96,15 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     sections = {"camera": CameraSettings, "mqtt": MqttSettings, "reading": ReadingSettings,
-                "tracking": TrackerConfig, "privacy": PrivacySettings}
+                "tracking": TrackerConfig, "privacy": PrivacySettings,
+                "matching": MatchThresholds}
     top = {k: v for k, v in data.items() if k not in sections}
     settings = _section(Settings, {k: v for k, v in top.items() if k != "camera"}, "top level")
-    replaced = {name: _section(cls, data.get(name, {}), name) for name, cls in sections.items()}
+    try:
+        replaced = {name: _section(cls, data.get(name, {}), name)
+                    for name, cls in sections.items()}
+    except ValueError as exc:  # a section's own validation (e.g. thresholds out of range)
+        raise ConfigError(str(exc)) from exc
     mqtt = replaced["mqtt"]
     if env.get("KENNZEICHEN_MQTT_USERNAME"):
         mqtt = dataclasses.replace(mqtt, username=env["KENNZEICHEN_MQTT_USERNAME"])

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pipeline.matching.matcher import MATCHED, MatchResult
+from pipeline.store.accounts_csv import Account
 from pipeline.tracking.passages import Passage
 
 SCHEMA_VERSION = 1
@@ -63,10 +64,19 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def registered_display(account: Account, compact: str | None) -> str | None:
+    """The plate as registered (a fuzzy match shows the customer's plate, not the misread)."""
+    for c, display in zip(account.plates, account.plate_displays, strict=False):
+        if c == compact:
+            return display
+    return None
+
+
 def build_arrival(passage: Passage, match: MatchResult, *, camera_id: str, site: str,
                   seen_at: datetime, event_id: str | None = None,
                   read_id: str | None = None, detail: str = "full") -> ArrivalEvent:
-    """The arrival for one passage. Unregistered cars carry no plate text at all; for matched
+    """The arrival for one passage. Unregistered cars and reads that need an operator's review
+    (``needs_review``) carry no plate text and no account; for matched
     ones ``detail`` is ``full`` (plate, customer number, name, reason), ``no_plate`` or
     ``customer_number`` (nothing but the number)."""
     event_id = event_id or str(uuid.uuid4())
@@ -88,6 +98,7 @@ def build_arrival(passage: Passage, match: MatchResult, *, camera_id: str, site:
             account["display_name"] = match.account.display_name
             account["visit_reason"] = match.account.visit_reason or None
         if detail == "full":
-            payload["plate"] = passage.plate.display
+            payload["plate"] = registered_display(match.account, match.plate) \
+                or passage.plate.display
         payload["account"] = account
     return ArrivalEvent(event_id, read_id, payload)

@@ -43,14 +43,24 @@ class MatchResult:
     candidates: tuple[Candidate, ...] = ()
 
 
+class Matcher(Protocol):
+    """Plate -> match outcome; ``ambiguous`` reads (two equally good plate readings) must
+    never check a customer in."""
+
+    def match(self, plate: Plate, ambiguous: bool = False) -> MatchResult:
+        ...
+
+
 class ExactMatcher:
     """Matches a plate when its compact form is registered, else reports it unregistered."""
 
     def __init__(self, lookup: PlateLookup) -> None:
         self.lookup = lookup
 
-    def match(self, plate: Plate) -> MatchResult:
+    def match(self, plate: Plate, ambiguous: bool = False) -> MatchResult:
         account = self.lookup.account_for_plate(plate.compact)
         if account is None:
             return MatchResult(UNREGISTERED)
-        return MatchResult(MATCHED, account)
+        if ambiguous:
+            return MatchResult(NEEDS_REVIEW, plate=plate.compact)
+        return MatchResult(MATCHED, account, cost=0.0, plate=plate.compact)

@@ -199,6 +199,19 @@ class SqliteStore:
                 "WHERE p.compact=?", (compact,)).fetchone()
             return self._account(row) if row else None
 
+    def plate_index(self) -> list[tuple[str, str]]:
+        """Every registered plate with its customer: (compact, customer_number)."""
+        with self._lock:
+            return [(r[0], r[1]) for r in self._db.execute(
+                "SELECT compact, customer_number FROM plates")]
+
+    def plates_fingerprint(self) -> tuple[int, int]:
+        """Changes whenever plates are added, removed or re-assigned (every write is an
+        INSERT OR REPLACE, which gives the row a new rowid): cheap to poll."""
+        with self._lock:
+            row = self._db.execute("SELECT COUNT(*), TOTAL(rowid) FROM plates").fetchone()
+            return int(row[0]), int(row[1])
+
     def accounts(self) -> list[Account]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM accounts ORDER BY customer_number").fetchall()

@@ -26,6 +26,7 @@ class Passage:
     last_seen: float
     reads: int
     agreeing: int
+    ambiguous: bool = False  # every read of the winning plate had another equal reading
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class _Track:
     width: float
     votes: dict[Plate, float] = field(default_factory=lambda: defaultdict(float))
     counts: dict[Plate, int] = field(default_factory=lambda: defaultdict(int))
+    clear: set[Plate] = field(default_factory=set)  # plates read at least once unambiguously
     emitted: bool = False
 
     def add(self, when: float, read: PlateRead) -> None:
@@ -54,13 +56,15 @@ class _Track:
         self.width = float(read.box.w)
         self.votes[read.plate] += read.confidence
         self.counts[read.plate] += 1
+        if not read.ambiguous:
+            self.clear.add(read.plate)
 
     def winner(self) -> Passage:
         plate = max(self.votes, key=lambda p: self.votes[p])
         reads = sum(self.counts.values())
         confidence = self.votes[plate] / max(1, reads)
         return Passage(plate, confidence, self.first_seen, self.last_seen, reads,
-                       self.counts[plate])
+                       self.counts[plate], ambiguous=plate not in self.clear)
 
 
 def similar(a: str, b: str, max_edits: int = 2) -> bool:

@@ -54,15 +54,19 @@ class CheckIn:
         self.clock = clock
         self.detail = detail
         self._stream_origin: tuple[float, datetime] | None = None
+        self._announced: dict[tuple[str, str | None], float] = {}
 
     def process(self, frame: Frame) -> list[ArrivalEvent]:
         if self._stream_origin is None:
             self._stream_origin = (frame.timestamp, self.clock())
         reads = self.reader.read(frame.image)
-        return [self._emit(p) for p in self.tracker.update(frame.timestamp, reads)]
+        return self._emit_all(self.tracker.update(frame.timestamp, reads))
 
     def finish(self) -> list[ArrivalEvent]:
-        return [self._emit(p) for p in self.tracker.flush()]
+        return self._emit_all(self.tracker.flush())
+
+    def _emit_all(self, passages: list[Passage]) -> list[ArrivalEvent]:
+        return [e for e in (self._emit(p) for p in passages) if e is not None]
 
     def _seen_at(self, passage: Passage) -> datetime:
         if self._stream_origin is None:
@@ -70,8 +74,23 @@ class CheckIn:
         t0, wall = self._stream_origin
         return wall + timedelta(seconds=passage.first_seen - t0)
 
-    def _emit(self, passage: Passage) -> ArrivalEvent:
+    def _duplicate(self, passage: Passage, key: tuple[str, str | None]) -> bool:
+        """The same customer's same car announced within the dedup window (e.g. a second
+        track of one car whose misread matched fuzzily); a second car is a new arrival."""
+        window = self.tracker.config.dedup_s
+        self._announced = {k: t for k, t in self._announced.items()
+                           if passage.first_seen - t <= window}
+        duplicate = key in self._announced
+        self._announced[key] = passage.last_seen
+        return duplicate
+
+    def _emit(self, passage: Passage) -> ArrivalEvent | None:
         match = self.matcher.match(passage.plate, passage.ambiguous)
+        if match.status == MATCHED and match.account is not None and self._duplicate(
+                passage, (match.account.customer_number, match.plate)):
+            log.info("customer %s seen again within %.0f s: same visit, not announced again",
+                     match.account.customer_number, self.tracker.config.dedup_s)
+            return None
         seen_at = self._seen_at(passage)
         read_id = uuid.uuid4().hex[:12]
         event = build_arrival(passage, match, camera_id=self.camera_id, site=self.site,

@@ -68,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("images", nargs="+", type=Path, help="image files")
     read.add_argument("--json", action="store_true", help="JSON list, one object per file")
 
+    ev_ = _sub(sub, "eval", "Measure the reader on labelled folders: detection rate, exact "
+               "plates, character error rate, confusions, ms per image.",
+               "kennzeichen-checkin eval ../shared/data/plates_eu sample_frames --compare")
+    ev_.add_argument("folders", nargs="+", type=Path, help="folders with a labels.csv")
+    ev_.add_argument("--labels", type=Path, help="labels CSV (default: FOLDER/labels.csv)")
+    ev_.add_argument("--compare", action="store_true",
+                     help="stock english_g2 and the German plate model side by side")
+    ev_.add_argument("--json", action="store_true")
+
     acc = _sub(sub, "accounts", "Manage the pre-registered customer accounts.",
                "kennzeichen-checkin accounts import config/accounts.example.csv")
     acc_sub = acc.add_subparsers(dest="accounts_command", metavar="ACTION", required=True)
@@ -187,6 +196,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "events": commands.cmd_events,
         "demo": commands.cmd_demo,
         "purge": commands.cmd_purge,
+        "eval": commands.cmd_eval,
         "campaign": commands.cmd_campaign,
     }
     return handlers[args.command](args, settings)

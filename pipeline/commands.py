@@ -474,3 +474,38 @@ def cmd_campaign(args: argparse.Namespace, settings: Settings) -> int:
                                               for k, v in counts.items())
               + "; anonymous arrival statistics kept")
     return 0
+
+
+# -- eval ---------------------------------------------------------------------------------
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
+    from pipeline.evaluation import evaluate, format_report, load_labels
+
+    models = ["stock", "plate"] if args.compare else [settings.reading.recogniser]
+    results: dict[str, dict[str, Any]] = {}
+    for model in models:
+        reading = dataclasses.replace(settings.reading, recogniser=model)
+        reader = build_reader(dataclasses.replace(settings, reading=reading))
+        for folder in args.folders:
+            try:
+                items = load_labels(folder, args.labels)
+            except ValueError as exc:
+                raise UserError(str(exc)) from exc
+
+            label = f"{folder.name} [{reader.recogniser.name}]"
+
+            def progress(done: int, total: int, label: str = label) -> None:
+                if done % 10 == 0 or done == total:
+                    print(f"  {label}: {done}/{total}", file=sys.stderr, flush=True)
+
+            report = evaluate(reader, items, progress)
+            results[label] = report.summary()
+    if args.json:
+        print_json(results)
+    else:
+        for name, summary in results.items():
+            print(format_report(name, summary))
+    return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from pipeline.plate.edits import levenshtein
 from pipeline.plate.grammar import Plate
 from pipeline.reading.plate_reader import PlateRead
 
@@ -68,17 +69,8 @@ class _Track:
 
 
 def similar(a: str, b: str, max_edits: int = 2) -> bool:
-    """True when ``a`` and ``b`` differ by at most ``max_edits`` insertions, deletions or
-    substitutions (Levenshtein)."""
-    if abs(len(a) - len(b)) > max_edits:
-        return False
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1] <= max_edits
+    """True when ``a`` and ``b`` differ by at most ``max_edits`` edits (Levenshtein)."""
+    return abs(len(a) - len(b)) <= max_edits and levenshtein(a, b) <= max_edits
 
 
 class PassageTracker:

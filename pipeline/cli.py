@@ -125,6 +125,43 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--yes", action="store_true", help="really delete (cannot be undone)")
     close.add_argument("--json", action="store_true")
 
+    reads = _sub(sub, "reads", "The operator's view of the passages: list them and fix "
+                 "misreads (each fix publishes a correction event and is audited).",
+                 "kennzeichen-checkin reads list --since 10m --status needs_review")
+    reads.add_argument("--operator", help="name for the audit log (default: "
+                       "$KENNZEICHEN_OPERATOR or $USER)")
+    reads_sub = reads.add_subparsers(dest="reads_command", metavar="ACTION", required=True)
+    rlist = _sub(reads_sub, "list", "Passages, newest first.",
+                 "kennzeichen-checkin reads list --since 30m --status needs_review --json")
+    rlist.add_argument("--since", default="12h", help="how far back: 90s, 10m, 2h, 1d "
+                       "(default 12h)")
+    rlist.add_argument("--status", choices=["matched", "unregistered", "needs_review",
+                                            "dismissed"])
+    rlist.add_argument("--json", action="store_true")
+    for name, text, example in (
+            ("correct", "Set the right plate; it is matched again.",
+             "kennzeichen-checkin reads correct 3f9a1c2b4d5e --plate 'OF-AB 123'"),
+            ("assign", "Check the car in for a customer.",
+             "kennzeichen-checkin reads assign 3f9a1c2b4d5e --customer 10001"),
+            ("dismiss", "Not a customer's car: withdraw the arrival.",
+             "kennzeichen-checkin reads dismiss 3f9a1c2b4d5e"),
+            ("undo", "Restore a read as it was before its last correction.",
+             "kennzeichen-checkin reads undo 3f9a1c2b4d5e")):
+        action = _sub(reads_sub, name, text, example)
+        action.add_argument("read_id")
+        if name == "correct":
+            action.add_argument("--plate", required=True, help="as on the plate: 'OF-AB 123'")
+        if name == "assign":
+            action.add_argument("--customer", required=True, help="customer number")
+        if name != "undo":
+            action.add_argument("--force", action="store_true",
+                                help="change a read that was already corrected")
+        action.add_argument("--json", action="store_true")
+    audit = _sub(reads_sub, "audit", "The audit log of operator actions.",
+                 "kennzeichen-checkin reads audit --json")
+    audit.add_argument("read_id", nargs="?")
+    audit.add_argument("--json", action="store_true")
+
     ev = _sub(sub, "events", "Watch the events on the broker.",
               "kennzeichen-checkin events tail --json")
     ev_sub = ev.add_subparsers(dest="events_command", metavar="ACTION", required=True)
@@ -197,6 +234,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "demo": commands.cmd_demo,
         "purge": commands.cmd_purge,
         "eval": commands.cmd_eval,
+        "reads": commands.cmd_reads,
         "campaign": commands.cmd_campaign,
     }
     return handlers[args.command](args, settings)

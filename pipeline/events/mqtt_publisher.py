@@ -57,7 +57,10 @@ class MqttPublisher:
     """Drains an outbox to the broker; call ``start()``, ``notify()`` after new events,
     ``flush()`` to wait for delivery and ``stop()`` at the end."""
 
-    def __init__(self, settings: MqttSettings, outbox: Outbox, availability_topic: str) -> None:
+    def __init__(self, settings: MqttSettings, outbox: Outbox,
+                 availability_topic: str | None) -> None:
+        """``availability_topic`` None: a helper client (operator commands) that must not
+        announce the pipeline online or offline."""
         self.settings = settings
         self.outbox = outbox
         self.availability_topic = availability_topic
@@ -73,7 +76,8 @@ class MqttPublisher:
             self.client.username_pw_set(settings.username, settings.password or None)
         if settings.tls_ca:
             self.client.tls_set(ca_certs=settings.tls_ca, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        self.client.will_set(availability_topic, "offline", qos=1, retain=True)
+        if availability_topic:
+            self.client.will_set(availability_topic, "offline", qos=1, retain=True)
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -114,7 +118,7 @@ class MqttPublisher:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=self.settings.ack_timeout_s + 2)
-        if self.connected:
+        if self.connected and self.availability_topic:
             info = self.client.publish(self.availability_topic, "offline", qos=1, retain=True)
             with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout=2)
@@ -132,7 +136,8 @@ class MqttPublisher:
             log.error("MQTT broker refused the connection (%s)%s; retrying", reason_code, hint)
             return
         log.info("connected to MQTT broker %s:%d", self.settings.host, self.settings.port)
-        client.publish(self.availability_topic, "online", qos=1, retain=True)
+        if self.availability_topic:
+            client.publish(self.availability_topic, "online", qos=1, retain=True)
         self._connected.set()
         self._wake.set()
 

@@ -61,6 +61,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE reads ADD COLUMN plate_hmac TEXT;
     CREATE INDEX reads_by_customer ON reads(customer_number);
     """,
+    # 3: operator corrections and their audit log
+    """
+    ALTER TABLE reads ADD COLUMN corrected_at TEXT;
+    CREATE TABLE audit (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at        TEXT NOT NULL,
+        operator  TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        read_id   TEXT NOT NULL,
+        before    TEXT,
+        after     TEXT,
+        event_id  TEXT
+    );
+    CREATE INDEX audit_by_read ON audit(read_id);
+    """,
 )
 
 
@@ -78,6 +93,20 @@ class ReadRecord:
     customer_number: str | None
     event_id: str | None
     plate_hmac: str | None = None
+    corrected_at: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One operator action: when, who, what, on which read, from what to what."""
+
+    at: str
+    operator: str
+    action: str
+    read_id: str
+    before: str | None
+    after: str | None
+    event_id: str | None
 
 
 READ_COLUMNS = tuple(ReadRecord.__dataclass_fields__)
@@ -243,6 +272,57 @@ class SqliteStore:
                                     "ORDER BY seen_at DESC LIMIT ?", (limit,)).fetchall()
             return [ReadRecord(**dict(r)) for r in rows]
 
+    def read(self, read_id: str) -> ReadRecord | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {','.join(READ_COLUMNS)} FROM reads "
+                                   "WHERE read_id=?", (read_id,)).fetchone()
+            return ReadRecord(**dict(row)) if row else None
+
+    def list_reads(self, since: str = "", status: str | None = None,
+                   limit: int = 500) -> list[ReadRecord]:
+        """Reads seen at or after ``since`` (ISO UTC), newest first, optionally one status."""
+        sql = f"SELECT {','.join(READ_COLUMNS)} FROM reads WHERE seen_at >= ?"
+        params: list[object] = [since]
+        if status:
+            sql += " AND status = ?"
+            params.append(status)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY seen_at DESC LIMIT ?",
+                                    (*params, limit)).fetchall()
+            return [ReadRecord(**dict(r)) for r in rows]
+
+    def apply_correction(self, read_id: str, *, expect_corrected_at: str | None,
+                         status: str, plate_display: str | None, plate_compact: str | None,
+                         customer_number: str | None, event_id: str, audit: AuditEntry,
+                         outbox: OutboxItem, reopen: bool = False) -> bool:
+        """An operator's change of a read, its audit entry and its event, in one transaction.
+        ``reopen`` (undo) marks the read uncorrected again. False (nothing written) when
+        someone else changed the read meanwhile."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE reads SET status=?, plate_display=?, plate_compact=?, "
+                "customer_number=?, event_id=?, corrected_at=? "
+                "WHERE read_id=? AND corrected_at IS ?",
+                (status, plate_display, plate_compact, customer_number, event_id,
+                 None if reopen else audit.at, read_id, expect_corrected_at))
+            if cur.rowcount != 1:
+                return False
+            db.execute("INSERT INTO audit(at, operator, action, read_id, before, after, "
+                       "event_id) VALUES (?,?,?,?,?,?,?)",
+                       (audit.at, audit.operator, audit.action, audit.read_id, audit.before,
+                        audit.after, audit.event_id))
+            db.execute("INSERT INTO outbox(event_id, topic, payload) VALUES (?,?,?)",
+                       (outbox.event_id, outbox.topic, outbox.payload))
+        return True
+
+    def audit_log(self, read_id: str | None = None) -> list[AuditEntry]:
+        sql = "SELECT at, operator, action, read_id, before, after, event_id FROM audit"
+        with self._lock:
+            rows = self._db.execute(sql + (" WHERE read_id=? ORDER BY id" if read_id
+                                           else " ORDER BY id"),
+                                    (read_id,) if read_id else ()).fetchall()
+            return [AuditEntry(**dict(r)) for r in rows]
+
     def pending(self, limit: int = 100) -> list[OutboxItem]:
         """Unacknowledged events, oldest first."""
         with self._lock:
@@ -286,8 +366,14 @@ class SqliteStore:
                 return report
             db.execute("DELETE FROM outbox WHERE event_id IN (SELECT event_id FROM reads "
                        "WHERE status != 'matched' AND seen_at < ?)", (unregistered_before,))
+            db.execute("UPDATE audit SET before=NULL, after=NULL WHERE read_id IN (SELECT "
+                       "read_id FROM reads WHERE status != 'matched' AND seen_at < ?)",
+                       (unregistered_before,))
             db.execute("DELETE FROM reads WHERE status != 'matched' AND seen_at < ?",
                        (unregistered_before,))
+            db.execute("UPDATE audit SET before=NULL, after=NULL WHERE read_id IN (SELECT "
+                       "read_id FROM reads WHERE status = 'matched' AND seen_at < ?)",
+                       (matched_plates_before,))
             db.execute("UPDATE reads SET plate_display=NULL, plate_compact=NULL "
                        "WHERE status = 'matched' AND seen_at < ?", (matched_plates_before,))
         if report.unregistered_reads_deleted or report.matched_plates_removed:
@@ -322,6 +408,8 @@ class SqliteStore:
             outbox = db.execute(
                 "DELETE FROM outbox WHERE event_id IN (SELECT event_id FROM reads "
                 "WHERE customer_number=?)", (customer_number,)).rowcount
+            db.execute("UPDATE audit SET before=NULL, after=NULL WHERE read_id IN (SELECT "
+                       "read_id FROM reads WHERE customer_number=?)", (customer_number,))
             reads = db.execute("DELETE FROM reads WHERE customer_number=?",
                                (customer_number,)).rowcount
             plates = db.execute("DELETE FROM plates WHERE customer_number=?",
@@ -340,6 +428,8 @@ class SqliteStore:
                 "undelivered_events_dropped": db.execute("DELETE FROM outbox").rowcount,
                 "plates": db.execute("DELETE FROM plates").rowcount,
                 "accounts": db.execute("DELETE FROM accounts").rowcount,
+                "audit_entries_anonymised": db.execute(
+                    "UPDATE audit SET before=NULL, after=NULL").rowcount,
                 "reads_anonymised": db.execute(
                     "UPDATE reads SET plate_display=NULL, plate_compact=NULL, plate_hmac=NULL, "
                     "customer_number=NULL, event_id=NULL").rowcount,

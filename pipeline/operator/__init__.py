@@ -1,0 +1,1 @@
+"""The operator at the entrance: corrections of misreads, with an audit log."""

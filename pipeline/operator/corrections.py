@@ -1,0 +1,160 @@
+"""Operator corrections of a read: fix the plate, assign an account, dismiss, undo.
+
+Each action changes the read, writes an audit entry and queues a ``correction`` event on the
+arrival topic, all in one transaction, so the service window gets the right customer through
+the same durable outbox. A correction names the event it supersedes: consumers replace that
+event, so one car never becomes two arrivals.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from pipeline.events.arrival import Topics, iso, utc_now
+from pipeline.matching.matcher import MATCHED, UNREGISTERED
+from pipeline.plate.districts import district_codes
+from pipeline.plate.grammar import plate_from_label
+from pipeline.store.accounts_csv import Account
+from pipeline.store.sqlite_store import AuditEntry, OutboxItem, ReadRecord, SqliteStore
+
+DISMISSED = "dismissed"
+
+
+class CorrectionError(ValueError):
+    """The action cannot be done; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class CorrectionResult:
+    read: ReadRecord
+    event_id: str
+    payload: dict[str, object]
+
+
+def operator_name(explicit: str | None = None) -> str:
+    return (explicit or os.environ.get("KENNZEICHEN_OPERATOR") or os.environ.get("USER")
+            or "operator")
+
+
+def _describe(read: ReadRecord) -> str:
+    """The read's state for the audit log (plate text is purged from it with the read)."""
+    return json.dumps({"status": read.status, "plate": read.plate_display,
+                       "customer_number": read.customer_number}, ensure_ascii=False)
+
+
+class Corrections:
+    """Operator actions on reads, against one store."""
+
+    def __init__(self, store: SqliteStore, topics: Topics, site: str, operator: str,
+                 detail: str = "full", clock: Callable[[], datetime] = utc_now) -> None:
+        self.store = store
+        self.topics = topics
+        self.site = site
+        self.operator = operator
+        self.detail = detail
+        self._now = clock
+
+    def _read(self, read_id: str, allow_corrected: bool = False) -> ReadRecord:
+        read = self.store.read(read_id)
+        if read is None:
+            raise CorrectionError(f"no read {read_id!r}: see 'kennzeichen-checkin reads list' "
+                                  "for the ids (reads of unregistered cars are deleted at the "
+                                  "end of the service day)")
+        if read.corrected_at and not allow_corrected:
+            raise CorrectionError(f"read {read_id} was already corrected at {read.corrected_at}"
+                                  "; use 'reads undo' first, or --force to change it again")
+        return read
+
+    def correct_plate(self, read_id: str, plate_text: str, force: bool = False
+                      ) -> CorrectionResult:
+        """The operator typed the right plate: re-match it exactly."""
+        read = self._read(read_id, force)
+        try:
+            plate = plate_from_label(plate_text, district_codes())
+        except ValueError as exc:
+            raise CorrectionError(str(exc)) from exc
+        account = self.store.account_for_plate(plate.compact)
+        status = MATCHED if account else UNREGISTERED
+        return self._apply(read, "correct", status, plate.display, plate.compact, account)
+
+    def assign(self, read_id: str, customer_number: str, force: bool = False
+               ) -> CorrectionResult:
+        """The operator knows the customer (e.g. asked at the window)."""
+        read = self._read(read_id, force)
+        account = self.store.account(customer_number)
+        if account is None:
+            raise CorrectionError(f"customer {customer_number} not found; search with "
+                                  "'kennzeichen-checkin accounts list'")
+        plate_display = read.plate_display
+        plate_compact = read.plate_compact
+        if len(account.plates) == 1:  # the registered plate is the truth for this car
+            plate_compact, plate_display = account.plates[0], account.plate_displays[0]
+        return self._apply(read, "assign", MATCHED, plate_display, plate_compact, account)
+
+    def dismiss(self, read_id: str, force: bool = False) -> CorrectionResult:
+        """Not a customer's car (a delivery van, a sign): withdraw the arrival."""
+        read = self._read(read_id, force)
+        return self._apply(read, "dismiss", DISMISSED, read.plate_display, read.plate_compact,
+                           None)
+
+    def undo(self, read_id: str) -> CorrectionResult:
+        """Restore the read as it was before its last correction."""
+        read = self._read(read_id, allow_corrected=True)
+        history = [a for a in self.store.audit_log(read_id) if a.action != "undo"]
+        if not read.corrected_at or not history or history[-1].before is None:
+            raise CorrectionError(f"read {read_id} has no correction to undo")
+        before = json.loads(history[-1].before)
+        account = self.store.account(before["customer_number"]) \
+            if before.get("customer_number") else None
+        plate = before.get("plate")
+        compact = plate_from_label(plate, district_codes()).compact if plate else None
+        return self._apply(read, "undo", before["status"], plate, compact, account,
+                           reopen=True)
+
+    def _apply(self, read: ReadRecord, action: str, status: str, plate_display: str | None,
+               plate_compact: str | None, account: Account | None,
+               reopen: bool = False) -> CorrectionResult:
+        now = self._now()
+        event_id = str(uuid.uuid4())
+        payload = self._payload(read, event_id, now, status, plate_display, account)
+        customer = account.customer_number if account and status == MATCHED else None
+        after = json.dumps({"status": status, "plate": plate_display,
+                            "customer_number": customer}, ensure_ascii=False)
+        audit = AuditEntry(iso(now), self.operator, action, read.read_id, _describe(read),
+                           after, event_id)
+        ok = self.store.apply_correction(
+            read.read_id, expect_corrected_at=read.corrected_at, status=status,
+            plate_display=plate_display, plate_compact=plate_compact, customer_number=customer,
+            event_id=event_id, audit=audit,
+            outbox=OutboxItem(0, event_id, self.topics.arrival,
+                              json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
+            reopen=reopen)
+        if not ok:
+            raise CorrectionError(f"read {read.read_id} was changed by someone else just now; "
+                                  "look at it again ('reads list') and retry")
+        updated = self.store.read(read.read_id)
+        assert updated is not None
+        return CorrectionResult(updated, event_id, payload)
+
+    def _payload(self, read: ReadRecord, event_id: str, now: datetime, status: str,
+                 plate_display: str | None, account: Account | None) -> dict[str, object]:
+        payload: dict[str, object] = {
+            "schema": 1, "type": "correction", "event_id": event_id,
+            "supersedes": read.event_id, "read_id": read.read_id, "timestamp": iso(now),
+            "seen_at": read.seen_at, "site": self.site, "camera_id": read.camera_id,
+            "status": status,
+        }
+        if status == MATCHED and account is not None:
+            entry: dict[str, object] = {"customer_number": account.customer_number}
+            if self.detail != "customer_number":
+                entry["display_name"] = account.display_name
+                entry["visit_reason"] = account.visit_reason or None
+            if self.detail == "full" and plate_display:
+                payload["plate"] = plate_display
+            payload["account"] = entry
+        return payload

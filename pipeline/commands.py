@@ -18,6 +18,7 @@ from pipeline.detection.morphology import MorphologyDetector
 from pipeline.detection.roi import RegionOfInterest
 from pipeline.events.arrival import Topics
 from pipeline.events.mqtt_publisher import MqttPublisher, MqttSettings
+from pipeline.frames.grabber import LatestFrameGrabber
 from pipeline.frames.sources import open_source, read_image
 from pipeline.matching.store_sync import StoreMatcher
 from pipeline.plate.districts import district_codes
@@ -57,7 +58,9 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
     from pipeline.events.status import StatusReporter
 
     stop = stop or threading.Event()
-    source = open_source(source_spec, fps=settings.camera.folder_fps)
+    source: Any = open_source(source_spec, fps=settings.camera.folder_fps)
+    if getattr(source, "live", False):
+        source = LatestFrameGrabber(source)  # never fall behind a live camera
     store = open_store(settings)
     topics = Topics(settings.prefix)
     publisher = MqttPublisher(mqtt, store, topics.availability)
@@ -65,7 +68,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
 
     def counters() -> dict[str, float | int | None]:
         return {"fps": summary.frames / summary.seconds if summary.seconds else 0.0,
-                "frames": summary.frames, "dropped": 0,
+                "frames": summary.frames, "dropped": getattr(source, "dropped", 0),
                 "last_arrival_at": summary.last_arrival_at,
                 "outbox_depth": store.outbox_depth(), "broker_connected": publisher.connected}
 
@@ -103,6 +106,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
     return {
         "source": source_spec,
         "frames": summary.frames,
+        "frames_dropped": getattr(source, "dropped", 0),
         "corrupt_frames": summary.corrupt,
         "arrivals": summary.passages,
         "matched": summary.matched,

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from pipeline.frames.sources import CaptureSource, FolderSource, open_source
+from pipeline.frames.types import Frame, SourceStats
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_frames"
 
@@ -92,3 +93,36 @@ def test_live_stream_that_dies_is_reopened_with_backoff() -> None:
             source.close()
     assert got == [0, 1, 2, 3, 4]
     assert source.stats.reconnects == 1
+
+
+def test_grabber_hands_over_the_newest_frame_and_counts_the_rest_as_dropped() -> None:
+    import threading
+    import time
+
+    from pipeline.frames.grabber import LatestFrameGrabber
+
+    release = threading.Event()
+
+    class Burst:
+        """A camera that delivers 50 frames at once while the consumer is busy."""
+
+        name = "burst"
+        stats = SourceStats()
+
+        def frames(self):  # type: ignore[no-untyped-def]
+            for i in range(50):
+                yield Frame(i, i / 25, np.zeros((2, 2, 3), np.uint8))
+            release.set()
+
+        def close(self) -> None:
+            pass
+
+    grabber = LatestFrameGrabber(Burst())
+    got = []
+    for frame in grabber.frames():
+        if not got:
+            release.wait(5)  # slow OCR on the first frame: the camera moved on
+            time.sleep(0.05)
+        got.append(frame.number)
+    assert got[-1] == 49 and len(got) < 50
+    assert grabber.dropped == 50 - len(got)

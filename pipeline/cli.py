@@ -162,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("read_id", nargs="?")
     audit.add_argument("--json", action="store_true")
 
+    con = _sub(sub, "console", "Live terminal view of the passages for the operator at the "
+               "entrance (80x24, works over SSH). Keys: c correct plate, a assign account, "
+               "d dismiss, u undo, q quit.", "kennzeichen-checkin --config site.toml console")
+    con.add_argument("--operator", help="name for the audit log (default: "
+                     "$KENNZEICHEN_OPERATOR or $USER)")
+
     ev = _sub(sub, "events", "Watch the events on the broker.",
               "kennzeichen-checkin events tail --json")
     ev_sub = ev.add_subparsers(dest="events_command", metavar="ACTION", required=True)
@@ -235,6 +241,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "purge": commands.cmd_purge,
         "eval": commands.cmd_eval,
         "reads": commands.cmd_reads,
+        "console": commands.cmd_console,
         "campaign": commands.cmd_campaign,
     }
     return handlers[args.command](args, settings)

@@ -604,3 +604,17 @@ def cmd_reads(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         store.close()
+
+
+def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.operator.console import ConsoleApp
+    from pipeline.operator.corrections import Corrections, operator_name
+
+    store = open_store(settings)
+    try:
+        corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
+                                  operator_name(args.operator), settings.privacy.matched_payload)
+        ConsoleApp(store, corrections, lambda: deliver_now(settings, store)).run()
+    finally:
+        store.close()
+    return 0

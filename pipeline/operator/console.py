@@ -1,0 +1,243 @@
+"""``kennzeichen-checkin console``: the operator's live view of the passages (Textual; runs
+over SSH in an 80x24 terminal).
+
+Reads that need review stay at the top and ring the bell when they arrive. Keys: ``c``
+correct the plate (candidate accounts show as you type), ``a`` assign an account by customer
+number or name, ``d`` dismiss (not a customer), ``u`` undo your last correction, ``q`` quit.
+Every action goes through :class:`~pipeline.operator.corrections.Corrections`: audited,
+published as a correction event through the outbox, safe beside a running ``run``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Input, Static
+
+from pipeline.events.arrival import iso
+from pipeline.matching.fuzzy import FuzzyMatcher
+from pipeline.matching.matcher import NEEDS_REVIEW
+from pipeline.operator.corrections import CorrectionError, Corrections
+from pipeline.plate.grammar import parse_plate
+from pipeline.store.accounts_csv import Account
+from pipeline.store.sqlite_store import ReadRecord, SqliteStore
+
+STATUS_STYLE = {"needs_review": "bold black on yellow", "matched": "green",
+                "unregistered": "cyan", "dismissed": "dim"}
+LOW_CONFIDENCE = 0.6
+
+
+def sort_for_review(reads: list[ReadRecord]) -> list[ReadRecord]:
+    """Open reviews first (newest first), then everything else newest first."""
+    def key(r: ReadRecord) -> tuple[bool, str]:
+        return (not (r.status == NEEDS_REVIEW and not r.corrected_at), r.seen_at)
+
+    reads = sorted(reads, key=lambda r: r.seen_at, reverse=True)
+    return sorted(reads, key=lambda r: key(r)[0])
+
+
+class ConsoleApp(App[None]):
+    """The live passage list with correction keys."""
+
+    TITLE = "kennzeichen-checkin"
+    CSS = """
+    #status { height: 1; background: $primary-background; }
+    #reads { height: 1fr; }
+    #entry { display: none; }
+    #entry.open { display: block; }
+    #hint { height: auto; max-height: 4; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("c", "correct", "Correct"),
+        Binding("a", "assign", "Assign"),
+        Binding("d", "dismiss", "Dismiss"),
+        Binding("u", "undo", "Undo"),
+        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, store: SqliteStore, corrections: Corrections,
+                 deliver: Callable[[], bool], refresh_s: float = 1.0,
+                 window: timedelta = timedelta(hours=12)) -> None:
+        super().__init__()
+        self.store = store
+        self.corrections = corrections
+        self.deliver = deliver
+        self.refresh_s = refresh_s
+        self.window = window
+        self.mode: str | None = None
+        self.target: str | None = None
+        self.done: list[str] = []  # read ids this operator corrected, for undo
+        self.last_action: str = ""
+        self._known_reviews: set[str] = set()
+        self._matcher: FuzzyMatcher | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="status")
+        yield DataTable(id="reads", cursor_type="row", zebra_stripes=True)
+        yield Input(id="entry")
+        yield Static("", id="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#reads", DataTable)
+        table.add_column("time", key="time", width=8)
+        table.add_column("plate", key="plate", width=12)
+        table.add_column("conf", key="conf", width=4)
+        table.add_column("status", key="status", width=12)
+        table.add_column("account", key="account")
+        self.refresh_reads()
+        self.set_interval(self.refresh_s, self.refresh_reads)
+
+    # -- the list -------------------------------------------------------------------------
+
+    def refresh_reads(self) -> None:
+        since = iso(datetime.now(UTC) - self.window)
+        reads = sort_for_review(self.store.list_reads(since, limit=500))
+        table = self.query_one("#reads", DataTable)
+        selected = self.selected_read_id()
+        table.clear()
+        for r in reads:
+            plate = Text(r.plate_display or "-")
+            if r.confidence < LOW_CONFIDENCE and r.status != "matched":
+                plate.stylize("bold red")  # uncertain read: look at it
+            status = r.status.replace("_", " ") + (" *" if r.corrected_at else "")
+            table.add_row(r.seen_at[11:19], plate, f"{r.confidence:.2f}",
+                          Text(status, style=STATUS_STYLE.get(r.status, "")),
+                          r.customer_number or "", key=r.read_id)
+        if selected is not None and selected in {r.read_id for r in reads}:
+            table.move_cursor(row=table.get_row_index(selected))
+        reviews = {r.read_id for r in reads if r.status == NEEDS_REVIEW and not r.corrected_at}
+        if reviews - self._known_reviews:
+            self.bell()
+            self.notify("a read needs review", severity="warning", timeout=3)
+        self._known_reviews = reviews
+        depth = self.store.outbox_depth()
+        self.query_one("#status", Static).update(
+            f"{len(reads)} passages, {len(reviews)} to review, outbox {depth}"
+            f"{'  | ' + self.last_action if self.last_action else ''}")
+
+    def selected_read_id(self) -> str | None:
+        table = self.query_one("#reads", DataTable)
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(row_key.value) if row_key.value is not None else None
+
+    # -- actions --------------------------------------------------------------------------
+
+    def _open_entry(self, mode: str, placeholder: str) -> None:
+        read_id = self.selected_read_id()
+        if read_id is None:
+            self.notify("no passage selected", severity="warning")
+            return
+        self.mode, self.target = mode, read_id
+        entry = self.query_one("#entry", Input)
+        entry.value = ""
+        entry.placeholder = placeholder
+        entry.add_class("open")
+        entry.focus()
+
+    def action_correct(self) -> None:
+        self._matcher = FuzzyMatcher(self.store.plate_index(), self.store.account)
+        self._open_entry("correct", "right plate, e.g. OF-AB 123  (Enter: save, Esc: cancel)")
+
+    def action_assign(self) -> None:
+        self._open_entry("assign", "customer number or name  (Enter: save, Esc: cancel)")
+
+    def action_dismiss(self) -> None:
+        read_id = self.selected_read_id()
+        if read_id is not None:
+            self.perform("dismiss", read_id, "")
+
+    def action_undo(self) -> None:
+        if not self.done:
+            self.notify("nothing of yours to undo", severity="warning")
+            return
+        self.perform("undo", self.done[-1], "")
+
+    def action_cancel(self) -> None:
+        self._close_entry()
+
+    def _close_entry(self) -> None:
+        entry = self.query_one("#entry", Input)
+        entry.remove_class("open")
+        self.query_one("#hint", Static).update("")
+        self.mode = self.target = None
+        self.query_one("#reads", DataTable).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#hint", Static).update(self.suggestions(event.value))
+
+    def suggestions(self, text: str) -> str:
+        """Candidate accounts for what the operator has typed so far."""
+        if self.mode == "correct" and self._matcher is not None:
+            parsed = parse_plate(text)
+            if parsed is None:
+                return "not a complete German plate yet"
+            found = self._matcher.candidates(parsed.plate.compact)[:3]
+            if not found:
+                return f"{parsed.plate.display}: not registered (will be 'unregistered')"
+            return "\n".join(self._describe(c.customer_number, c.compact, c.cost)
+                             for c in found)
+        if self.mode == "assign" and text.strip():
+            matches = self.search_accounts(text)
+            return "\n".join(f"{a.customer_number}  {a.display_name}  "
+                             f"{', '.join(a.plate_displays)}" for a in matches[:3]) \
+                or "no customer found"
+        return ""
+
+    def _describe(self, customer: str, compact: str, cost: float) -> str:
+        account = self.store.account(customer)
+        name = account.display_name if account else "?"
+        exact = "exact" if cost == 0 else f"~{cost:.1f}"
+        return f"{customer}  {name}  ({compact}, {exact})"
+
+    def search_accounts(self, text: str) -> list[Account]:
+        text = text.strip().lower()
+        accounts = self.store.accounts()
+        return [a for a in accounts
+                if a.customer_number.startswith(text) or text in a.display_name.lower()]
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        mode, target, value = self.mode, self.target, event.value.strip()
+        if mode is None or target is None or not value:
+            return
+        if mode == "assign" and not value.isdigit():
+            matches = self.search_accounts(value)
+            if len(matches) != 1:
+                self.notify(f"{len(matches)} customers match {value!r}: type the number",
+                            severity="warning")
+                return
+            value = matches[0].customer_number
+        self._close_entry()
+        self.perform(mode, target, value)
+
+    @work(thread=True, exclusive=True)
+    def perform(self, action: str, read_id: str, value: str) -> None:
+        """Store, audit, queue (fast), then try the broker (may take seconds) off the UI."""
+        try:
+            if action == "correct":
+                result = self.corrections.correct_plate(read_id, value, force=True)
+            elif action == "assign":
+                result = self.corrections.assign(read_id, value, force=True)
+            elif action == "dismiss":
+                result = self.corrections.dismiss(read_id, force=True)
+            else:
+                result = self.corrections.undo(read_id)
+        except CorrectionError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=6)
+            return
+        if action == "undo":
+            self.done.pop()
+        else:
+            self.done.append(read_id)
+        sent = self.deliver()
+        self.last_action = (f"{action} {read_id}: {result.read.status} "
+                            f"{'published' if sent else 'queued'}")
+        self.call_from_thread(self.refresh_reads)

@@ -122,7 +122,7 @@ def _stroke_glyph(char: str, cap_px: int, stroke: float, rng: np.random.Generato
     """FE-Schrift-like narrow, steep ``W``/``M``/``1`` drawn as strokes (float mask)."""
     r = rng if rng is not None else np.random.default_rng(0)
     h = cap_px
-    s = max(2, int(round(stroke)))
+    s = max(2, int(round(stroke * 1.25)))
     if char == "W":
         w = h * r.uniform(0.56, 0.66)
         mid = r.uniform(0.0, 0.35) * h  # middle apex: 0 = full height
@@ -159,7 +159,20 @@ def _char_mask(char: str, style: dict, cap_px: int, rng: np.random.Generator | N
     else:
         body = _glyph_mask(style["font"], base, style["weight"], body_h)
     w = max(2, int(round(body.shape[1] * style["squeeze"])))
+    cell = 0
+    if style["cells"]:
+        # FE-Schrift proportions: every letter 47.5 mm and every digit 44.5 mm wide at a
+        # 75 mm height, so wide glyphs (W, M, ...) become narrow and steep.
+        cell = int(round(cap_px * (47.5 if base.isalpha() else 44.5) / 75.0))
+        if w > cell:
+            if base not in style["fe_chars"]:  # keep the stroke weight when compressing
+                body = _glyph_mask(style["font"], base, style["weight"] + 2, body_h)
+            w = cell
     body = cv2.resize(body, (w, body_h), interpolation=cv2.INTER_AREA)
+    if cell > w:
+        left = (cell - w) // 2
+        body = cv2.copyMakeBorder(body, 0, 0, left, cell - w - left, cv2.BORDER_CONSTANT, 0)
+        w = cell
     if base == char:
         return body
     out = np.zeros((cap_px, w), np.float32)
@@ -173,7 +186,7 @@ def _char_mask(char: str, style: dict, cap_px: int, rng: np.random.Generator | N
 
 def _default_style() -> dict:
     return {"font": FONT_DIN, "weight": 3, "squeeze": 1.0, "fe_chars": frozenset(),
-            "band": True, "hu_colour": HU_COLOURS_BGR[0], "paper": (250, 250, 250),
+            "cells": False, "band": True, "hu_colour": HU_COLOURS_BGR[0], "paper": (250, 250, 250),
             "ink": (20, 20, 20), "season": False, "stroke_mm": 10.0}
 
 
@@ -195,6 +208,7 @@ def _random_style(rng: np.random.Generator) -> dict:
     if rng.random() < 0.15:
         fe.add("1")
     style["fe_chars"] = frozenset(fe)
+    style["cells"] = rng.random() < 0.5
     style["band"] = rng.random() > 0.05
     style["hu_colour"] = HU_COLOURS_BGR[int(rng.integers(len(HU_COLOURS_BGR)))]
     p = rng.uniform(225, 255)

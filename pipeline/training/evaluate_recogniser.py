@@ -1,0 +1,171 @@
+"""Stock ``english_g2`` vs the fine-tuned ``kennzeichen_de`` recogniser, side by side.
+
+Both run through the unmodified ``easyocr.Reader.recognize`` with the plate box given
+(downloads disabled). Sets: real German crops (``../shared/data/plates_crops_de``,
+``plates_real``; box = whole crop), real European photos (``plates_eu``; box from
+``labels.csv``, raw alphanumerics compared to ``plate_raw``) and held-out synthetic
+plates (split TEST, never used in training or model selection). Evaluation only: nothing
+here feeds back into training.
+
+    python -m pipeline.training.evaluate_recogniser [--shared ../shared/data] [--synth 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.training.synth_data import TEST, sample
+from pipeline.training.train_recogniser import levenshtein
+
+REPO = Path(__file__).resolve().parents[2]
+MODELS = REPO / "models"
+STOCK_ALLOWLIST = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
+_NOT_PLATE_CHAR = re.compile(r"[^0-9A-ZÄÖÜ]")
+
+
+def load_reader(name: str, quantize: bool = True):
+    """EasyOCR reader for ``stock`` (english_g2) or ``finetuned`` (models/kennzeichen_de)."""
+    import easyocr
+    import easyocr_en_models
+
+    if name == "stock":
+        return easyocr.Reader(["en"], gpu=False, model_storage_directory=easyocr_en_models
+                              .model_dir(), download_enabled=False, detector=False,
+                              verbose=False, quantize=quantize)
+    return easyocr.Reader(["en"], gpu=False, model_storage_directory=str(MODELS),
+                          user_network_directory=str(MODELS), recog_network="kennzeichen_de",
+                          download_enabled=False, detector=False, verbose=False,
+                          quantize=quantize)
+
+
+def read(reader, name: str, gray: np.ndarray, box: list[int] | None = None) -> str:
+    """Text of the best result for ``box`` (x0, x1, y0, y1; default: whole crop)."""
+    h, w = gray.shape
+    box = box or [0, w, 0, h]
+    kwargs = {"allowlist": STOCK_ALLOWLIST} if name == "stock" else {}
+    res = reader.recognize(gray, horizontal_list=[box], free_list=[], detail=1, **kwargs)
+    return " ".join(r[1] for r in res)
+
+
+def compact(text: str) -> str:
+    return _NOT_PLATE_CHAR.sub("", text.upper())
+
+
+def grammar_label(text: str, districts) -> str | None:
+    from pipeline.plate.grammar import parse_plate
+
+    res = parse_plate(text, districts)
+    return None if res is None else res.plate.label
+
+
+def official_districts():
+    try:
+        from pipeline.plate.districts import district_codes
+    except ImportError:
+        return None
+    return district_codes()
+
+
+class Tally:
+    """Exact (compact), exact after grammar, character errors and time for one model/set."""
+
+    def __init__(self) -> None:
+        self.n = self.exact = self.grammar = self.errors = self.chars = 0
+        self.seconds = 0.0
+        self.misses: list[str] = []
+
+    def add(self, truth: str, pred: str, seconds: float, districts, label: str | None) -> None:
+        self.n += 1
+        self.seconds += seconds
+        t, p = compact(truth), compact(pred)
+        self.exact += t == p
+        self.errors += levenshtein(p, t)
+        self.chars += len(t)
+        if label is not None:
+            self.grammar += grammar_label(pred, districts) == label
+        if t != p:
+            self.misses.append(f"{truth}->{pred}")
+
+    def row(self, with_grammar: bool) -> str:
+        g = f" | {self.grammar}/{self.n} ({self.grammar / self.n:.1%})" if with_grammar else ""
+        return (f"{self.exact}/{self.n} ({self.exact / self.n:.1%}){g} | "
+                f"CER {self.errors / max(1, self.chars):.1%} | "
+                f"{1000 * self.seconds / self.n:.1f} ms/crop")
+
+
+def real_sets(shared: Path) -> dict[str, list[tuple[np.ndarray, list[int] | None, str, bool]]]:
+    """(grey image, box, truth, truth_is_german_label) per real set that is present."""
+    sets = {}
+    for name in ("plates_crops_de", "plates_real"):
+        d = shared / name
+        if (d / "labels.csv").exists():
+            with (d / "labels.csv").open(encoding="utf-8") as f:
+                sets[name] = [(cv2.imread(str(d / r["file"]), cv2.IMREAD_GRAYSCALE), None,
+                               r["plate"], True) for r in csv.DictReader(f)]
+    d = shared / "plates_eu"
+    if (d / "labels.csv").exists():
+        rows = []
+        with (d / "labels.csv").open(encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                x, y, w, h = (int(v) for v in r["bbox_x_y_w_h"].split())
+                img = cv2.imread(str(d / r["file"]), cv2.IMREAD_GRAYSCALE)
+                rows.append((img, [x, x + w, y, y + h], r["plate_raw"], False))
+        sets["plates_eu"] = rows
+    return sets
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shared", default=str(REPO.parent / "shared" / "data"))
+    ap.add_argument("--synth", type=int, default=1000, help="held-out synthetic samples")
+    ap.add_argument("--no-quantize", action="store_true",
+                    help="float weights (EasyOCR quantizes to int8 on CPU by default)")
+    ap.add_argument("--misses", action="store_true", help="list the misread plates")
+    a = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(2)
+    districts = official_districts()
+    models = ("stock", "finetuned")
+    readers = {m: load_reader(m, not a.no_quantize) for m in models}
+    sets = real_sets(Path(a.shared))
+    synth = [sample(TEST, i) for i in range(a.synth)]
+    sets["synthetic_heldout"] = [(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), None, lbl, True)
+                                 for lbl, c in synth]
+    print(f"districts: {'official list' if districts else 'none (any 1-3 letters)'}; "
+          f"int8 dynamic quantization: {not a.no_quantize}")
+    print("columns: exact plates (alphanumerics) | exact after grammar | CER | time")
+    for set_name, items in sets.items():
+        german = items[0][3]
+        print(f"\n== {set_name} ({len(items)} crops)")
+        for m in models:
+            tally, uml_n, uml_ok = Tally(), 0, 0
+            for img, box, truth, _ in items:
+                t0 = time.perf_counter()
+                pred = read(readers[m], m, img, box)
+                # held-out synthetic plates use random districts too: grammar without list
+                tally.add(truth, pred, time.perf_counter() - t0,
+                          None if set_name == "synthetic_heldout" else districts,
+                          truth if german else None)
+                if set_name == "synthetic_heldout" and any(c in truth.split("-")[0]
+                                                           for c in "ÄÖÜ"):
+                    uml_n += 1
+                    uml_ok += compact(pred).startswith(truth.split("-")[0])
+            print(f"  {m:9s} {tally.row(german)}")
+            if uml_n:
+                print(f"  {'':9s} umlaut districts read with the umlaut: {uml_ok}/{uml_n} "
+                      f"({uml_ok / uml_n:.1%})")
+            if a.misses and tally.misses:
+                print(f"  {'':9s} misses: {', '.join(tally.misses[:40])}")
+
+
+if __name__ == "__main__":
+    main()

@@ -23,6 +23,7 @@ from pipeline.frames.sources import open_source, read_image
 from pipeline.matching.store_sync import StoreMatcher
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
+from pipeline.privacy.debug_crops import CropSaver, purge_crops
 from pipeline.privacy.pseudonyms import load_or_create_key
 from pipeline.privacy.retention import PurgeScheduler
 from pipeline.reading.plate_reader import PlateReader
@@ -40,8 +41,19 @@ def build_reader(settings: Settings) -> PlateReader:
     recogniser = load_recogniser(models, prefer=cfg.recogniser,
                                  threads=cfg.torch_threads or default_threads())
     roi = RegionOfInterest(settings.camera.roi) if settings.camera.roi else None
+    saver = None
+    if settings.debug.save_crops:
+        log.warning("debug.save_crops is on: plate crops are written to %s and deleted after "
+                    "%.0f h", settings.debug.crops_dir, settings.debug.crops_max_age_h)
+        saver = CropSaver(Path(settings.debug.crops_dir))
     return PlateReader(MorphologyDetector(), recogniser, district_codes(),
-                       max_crops=cfg.max_crops, roi=roi)
+                       max_crops=cfg.max_crops, roi=roi, on_crop=saver)
+
+
+def crops_retention(settings: Settings) -> tuple[Path, float] | None:
+    debug = settings.debug
+    folder = Path(debug.crops_dir)
+    return (folder, debug.crops_max_age_h) if debug.save_crops or folder.is_dir() else None
 
 
 def open_store(settings: Settings) -> SqliteStore:
@@ -72,7 +84,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
                 "last_arrival_at": summary.last_arrival_at,
                 "outbox_depth": store.outbox_depth(), "broker_connected": publisher.connected}
 
-    purger = PurgeScheduler(store, settings.privacy)
+    purger = PurgeScheduler(store, settings.privacy, crops=crops_retention(settings))
     status = StatusReporter(topics, settings.camera.id, settings.camera.site, source.stats,
                             counters, publisher.publish_retained, settings.status_interval_s)
     try:
@@ -445,9 +457,12 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         report = purge(store, settings.privacy, now, dry_run=args.dry_run)
     finally:
         store.close()
+    crops = crops_retention(settings)
+    crops_deleted = purge_crops(*crops) if crops and not args.dry_run else 0
     unregistered, matched = cutoffs(now, settings.privacy)
     data = {"dry_run": args.dry_run, "unregistered_before": unregistered,
-            "matched_plates_before": matched, **report.__dict__}
+            "matched_plates_before": matched, **report.__dict__,
+            "debug_crops_deleted": crops_deleted}
     if args.json:
         print_json(data)
     else:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeline.events.mqtt_publisher import MqttSettings
 from pipeline.matching.fuzzy import MatchThresholds
+from pipeline.privacy.debug_crops import DebugSettings
 from pipeline.privacy.retention import PrivacySettings
 from pipeline.tracking.passages import TrackerConfig
 
@@ -46,6 +47,7 @@ class Settings:
     tracking: TrackerConfig = field(default_factory=TrackerConfig)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     matching: MatchThresholds = field(default_factory=MatchThresholds)
+    debug: DebugSettings = field(default_factory=DebugSettings)
     flush_timeout_s: float = 30.0
     status_interval_s: float = 30.0
 
@@ -97,7 +99,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     sections = {"camera": CameraSettings, "mqtt": MqttSettings, "reading": ReadingSettings,
                 "tracking": TrackerConfig, "privacy": PrivacySettings,
-                "matching": MatchThresholds}
+                "matching": MatchThresholds, "debug": DebugSettings}
     top = {k: v for k, v in data.items() if k not in sections}
     settings = _section(Settings, {k: v for k, v in top.items() if k != "camera"}, "top level")
     try:

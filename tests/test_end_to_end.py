@@ -35,9 +35,11 @@ def truth() -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def run(config: Path, source: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+def run(config: Path, source: Path, capsys: pytest.CaptureFixture[str],
+        log_file: Path | None = None) -> dict[str, Any]:
     capsys.readouterr()
-    code = main(["--config", str(config), "run", "--source", str(source), "--json"])
+    logging = ["--log-file", str(log_file)] if log_file else []
+    code = main(["--config", str(config), *logging, "run", "--source", str(source), "--json"])
     result = json.loads(capsys.readouterr().out)
     assert code == 0, result
     return result
@@ -49,8 +51,9 @@ def test_sample_frames_make_one_arrival_per_car_with_the_right_accounts(
     config = write_config(tmp_path, mosquitto.port)
     assert main(["--config", str(config), "accounts", "import",
                  str(SAMPLES / "accounts.csv")]) == 0
-    sub = subscriber_factory(mosquitto.port, "checkin/test/#")
-    result = run(config, SAMPLES, capsys)
+    sub = subscriber_factory(mosquitto.port, "#")
+    log_file = tmp_path / "run.log"
+    result = run(config, SAMPLES, capsys, log_file)
     cars = truth()
     arrivals = sub.wait_for("arrival", len(cars))
     assert result["undelivered"] == 0
@@ -69,6 +72,20 @@ def test_sample_frames_make_one_arrival_per_car_with_the_right_accounts(
             assert "plate" not in a and "account" not in a
             plates = {c["plate"] for c in cars}
             assert not any(p.replace("-", "") in json.dumps(a) for p in plates)
+    # privacy: nothing on any topic and nothing in the log names an unregistered car's plate,
+    # and the log names no plate at all
+    everything = json.dumps([m for _, m in sub.messages], ensure_ascii=False)
+    log_text = log_file.read_text(encoding="utf-8")
+    assert "arrival" in log_text
+    for car in cars:
+        label = car["plate"]
+        district, rest = label.split("-")
+        digits_at = next(i for i, c in enumerate(rest) if c.isdigit())
+        forms = {label, label.replace("-", ""),
+                 f"{district}-{rest[:digits_at]} {rest[digits_at:]}"}
+        assert not any(f in log_text for f in forms), f"plate text in the log: {label}"
+        if not car["customer_number"]:
+            assert not any(f in everything for f in forms), f"unregistered plate: {label}"
     assert sub.payloads("availability")[-1] == "offline"  # clean shutdown
     status = sub.payloads("/status")
     assert status and status[-1]["outbox_depth"] == 0 and status[-1]["frames"] == 60

@@ -163,3 +163,24 @@ def test_matched_payload_can_be_reduced_to_the_customer_number() -> None:
                          detail="customer_number").payload
     assert full["plate"] == "OF-AB 123" and full["account"]["display_name"] == "Anna Schmidt"
     assert "plate" not in bare and bare["account"] == {"customer_number": "10001"}
+
+
+def test_debug_crops_carry_no_plate_text_and_go_after_their_age(tmp_path: Path) -> None:
+    import os
+
+    import numpy as np
+
+    from pipeline.detection.types import Box
+    from pipeline.privacy.debug_crops import CropSaver, purge_crops
+    from pipeline.reading.plate_reader import PlateRead
+
+    saver = CropSaver(tmp_path / "crops")
+    plate = Plate("OF", "AB", "123")
+    saver(np.zeros((20, 90, 3), np.uint8), PlateRead(Box(0, 0, 90, 20), "OFAB123", 0.9, plate))
+    (crop,) = (tmp_path / "crops").iterdir()
+    assert "OF" not in crop.name and "123" not in crop.name
+    now = crop.stat().st_mtime
+    assert purge_crops(tmp_path / "crops", 24, now=now + 23 * 3600) == 0
+    os.utime(crop, (now, now))
+    assert purge_crops(tmp_path / "crops", 24, now=now + 25 * 3600) == 1
+    assert list((tmp_path / "crops").iterdir()) == []

@@ -13,9 +13,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pipeline.events.arrival import iso
+from pipeline.privacy.debug_crops import purge_crops
 from pipeline.store.sqlite_store import PurgeReport, SqliteStore
 
 log = logging.getLogger(__name__)
@@ -63,9 +65,11 @@ class PurgeScheduler:
     """Runs the purge every ``purge_interval_s`` inside ``run`` (and once at start)."""
 
     def __init__(self, store: SqliteStore, settings: PrivacySettings,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 crops: tuple[Path, float] | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.crops = crops  # (folder, max age in hours) when debug.save_crops is on
         self.clock = clock
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="purge", daemon=True)
@@ -82,6 +86,8 @@ class PurgeScheduler:
         while True:
             try:
                 report = purge(self.store, self.settings, self.clock())
+                if self.crops is not None:
+                    purge_crops(*self.crops, now=self.clock().timestamp())
                 if report.unregistered_reads_deleted or report.matched_plates_removed:
                     log.info("retention purge: %d unregistered reads deleted, plate text "
                              "removed from %d matched reads", report.unregistered_reads_deleted,

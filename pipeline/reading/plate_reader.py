@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,12 +31,16 @@ class PlateRead:
     ambiguous: bool = False
 
 
+def _recent() -> deque[float]:
+    return deque(maxlen=10_000)  # bounded: run goes on for weeks
+
+
 @dataclass
 class ReaderTimings:
-    """Milliseconds spent per stage, summed since creation (for logs and the benchmark)."""
+    """Milliseconds spent per stage, the most recent 10,000 (for logs and the benchmark)."""
 
-    detect_ms: list[float] = field(default_factory=list)
-    recognise_ms: list[float] = field(default_factory=list)
+    detect_ms: deque[float] = field(default_factory=_recent)
+    recognise_ms: deque[float] = field(default_factory=_recent)
 
 
 class PlateReader:
@@ -43,9 +49,11 @@ class PlateReader:
     def __init__(self, detector: Detector, recogniser: Recogniser,
                  districts: frozenset[str] | None = None, max_crops: int = 4,
                  pad: tuple[float, float] = (0.06, 0.15),
-                 roi: RegionOfInterest | None = None) -> None:
+                 roi: RegionOfInterest | None = None,
+                 on_crop: Callable[[np.ndarray, PlateRead], None] | None = None) -> None:
         self.detector = detector
         self.roi = roi
+        self.on_crop = on_crop  # debug.save_crops: off unless configured
         self.recogniser = recogniser
         self.districts = districts
         self.max_crops = max_crops
@@ -78,7 +86,10 @@ class PlateReader:
         confidence = text.confidence * FIX_PENALTY ** parsed.fixes
         if parsed.ambiguous:
             confidence *= AMBIGUOUS_PENALTY
-        return PlateRead(box, text.raw, confidence, parsed.plate, parsed.ambiguous)
+        read = PlateRead(box, text.raw, confidence, parsed.plate, parsed.ambiguous)
+        if self.on_crop is not None:
+            self.on_crop(crop, read)
+        return read
 
     def read(self, image: np.ndarray) -> list[PlateRead]:
         """All candidates read, German plates first, then by confidence."""

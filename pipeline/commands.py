@@ -258,18 +258,15 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
                 raise UserError(str(exc)) from exc
             print(f"saved customer {acc.customer_number} with {', '.join(acc.plate_displays)}")
             return 0
-        if action == "export":
+        if action in ("export", "forget"):
             data = store.export_customer(args.customer_number)
             if data is None:
                 raise UserError(f"customer {args.customer_number} not found; "
                                 "see 'kennzeichen-checkin accounts list'")
+        if action == "export":
             print_json(data)
             return 0
         if action == "forget":
-            data = store.export_customer(args.customer_number)
-            if data is None:
-                raise UserError(f"customer {args.customer_number} not found; "
-                                "see 'kennzeichen-checkin accounts list'")
             if not args.yes:
                 account: Any = data["account"]
                 reads: Any = data["reads"]

@@ -72,6 +72,19 @@ def registered_display(account: Account, compact: str | None) -> str | None:
     return None
 
 
+def add_account(payload: dict[str, object], account: Account, plate_display: str | None,
+                detail: str) -> None:
+    """What a service window learns about a checked-in customer, per ``matched_payload``:
+    ``full`` (plate, number, name, reason), ``no_plate`` or ``customer_number``."""
+    entry: dict[str, object] = {"customer_number": account.customer_number}
+    if detail != "customer_number":
+        entry["display_name"] = account.display_name
+        entry["visit_reason"] = account.visit_reason or None
+    if detail == "full" and plate_display:
+        payload["plate"] = plate_display
+    payload["account"] = entry
+
+
 def build_arrival(passage: Passage, match: MatchResult, *, camera_id: str, site: str,
                   seen_at: datetime, event_id: str | None = None,
                   read_id: str | None = None, detail: str = "full") -> ArrivalEvent:
@@ -93,12 +106,7 @@ def build_arrival(passage: Passage, match: MatchResult, *, camera_id: str, site:
         "confidence": round(passage.confidence, 3),
     }
     if match.status == MATCHED and match.account is not None:
-        account: dict[str, object] = {"customer_number": match.account.customer_number}
-        if detail != "customer_number":
-            account["display_name"] = match.account.display_name
-            account["visit_reason"] = match.account.visit_reason or None
-        if detail == "full":
-            payload["plate"] = registered_display(match.account, match.plate) \
-                or passage.plate.display
-        payload["account"] = account
+        add_account(payload, match.account,
+                    registered_display(match.account, match.plate) or passage.plate.display,
+                    detail)
     return ArrivalEvent(event_id, read_id, payload)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.events.arrival import Topics, iso, utc_now
+from pipeline.events.arrival import Topics, add_account, iso, utc_now
 from pipeline.matching.matcher import MATCHED, UNREGISTERED
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
@@ -150,11 +150,5 @@ class Corrections:
             "status": status,
         }
         if status == MATCHED and account is not None:
-            entry: dict[str, object] = {"customer_number": account.customer_number}
-            if self.detail != "customer_number":
-                entry["display_name"] = account.display_name
-                entry["visit_reason"] = account.visit_reason or None
-            if self.detail == "full" and plate_display:
-                payload["plate"] = plate_display
-            payload["account"] = entry
+            add_account(payload, account, plate_display, self.detail)
         return payload

@@ -62,20 +62,22 @@ class ConsoleApp(App[None]):
     ]
 
     def __init__(self, store: SqliteStore, corrections: Corrections,
-                 deliver: Callable[[], bool], refresh_s: float = 1.0,
-                 window: timedelta = timedelta(hours=12)) -> None:
+                 deliver: Callable[[], bool], refresh_s: float = 0.5,
+                 window: timedelta = timedelta(hours=12), max_rows: int = 1000) -> None:
         super().__init__()
         self.store = store
         self.corrections = corrections
         self.deliver = deliver
         self.refresh_s = refresh_s
         self.window = window
+        self.max_rows = max_rows
         self.mode: str | None = None
         self.target: str | None = None
         self.done: list[str] = []  # read ids this operator corrected, for undo
         self.last_action: str = ""
         self._known_reviews: set[str] = set()
         self._matcher: FuzzyMatcher | None = None
+        self._fingerprint: tuple[int, str, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="status")
@@ -96,9 +98,13 @@ class ConsoleApp(App[None]):
 
     # -- the list -------------------------------------------------------------------------
 
-    def refresh_reads(self) -> None:
+    def refresh_reads(self, force: bool = False) -> None:
+        fingerprint = self.store.reads_fingerprint()
+        if fingerprint == self._fingerprint and not force:
+            return  # nothing new: keep the terminal quiet (and the CPU for the camera)
+        self._fingerprint = fingerprint
         since = iso(datetime.now(UTC) - self.window)
-        reads = sort_for_review(self.store.list_reads(since, limit=500))
+        reads = sort_for_review(self.store.list_reads(since, limit=self.max_rows))
         table = self.query_one("#reads", DataTable)
         selected = self.selected_read_id()
         table.clear()
@@ -240,4 +246,4 @@ class ConsoleApp(App[None]):
         sent = self.deliver()
         self.last_action = (f"{action} {read_id}: {result.read.status} "
                             f"{'published' if sent else 'queued'}")
-        self.call_from_thread(self.refresh_reads)
+        self.call_from_thread(self.refresh_reads, True)

@@ -291,6 +291,13 @@ class SqliteStore:
                                     (*params, limit)).fetchall()
             return [ReadRecord(**dict(r)) for r in rows]
 
+    def reads_fingerprint(self) -> tuple[int, str, str]:
+        """Changes whenever a read is added, corrected or purged (cheap to poll)."""
+        with self._lock:
+            row = self._db.execute("SELECT COUNT(*), COALESCE(MAX(seen_at), ''), "
+                                   "COALESCE(MAX(corrected_at), '') FROM reads").fetchone()
+            return int(row[0]), str(row[1]), str(row[2])
+
     def apply_correction(self, read_id: str, *, expect_corrected_at: str | None,
                          status: str, plate_display: str | None, plate_compact: str | None,
                          customer_number: str | None, event_id: str, audit: AuditEntry,

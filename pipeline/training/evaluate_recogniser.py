@@ -30,7 +30,7 @@ STOCK_ALLOWLIST = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
 _NOT_PLATE_CHAR = re.compile(r"[^0-9A-ZÄÖÜ]")
 
 
-def load_reader(name: str, quantize: bool = True):
+def load_reader(name: str, quantize: bool = True, models: Path = MODELS):
     """EasyOCR reader for ``stock`` (english_g2) or ``finetuned`` (models/kennzeichen_de)."""
     import easyocr
     import easyocr_en_models
@@ -39,8 +39,8 @@ def load_reader(name: str, quantize: bool = True):
         return easyocr.Reader(["en"], gpu=False, model_storage_directory=easyocr_en_models
                               .model_dir(), download_enabled=False, detector=False,
                               verbose=False, quantize=quantize)
-    return easyocr.Reader(["en"], gpu=False, model_storage_directory=str(MODELS),
-                          user_network_directory=str(MODELS), recog_network="kennzeichen_de",
+    return easyocr.Reader(["en"], gpu=False, model_storage_directory=str(models),
+                          user_network_directory=str(models), recog_network="kennzeichen_de",
                           download_enabled=False, detector=False, verbose=False,
                           quantize=quantize)
 
@@ -128,14 +128,16 @@ def main() -> None:
     ap.add_argument("--no-quantize", action="store_true",
                     help="float weights (EasyOCR quantizes to int8 on CPU by default)")
     ap.add_argument("--misses", action="store_true", help="list the misread plates")
+    ap.add_argument("--models", default=str(MODELS), help="directory with kennzeichen_de.*")
+    ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
 
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     districts = official_districts()
     models = ("stock", "finetuned")
-    readers = {m: load_reader(m, not a.no_quantize) for m in models}
+    readers = {m: load_reader(m, not a.no_quantize, Path(a.models)) for m in models}
     sets = real_sets(Path(a.shared))
     synth = [sample(TEST, i) for i in range(a.synth)]
     sets["synthetic_heldout"] = [(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), None, lbl, True)

@@ -103,7 +103,8 @@ class CheckIn:
             confidence=passage.confidence, status=match.status,
             customer_number=match.account.customer_number if matched and match.account
             else None,
-            event_id=event.event_id, plate_hmac=pseudonym)
+            event_id=event.event_id, plate_hmac=pseudonym,
+            uncertain=",".join(map(str, passage.uncertain)) or None)
         self.store.record_passage(record, OutboxItem(0, event.event_id, self.topics.arrival,
                                                      event.to_json()))
         who = f"customer {match.account.customer_number}" if matched and match.account \

@@ -103,3 +103,12 @@ def test_console_refresh_latency_with_500_reads(tmp_path: Path) -> None:
     store.close()
     print(f"\nconsole: new read on screen {latency['s'] * 1000:.0f} ms after it was stored "
           "(500 reads listed, refresh every 0.25 s)")
+
+
+def test_uncertain_characters_are_marked() -> None:
+    from pipeline.operator.console import marked_plate
+
+    r = ReadRecord("x", "t", "c", "OF-AB 123", "OFAB123", 0.9, "needs_review", None, None,
+                   uncertain="6")
+    spans = marked_plate(r).spans
+    assert [(s.start, s.end) for s in spans] == [(8, 9)]  # the '3'

@@ -71,3 +71,11 @@ def test_similar_is_levenshtein_within_two() -> None:
     assert similar("OFAB123", "OFAB128")
     assert similar("OFAB123", "OFA123")
     assert not similar("OFAB123", "FX1")
+
+
+def test_positions_the_reads_disagree_on_are_marked_uncertain() -> None:
+    tracker = PassageTracker(TrackerConfig(agree=9))
+    tracker.update(0.0, [read(ANNA, conf=0.8)])
+    tracker.update(0.2, [read(MISREAD, x=610, conf=0.7)])  # last digit 3 vs 8
+    (passage,) = tracker.update(3.0, [])
+    assert passage.plate == ANNA and passage.uncertain == (6,)

@@ -32,6 +32,24 @@ STATUS_STYLE = {"needs_review": "bold black on yellow", "matched": "green",
 LOW_CONFIDENCE = 0.6
 
 
+def marked_plate(read: ReadRecord) -> Text:
+    """The plate as read, with the characters the reads disagreed on in red and underlined
+    (the whole plate when its confidence is low)."""
+    plate = Text(read.plate_display or "-")
+    if read.uncertain and read.plate_display:
+        wanted = {int(i) for i in read.uncertain.split(",")}
+        k = 0
+        for pos, ch in enumerate(read.plate_display):
+            if ch in "- ":
+                continue
+            if k in wanted:
+                plate.stylize("bold red underline", pos, pos + 1)
+            k += 1
+    elif read.confidence < LOW_CONFIDENCE and read.status != "matched":
+        plate.stylize("bold red")
+    return plate
+
+
 def sort_for_review(reads: list[ReadRecord]) -> list[ReadRecord]:
     """Open reviews first (newest first), then everything else newest first."""
     def key(r: ReadRecord) -> tuple[bool, str]:
@@ -109,9 +127,7 @@ class ConsoleApp(App[None]):
         selected = self.selected_read_id()
         table.clear()
         for r in reads:
-            plate = Text(r.plate_display or "-")
-            if r.confidence < LOW_CONFIDENCE and r.status != "matched":
-                plate.stylize("bold red")  # uncertain read: look at it
+            plate = marked_plate(r)
             status = r.status.replace("_", " ") + (" *" if r.corrected_at else "")
             table.add_row(r.seen_at[11:19], plate, f"{r.confidence:.2f}",
                           Text(status, style=STATUS_STYLE.get(r.status, "")),

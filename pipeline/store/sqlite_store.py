@@ -76,6 +76,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_by_read ON audit(read_id);
     """,
+    # 4: positions of the plate the reads disagreed on, marked in the operator console
+    """
+    ALTER TABLE reads ADD COLUMN uncertain TEXT;
+    """,
 )
 
 
@@ -94,6 +98,7 @@ class ReadRecord:
     event_id: str | None
     plate_hmac: str | None = None
     corrected_at: str | None = None
+    uncertain: str | None = None  # comma-separated positions in plate_compact
 
 
 @dataclass(frozen=True)
@@ -308,7 +313,7 @@ class SqliteStore:
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE reads SET status=?, plate_display=?, plate_compact=?, "
-                "customer_number=?, event_id=?, corrected_at=? "
+                "customer_number=?, event_id=?, corrected_at=?, uncertain=NULL "
                 "WHERE read_id=? AND corrected_at IS ?",
                 (status, plate_display, plate_compact, customer_number, event_id,
                  None if reopen else audit.at, read_id, expect_corrected_at))
@@ -381,7 +386,7 @@ class SqliteStore:
             db.execute("UPDATE audit SET before=NULL, after=NULL WHERE read_id IN (SELECT "
                        "read_id FROM reads WHERE status = 'matched' AND seen_at < ?)",
                        (matched_plates_before,))
-            db.execute("UPDATE reads SET plate_display=NULL, plate_compact=NULL "
+            db.execute("UPDATE reads SET plate_display=NULL, plate_compact=NULL, uncertain=NULL "
                        "WHERE status = 'matched' AND seen_at < ?", (matched_plates_before,))
         if report.unregistered_reads_deleted or report.matched_plates_removed:
             self.vacuum()

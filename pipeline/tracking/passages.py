@@ -28,6 +28,10 @@ class Passage:
     reads: int
     agreeing: int
     ambiguous: bool = False  # every read of the winning plate had another equal reading
+    uncertain: tuple[int, ...] = ()  # positions in plate.compact where the reads disagreed
+
+
+UNCERTAIN_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,19 @@ class _Track:
         reads = sum(self.counts.values())
         confidence = self.votes[plate] / max(1, reads)
         return Passage(plate, confidence, self.first_seen, self.last_seen, reads,
-                       self.counts[plate], ambiguous=plate not in self.clear)
+                       self.counts[plate], ambiguous=plate not in self.clear,
+                       uncertain=self.uncertain(plate))
+
+    def uncertain(self, plate: Plate) -> tuple[int, ...]:
+        """Character positions of the winner that other reads of this car read differently
+        (by confidence-weighted share below 75%): what the operator should look at."""
+        text = plate.compact
+        rivals = [(p.compact, w) for p, w in self.votes.items() if len(p.compact) == len(text)]
+        total = sum(w for _, w in rivals)
+        if len(rivals) < 2 or total <= 0:
+            return ()
+        return tuple(i for i, ch in enumerate(text)
+                     if sum(w for c, w in rivals if c[i] == ch) / total < UNCERTAIN_SHARE)
 
 
 def similar(a: str, b: str, max_edits: int = 2) -> bool:

@@ -125,7 +125,8 @@ def _stroke_glyph(char: str, cap_px: int, stroke: float, rng: np.random.Generato
     s = max(2, int(round(stroke * 1.25)))
     if char == "W":
         w = h * r.uniform(0.56, 0.66)
-        mid = r.uniform(0.0, 0.35) * h  # middle apex: 0 = full height
+        # middle apex (0 = full height): high as in DIN, or low between steep outer strokes
+        mid = (r.uniform(0.0, 0.35) if r.random() < 0.5 else r.uniform(0.35, 0.6)) * h
         inner = r.uniform(0.22, 0.30)
         pts = [(0, 0), (w * inner, h), (w / 2, mid), (w * (1 - inner), h), (w, 0)]
     elif char == "M":

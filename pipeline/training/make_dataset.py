@@ -20,9 +20,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.training.synth_data import TEST, TRAIN, VAL, sample
+from pipeline.training.synth_data import TEST, TRAIN, TRAIN_CONFUSABLE, VAL, sample
 
-SPLITS = {"train": TRAIN, "val": VAL, "test": TEST}
+SPLITS = {"train": TRAIN, "train_w": TRAIN_CONFUSABLE, "val": VAL, "test": TEST}
 
 
 def save_shard(path: Path, labels: list[str], crops: list[np.ndarray]) -> None:

@@ -10,11 +10,19 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.synth.augment import detector_crop
-from pipeline.synth.plate_render import FALLBACK_DISTRICTS, random_plate, render_plate
+from pipeline.synth.plate_render import (
+    FALLBACK_DISTRICTS,
+    MAX_CHARS,
+    parse_label,
+    random_plate,
+    render_plate,
+)
 
 CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ-"
 SEED_BASE = 20261125
 TRAIN, VAL, TEST = 1, 2, 3  # split ids; TEST is the held-out range for final figures
+TRAIN_CONFUSABLE = 4  # extra training split rich in W/M/H/N/V (real W was read as H)
+CONFUSABLE = "WWWMMHHNVUKÜ"
 UMLAUT_DISTRICTS = tuple(d for d in FALLBACK_DISTRICTS if any(c in d for c in "ÄÖÜ"))
 _AZ = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -37,8 +45,27 @@ def random_district(rng: np.random.Generator) -> str:
     return FALLBACK_DISTRICTS[int(rng.integers(len(FALLBACK_DISTRICTS)))]
 
 
+def confusable_plate(rng: np.random.Generator) -> str:
+    """A valid plate whose district and letters are mostly W, M, H, N, V, U, K, Ü."""
+
+    def letters(n: int) -> str:
+        return "".join(CONFUSABLE[int(rng.integers(len(CONFUSABLE)))] if rng.random() < 0.6
+                       else _AZ[int(rng.integers(26))] for _ in range(n))
+
+    district, rest = letters(int(rng.integers(1, 4))), letters(int(rng.integers(1, 3)))
+    n_digits = int(rng.integers(1, min(4, MAX_CHARS - len(district) - len(rest)) + 1))
+    digits = str(int(rng.integers(1, 10))) + "".join(
+        str(int(d)) for d in rng.integers(0, 10, n_digits - 1))
+    label = f"{district}-{rest}{digits}"
+    parse_label(label)  # raises ValueError if the construction were ever invalid
+    return label
+
+
 def sample(split: int, index: int) -> tuple[str, np.ndarray]:
     """(label, BGR uint8 crop) number ``index`` of ``split``."""
     rng = np.random.default_rng([SEED_BASE, split, index])
-    label = random_plate(rng, random_district(rng))
+    if split == TRAIN_CONFUSABLE:
+        label = confusable_plate(rng)
+    else:
+        label = random_plate(rng, random_district(rng))
     return label, detector_crop(render_plate(label, rng), rng)

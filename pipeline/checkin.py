@@ -6,10 +6,12 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pipeline.detection.gate import MotionGate
 from pipeline.events.arrival import ArrivalEvent, Topics, build_arrival, iso, utc_now
 from pipeline.frames.types import Frame, FrameSource
 from pipeline.matching.matcher import MATCHED, Matcher
@@ -41,8 +43,10 @@ class CheckIn:
     def __init__(self, reader: PlateReader, tracker: PassageTracker, matcher: Matcher,
                  store: SqliteStore, topics: Topics, camera_id: str, site: str,
                  hmac_key: bytes, on_event: Callable[[ArrivalEvent], None] | None = None,
-                 clock: Callable[[], datetime] = utc_now, detail: str = "full") -> None:
+                 clock: Callable[[], datetime] = utc_now, detail: str = "full",
+                 gate: MotionGate | None = None) -> None:
         self.reader = reader
+        self.gate = gate
         self.tracker = tracker
         self.matcher = matcher
         self.store = store
@@ -55,12 +59,31 @@ class CheckIn:
         self.detail = detail
         self._stream_origin: tuple[float, datetime] | None = None
         self._announced: dict[tuple[str, str | None], float] = {}
+        self.timings: dict[str, deque[float]] = {
+            k: deque(maxlen=10_000) for k in ("gate", "read", "vote", "match", "store")}
+        self.gated = 0  # frames the motion gate spared
+
+    def _timed(self, stage: str, t0: float) -> float:
+        now = time.perf_counter()
+        self.timings[stage].append(1000 * (now - t0))
+        return now
 
     def process(self, frame: Frame) -> list[ArrivalEvent]:
         if self._stream_origin is None:
             self._stream_origin = (frame.timestamp, self.clock())
-        reads = self.reader.read(frame.image)
-        return self._emit_all(self.tracker.update(frame.timestamp, reads))
+        t = time.perf_counter()
+        if self.gate is not None:
+            moving = self.gate.moving(frame.image, frame.timestamp)
+            t = self._timed("gate", t)
+            if not moving:
+                self.gated += 1
+                return self._emit_all(self.tracker.update(frame.timestamp, []))
+        when = frame.timestamp
+        reads = self.reader.read(frame.image, skip=lambda box: self.tracker.settled(box, when))
+        t = self._timed("read", t)
+        passages = self.tracker.update(frame.timestamp, reads)
+        self._timed("vote", t)
+        return self._emit_all(passages)
 
     def finish(self) -> list[ArrivalEvent]:
         return self._emit_all(self.tracker.flush())
@@ -85,7 +108,9 @@ class CheckIn:
         return duplicate
 
     def _emit(self, passage: Passage) -> ArrivalEvent | None:
+        t = time.perf_counter()
         match = self.matcher.match(passage.plate, passage.ambiguous)
+        t = self._timed("match", t)
         if match.status == MATCHED and match.account is not None and self._duplicate(
                 passage, (match.account.customer_number, match.plate)):
             log.info("customer %s seen again within %.0f s: same visit, not announced again",
@@ -107,6 +132,7 @@ class CheckIn:
             uncertain=",".join(map(str, passage.uncertain)) or None)
         self.store.record_passage(record, OutboxItem(0, event.event_id, self.topics.arrival,
                                                      event.to_json()))
+        self._timed("store", t)
         who = f"customer {match.account.customer_number}" if matched and match.account \
             else match.status.replace("_", " ")
         # no plate text in logs: the keyed pseudonym identifies the car for support

@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeline.cli import UserError, install_stop_handlers, print_json
 from pipeline.config import Settings
+from pipeline.detection.gate import MotionGate
 from pipeline.detection.morphology import MorphologyDetector
 from pipeline.detection.roi import RegionOfInterest
 from pipeline.events.arrival import Topics
@@ -99,7 +100,8 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
                           topics, settings.camera.id, settings.camera.site,
                           hmac_key=load_or_create_key(settings.hmac_key_path),
                           on_event=lambda _e: publisher.notify(),
-                          detail=settings.privacy.matched_payload)
+                          detail=settings.privacy.matched_payload,
+                          gate=MotionGate() if settings.reading.motion_gate else None)
         status.start()
         purger.start()
         run_source(source, checkin, stop, summary=summary)

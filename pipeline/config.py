@@ -35,6 +35,7 @@ class ReadingSettings:
     recogniser: str = "auto"  # auto | plate | stock
     torch_threads: int = 0  # 0: choose from the number of cores
     max_crops: int = 4
+    motion_gate: bool = True  # skip frames in which nothing moved (a stopped car: 1 read/s)
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,10 @@ class ScriptedReader:
         self.script = script
         self.frame = 0
 
-    def read(self, image: np.ndarray) -> list[PlateRead]:
+    def read(self, image: np.ndarray, skip: Any = None) -> list[PlateRead]:
         self.frame += 1
-        return self.script.get(self.frame - 1, [])
+        reads = self.script.get(self.frame - 1, [])
+        return [r for r in reads if skip is None or not skip(r.box)]
 
 
 def seen(plate: Plate, x: int) -> PlateRead:

@@ -79,3 +79,27 @@ def test_positions_the_reads_disagree_on_are_marked_uncertain() -> None:
     tracker.update(0.2, [read(MISREAD, x=610, conf=0.7)])  # last digit 3 vs 8
     (passage,) = tracker.update(3.0, [])
     assert passage.plate == ANNA and passage.uncertain == (6,)
+
+
+def test_an_announced_car_at_its_last_place_needs_no_more_reading() -> None:
+    tracker = PassageTracker(TrackerConfig(agree=1, gap_s=2.0))
+    assert tracker.update(0.0, [read(ANNA, x=600)])
+    assert tracker.settled(Box(605, 500, 120, 30), 1.5)   # same car, still there
+    assert tracker.settled(Box(610, 500, 118, 30), 3.0)   # kept alive by the last call
+    assert not tracker.settled(Box(100, 500, 120, 30), 3.1)  # elsewhere: another car
+
+
+def test_motion_gate_skips_still_frames_but_reads_now_and_then() -> None:
+    import numpy as np
+
+    from pipeline.detection.gate import GateConfig, MotionGate
+
+    gate = MotionGate(GateConfig(max_skip_s=1.0))
+    still = np.full((72, 128, 3), 100, np.uint8)
+    moved = still.copy()
+    moved[20:50, 30:90] = 200
+    assert gate.moving(still, 0.0)
+    assert not gate.moving(still, 0.04)
+    assert gate.moving(moved, 0.08)
+    assert not gate.moving(moved, 0.5)
+    assert gate.moving(moved, 1.2)  # due: a stopped car is still read once a second

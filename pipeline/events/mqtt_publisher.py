@@ -15,6 +15,7 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -65,6 +66,7 @@ class MqttPublisher:
         self.outbox = outbox
         self.availability_topic = availability_topic
         self.published = 0
+        self.on_ack: Callable[[str], None] | None = None  # e.g. the benchmark's latency clock
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._connected = threading.Event()
@@ -185,4 +187,6 @@ class MqttPublisher:
             return False
         self.outbox.acknowledge(item.event_id)
         self.published += 1
+        if self.on_ack is not None:
+            self.on_ack(item.event_id)
         return True

@@ -91,10 +91,14 @@ class PlateReader:
             self.on_crop(crop, read)
         return read
 
-    def read(self, image: np.ndarray) -> list[PlateRead]:
-        """All candidates read, German plates first, then by confidence."""
+    def read(self, image: np.ndarray,
+             skip: Callable[[Box], bool] | None = None) -> list[PlateRead]:
+        """All candidates read, German plates first, then by confidence. ``skip`` spares the
+        recogniser candidates that need no reading (a car already announced)."""
         reads = []
         for det in self.detect(image)[: self.max_crops]:
+            if skip is not None and skip(det.box):
+                continue
             read = self.read_box(image, det.box)
             if read is not None:
                 reads.append(read)

@@ -43,8 +43,9 @@ class Car:
     lateral: float  # -1..1, where in the lane the car drives
 
 
-def _background(rng: np.random.Generator, dusk: bool) -> np.ndarray:
-    w, h = SIZE
+def _background(rng: np.random.Generator, dusk: bool,
+                size: tuple[int, int] = SIZE) -> np.ndarray:
+    w, h = size
     img = np.zeros((h, w, 3), np.float32)
     sky_top = np.array([200, 170, 120] if not dusk else [110, 70, 60], np.float32)
     sky_bottom = np.array([235, 220, 200] if not dusk else [150, 110, 120], np.float32)
@@ -58,7 +59,8 @@ def _background(rng: np.random.Generator, dusk: bool) -> np.ndarray:
     cv2.rectangle(img, (int(w * 0.66), int(h * 0.05)), (int(w * 0.94), int(h * 0.13)),
                   (60, 120, 20), -1)
     cv2.putText(img, "DRIVE-IN  EXIT 3", (int(w * 0.675), int(h * 0.11)),
-                cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2, cv2.LINE_AA)
+                cv2.FONT_HERSHEY_SIMPLEX, w / 1280, (255, 255, 255), max(2, w // 640),
+                cv2.LINE_AA)
     # road in perspective with lane markings
     road = np.array([[w * 0.38, h * 0.42], [w * 0.62, h * 0.42], [w * 1.05, h], [-w * 0.05, h]],
                     np.int32)
@@ -75,7 +77,7 @@ def _background(rng: np.random.Generator, dusk: bool) -> np.ndarray:
 def _car(img: np.ndarray, car: Car, plate_img: np.ndarray, progress: float,
          rng: np.random.Generator) -> tuple[int, int, int, int]:
     """Draw the car front at ``progress`` (0 far .. 1 near); returns the plate box."""
-    w, h = SIZE
+    h, w = img.shape[:2]
     scale = 0.38 + 0.45 * progress
     cw, ch = int(w * 0.55 * scale), int(h * 0.62 * scale)
     cx = int(w * (0.5 + 0.12 * car.lateral * (1 - 0.5 * progress)))
@@ -109,8 +111,8 @@ def _car(img: np.ndarray, car: Car, plate_img: np.ndarray, progress: float,
     dst = np.float32([[px, py + skew], [px + pw, py - skew], [px + pw + tilt, py + ph - skew],
                       [px + tilt, py + ph + skew]])
     m = cv2.getPerspectiveTransform(src, dst)
-    warped = cv2.warpPerspective(plate_img.astype(np.float32), m, SIZE, flags=cv2.INTER_AREA)
-    mask = cv2.warpPerspective(np.ones(plate_img.shape[:2], np.float32), m, SIZE,
+    warped = cv2.warpPerspective(plate_img.astype(np.float32), m, (w, h), flags=cv2.INTER_AREA)
+    mask = cv2.warpPerspective(np.ones(plate_img.shape[:2], np.float32), m, (w, h),
                                flags=cv2.INTER_LINEAR)[..., None]
     img[:] = img * (1 - mask) + warped * mask
     xs, ys = dst[:, 0], dst[:, 1]

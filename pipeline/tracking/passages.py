@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from pipeline.detection.types import Box
 from pipeline.plate.edits import levenshtein
 from pipeline.plate.grammar import Plate
 from pipeline.reading.plate_reader import PlateRead
@@ -116,6 +117,19 @@ class PassageTracker:
                     out.extend(self._dedup(best))
         self._tracks = [t for t in self._tracks if when - t.last_seen <= cfg.gap_s]
         return out
+
+    def settled(self, box: Box, when: float) -> bool:
+        """True (and the track kept alive) when ``box`` is where an already announced car
+        was last read: no need to read it again."""
+        cx, cy = box.center
+        for track in self._tracks:
+            if not track.emitted or when - track.last_seen > self.config.gap_s:
+                continue
+            d = ((cx - track.center[0]) ** 2 + (cy - track.center[1]) ** 2) ** 0.5
+            if d <= 0.5 * max(track.width, box.w) and 0.7 <= box.w / max(1.0, track.width) <= 1.4:
+                track.last_seen = when
+                return True
+        return False
 
     def flush(self) -> list[Passage]:
         """End of stream: emit every track not yet emitted."""

@@ -632,3 +632,12 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         store.close()
     return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.bench.realtime import bench, format_result, to_json
+
+    result = bench(args.resolution, args.seconds, args.seed, args.cache, args.baseline_frames,
+                   progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print(to_json(result) if args.json else format_result(result))
+    return 0

@@ -43,8 +43,9 @@ def run(tmp_path: Path, script: dict[int, list[PlateRead]], frames: int) -> list
     store = SqliteStore(tmp_path / "c.sqlite3")
     store.import_accounts([ANNA])
     reader: Any = ScriptedReader(script)
-    checkin = CheckIn(reader, PassageTracker(TrackerConfig(agree=1)), StoreMatcher(store),
-                      store, Topics("t"), "cam", "site", hmac_key=b"k" * 32)
+    tracker = PassageTracker(TrackerConfig(agree=1, min_reads=1))
+    checkin = CheckIn(reader, tracker, StoreMatcher(store), store, Topics("t"), "cam", "site",
+                      hmac_key=b"k" * 32)
     image = np.zeros((4, 4, 3), np.uint8)
     events = []
     for n in range(frames):

@@ -54,14 +54,14 @@ def test_next_car_at_the_same_spot_is_a_new_passage() -> None:
 
 
 def test_same_plate_again_within_dedup_window_is_the_same_visit() -> None:
-    tracker = PassageTracker(TrackerConfig(agree=1, dedup_s=60))
+    tracker = PassageTracker(TrackerConfig(agree=1, dedup_s=60, min_reads=1))
     assert len(tracker.update(0.0, [read(ANNA)])) == 1
     assert tracker.update(30.0, [read(ANNA)]) == []
     assert len(tracker.update(200.0, [read(ANNA)])) == 1
 
 
 def test_low_confidence_and_non_german_reads_do_not_vote() -> None:
-    tracker = PassageTracker(TrackerConfig(agree=1, min_confidence=0.5))
+    tracker = PassageTracker(TrackerConfig(agree=1, min_confidence=0.5, min_reads=1))
     junk = PlateRead(Box(0, 0, 50, 20), "EXIT3", 0.99, None)
     assert tracker.update(0.0, [read(ANNA, conf=0.2), junk]) == []
     assert tracker.flush() == []
@@ -82,7 +82,7 @@ def test_positions_the_reads_disagree_on_are_marked_uncertain() -> None:
 
 
 def test_an_announced_car_at_its_last_place_needs_no_more_reading() -> None:
-    tracker = PassageTracker(TrackerConfig(agree=1, gap_s=2.0))
+    tracker = PassageTracker(TrackerConfig(agree=1, gap_s=2.0, min_reads=1))
     assert tracker.update(0.0, [read(ANNA, x=600)])
     assert tracker.settled(Box(605, 500, 120, 30), 1.5)   # same car, still there
     assert tracker.settled(Box(610, 500, 118, 30), 3.0)   # kept alive by the last call
@@ -103,3 +103,12 @@ def test_motion_gate_skips_still_frames_but_reads_now_and_then() -> None:
     assert gate.moving(moved, 0.08)
     assert not gate.moving(moved, 0.5)
     assert gate.moving(moved, 1.2)  # due: a stopped car is still read once a second
+
+
+def test_a_plate_read_only_once_makes_no_arrival() -> None:
+    tracker = PassageTracker(TrackerConfig(agree=3, min_reads=2))
+    tracker.update(0.0, [read(ANNA)])
+    assert tracker.update(5.0, []) == []
+    tracker.update(6.0, [read(JENS)])
+    tracker.update(6.2, [read(JENS)])
+    assert [p.plate for p in tracker.flush()] == [JENS]

@@ -9,6 +9,7 @@ last sighting is the same visit.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -32,6 +33,8 @@ class Passage:
     uncertain: tuple[int, ...] = ()  # positions in plate.compact where the reads disagreed
 
 
+log = logging.getLogger(__name__)
+
 UNCERTAIN_SHARE = 0.75
 
 
@@ -40,6 +43,7 @@ class TrackerConfig:
     gap_s: float = 2.0
     agree: int = 3
     min_confidence: float = 0.3
+    min_reads: int = 2  # a "car" read once only is more likely a misread or a sign
     dedup_s: float = 120.0
     max_center_shift: float = 2.5  # in plate widths between consecutive reads
 
@@ -160,6 +164,9 @@ class PassageTracker:
         return best
 
     def _dedup(self, passage: Passage) -> list[Passage]:
+        if passage.reads < self.config.min_reads:
+            log.debug("dropped a track read only %d time(s)", passage.reads)
+            return []
         key = passage.plate.compact
         last = self._recent.get(key)
         self._recent[key] = passage.last_seen

@@ -140,8 +140,9 @@ def main() -> None:
     readers = {m: load_reader(m, not a.no_quantize, Path(a.models)) for m in models}
     sets = real_sets(Path(a.shared))
     synth = [sample(TEST, i) for i in range(a.synth)]
-    sets["synthetic_heldout"] = [(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), None, lbl, True)
-                                 for lbl, c in synth]
+    if synth:
+        sets["synthetic_heldout"] = [(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), None, lbl, True)
+                                     for lbl, c in synth]
     print(f"districts: {'official list' if districts else 'none (any 1-3 letters)'}; "
           f"int8 dynamic quantization: {not a.no_quantize}")
     print("columns: exact plates (alphanumerics) | exact after grammar | CER | time")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -44,9 +45,12 @@ class CheckIn:
                  store: SqliteStore, topics: Topics, camera_id: str, site: str,
                  hmac_key: bytes, on_event: Callable[[ArrivalEvent], None] | None = None,
                  clock: Callable[[], datetime] = utc_now, detail: str = "full",
-                 gate: MotionGate | None = None) -> None:
+                 gate: MotionGate | None = None, replay_key: str | None = None) -> None:
         self.reader = reader
         self.gate = gate
+        # Files and folders can be replayed after a crash: their ids are derived from the
+        # passage, so a replayed passage is recognised as already recorded.
+        self.replay_key = replay_key
         self.tracker = tracker
         self.matcher = matcher
         self.store = store
@@ -117,9 +121,15 @@ class CheckIn:
                      match.account.customer_number, self.tracker.config.dedup_s)
             return None
         seen_at = self._seen_at(passage)
-        read_id = uuid.uuid4().hex[:12]
+        event_id = None
+        if self.replay_key is not None:
+            event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kennzeichen:{self.camera_id}:"
+                                      f"{self.replay_key}:{passage.first_seen:.3f}:"
+                                      f"{passage.plate.compact}"))
+        read_id = event_id.replace("-", "")[:12] if event_id else uuid.uuid4().hex[:12]
         event = build_arrival(passage, match, camera_id=self.camera_id, site=self.site,
-                              seen_at=seen_at, read_id=read_id, detail=self.detail)
+                              seen_at=seen_at, read_id=read_id, detail=self.detail,
+                              event_id=event_id)
         pseudonym = plate_pseudonym(self.hmac_key, passage.plate.compact)
         matched = match.status == MATCHED and match.account is not None
         record = ReadRecord(
@@ -130,8 +140,15 @@ class CheckIn:
             else None,
             event_id=event.event_id, plate_hmac=pseudonym,
             uncertain=",".join(map(str, passage.uncertain)) or None)
-        self.store.record_passage(record, OutboxItem(0, event.event_id, self.topics.arrival,
-                                                     event.to_json()))
+        try:
+            self.store.record_passage(record, OutboxItem(0, event.event_id,
+                                                         self.topics.arrival, event.to_json()))
+        except sqlite3.IntegrityError:
+            if self.replay_key is None:
+                raise
+            log.info("passage %s was recorded before the restart; not announced again",
+                     event.event_id[:8])
+            return None
         self._timed("store", t)
         who = f"customer {match.account.customer_number}" if matched and match.account \
             else match.status.replace("_", " ")
@@ -144,14 +161,18 @@ class CheckIn:
 
 
 def run_source(source: FrameSource, checkin: CheckIn, stop: threading.Event,
-               progress_every: int = 50, summary: RunSummary | None = None) -> RunSummary:
+               progress_every: int = 50, summary: RunSummary | None = None,
+               checkpoint: Callable[[int, bool], None] | None = None) -> RunSummary:
     """Feed every frame of ``source`` through ``checkin`` until it ends or ``stop`` is set.
     A frame that fails in a stage is logged and skipped; the loop keeps going. ``summary``
-    is updated as it goes, so a status thread can read it."""
+    is updated as it goes, so a status thread can read it. ``checkpoint(next_frame, done)``
+    is told each frame after which no car is in view (a safe place to resume a file)."""
     summary = summary if summary is not None else RunSummary()
     started = time.monotonic()
+    finished = True
     for frame in source.frames():
         if stop.is_set():
+            finished = False
             break
         summary.frames += 1
         try:
@@ -162,11 +183,15 @@ def run_source(source: FrameSource, checkin: CheckIn, stop: threading.Event,
         if events:
             summary.events.extend(events)
             summary.last_arrival_at = time.time()
+        if checkpoint is not None and checkin.tracker.idle():
+            checkpoint(frame.number + 1, False)
         summary.seconds = time.monotonic() - started
         if progress_every and summary.frames % progress_every == 0:
             log.info("%d frames, %d arrivals so far", summary.frames, len(summary.events))
     source.close()
     summary.events.extend(checkin.finish())
+    if checkpoint is not None and finished:
+        checkpoint(-1, True)
     summary.corrupt = source.stats.corrupt
     summary.passages = len(summary.events)
     summary.matched = sum(1 for e in summary.events if e.payload["status"] == MATCHED)

@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--source", required=True,
                      help="folder of images, video file, camera index (0) or stream URL")
     run.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    run.add_argument("--restart", action="store_true",
+                     help="read a folder or file from the start even if an earlier run got "
+                          "through it (normally a run resumes where the last one stopped)")
     run.add_argument("--local-broker", action="store_true",
                      help="start a throw-away broker on loopback instead of [mqtt] host/port")
 

@@ -65,16 +65,28 @@ def open_store(settings: Settings) -> SqliteStore:
 
 
 def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
-                 stop: threading.Event | None = None) -> dict[str, Any]:
-    """Run the ingest loop on one source until it ends (or ``stop``), then flush the outbox."""
+                 stop: threading.Event | None = None, restart: bool = False) -> dict[str, Any]:
+    """Run the ingest loop on one source until it ends (or ``stop``), then flush the outbox.
+    A folder or file resumes where an interrupted run left it (``restart``: from the top)."""
     from pipeline.checkin import CheckIn, RunSummary, run_source
     from pipeline.events.status import StatusReporter
 
     stop = stop or threading.Event()
-    source: Any = open_source(source_spec, fps=settings.camera.folder_fps)
+    store = open_store(settings)
+    live = source_spec.isdigit() or "://" in source_spec
+    replay_key = None if live else str(Path(source_spec).resolve())
+    start = 0
+    if replay_key is not None and not restart:
+        start, done = store.checkpoint(replay_key)
+        if done:
+            log.warning("%s was processed completely before; nothing to do (--restart reads "
+                        "it again)", source_spec)
+            stop.set()
+        elif start:
+            log.info("resuming %s at frame %d, where the last run stopped", source_spec, start)
+    source: Any = open_source(source_spec, fps=settings.camera.folder_fps, start=start)
     if getattr(source, "live", False):
         source = LatestFrameGrabber(source)  # never fall behind a live camera
-    store = open_store(settings)
     topics = Topics(settings.prefix)
     publisher = MqttPublisher(mqtt, store, topics.availability)
     summary = RunSummary()
@@ -101,10 +113,13 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
                           hmac_key=load_or_create_key(settings.hmac_key_path),
                           on_event=lambda _e: publisher.notify(),
                           detail=settings.privacy.matched_payload,
-                          gate=MotionGate() if settings.reading.motion_gate else None)
+                          gate=MotionGate() if settings.reading.motion_gate else None,
+                          replay_key=replay_key)
         status.start()
         purger.start()
-        run_source(source, checkin, stop, summary=summary)
+        save = None if replay_key is None else (
+            lambda frame, done: store.save_checkpoint(replay_key, frame, done))
+        run_source(source, checkin, stop, summary=summary, checkpoint=save)
         delivered = publisher.flush(settings.flush_timeout_s)
         undelivered = store.outbox_depth()
         if not delivered:
@@ -150,7 +165,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         broker = start_local_broker()
         mqtt = MqttSettings(host="127.0.0.1", port=broker.port)
     try:
-        result = run_pipeline(settings, args.source, mqtt, stop)
+        result = run_pipeline(settings, args.source, mqtt, stop, restart=args.restart)
     finally:
         if broker is not None:
             broker.stop()

@@ -26,11 +26,12 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mjpg", ".mj
 class FolderSource:
     """Images of a folder in name order; timestamps are ``index / fps`` seconds."""
 
-    def __init__(self, folder: Path, fps: float = 5.0) -> None:
+    def __init__(self, folder: Path, fps: float = 5.0, start: int = 0) -> None:
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
         self.folder = folder
         self.fps = fps
+        self.start = start  # resume: skip the files before this index
         self.name = str(folder)
         self.stats = SourceStats()
         self._closed = False
@@ -45,6 +46,8 @@ class FolderSource:
         for number, path in enumerate(self.files()):
             if self._closed:
                 break
+            if number < self.start:
+                continue
             image = read_image(path)
             if image is None:
                 self.stats.corrupt += 1
@@ -83,9 +86,11 @@ class CaptureSource:
 
     def __init__(self, spec: str | int, *, live: bool, fps: float | None = None,
                  backoff: tuple[float, float] = (0.5, 30.0),
-                 opener: Callable[[str | int], cv2.VideoCapture] | None = None) -> None:
+                 opener: Callable[[str | int], cv2.VideoCapture] | None = None,
+                 start: int = 0) -> None:
         self.spec = spec
         self.live = live
+        self.start = start  # files only: resume at this frame
         self.name = str(spec)
         self.stats = SourceStats()
         self._fps = fps
@@ -109,6 +114,9 @@ class CaptureSource:
                 delay = min(delay * 2, self._backoff[1])
                 continue
             fps = self._fps or cap.get(cv2.CAP_PROP_FPS) or 25.0
+            if not self.live and self.start:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, self.start)
+                number = self.start
             if self.stats.delivered:
                 self.stats.reconnects += 1
             self.stats.online = True
@@ -153,20 +161,21 @@ def _open_capture(spec: str | int) -> cv2.VideoCapture:
     return cv2.VideoCapture(spec)
 
 
-def open_source(spec: str, fps: float = 5.0) -> FolderSource | CaptureSource:
+def open_source(spec: str, fps: float = 5.0, start: int = 0) -> FolderSource | CaptureSource:
     """Pick the source for a ``--source`` value: a folder, a video file, a camera index
-    (``0``) or a stream URL (``rtsp://...``, ``http://...``)."""
+    (``0``) or a stream URL (``rtsp://...``, ``http://...``). ``start``: first frame of a
+    folder or file (resuming after a crash)."""
     if spec.isdigit():
         return CaptureSource(int(spec), live=True)
     if "://" in spec:
         return CaptureSource(spec, live=True)
     path = Path(spec)
     if path.is_dir():
-        return FolderSource(path, fps=fps)
+        return FolderSource(path, fps=fps, start=start)
     if path.is_file():
         if path.suffix.lower() in IMAGE_SUFFIXES:
             raise ValueError(f"{spec} is a single image: use 'kennzeichen-checkin read {spec}', "
                              "or give the folder that holds the frames")
-        return CaptureSource(str(path), live=False)
+        return CaptureSource(str(path), live=False, start=start)
     raise FileNotFoundError(f"source {spec!r} is neither a folder, a video file, a camera "
                             "index nor a stream URL (rtsp://, http://)")

@@ -80,6 +80,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE reads ADD COLUMN uncertain TEXT;
     """,
+    # 5: where a run over a file or folder got to, so a restart resumes there
+    """
+    CREATE TABLE checkpoints (
+        source     TEXT PRIMARY KEY,
+        next_frame INTEGER NOT NULL,
+        done       INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 )
 
 
@@ -262,7 +270,8 @@ class SqliteStore:
     # -- reads and outbox -----------------------------------------------------------------
 
     def record_passage(self, read: ReadRecord, outbox: OutboxItem | None) -> None:
-        """Store a passage and (if any) its event in one transaction: both or neither."""
+        """Store a passage and (if any) its event in one transaction: both or neither.
+        Raises sqlite3.IntegrityError when the read or event id is already stored."""
         with self._tx() as db:
             db.execute(f"INSERT INTO reads({','.join(READ_COLUMNS)}) "
                        f"VALUES ({','.join('?' * len(READ_COLUMNS))})",
@@ -270,6 +279,19 @@ class SqliteStore:
             if outbox is not None:
                 db.execute("INSERT INTO outbox(event_id, topic, payload) VALUES (?,?,?)",
                            (outbox.event_id, outbox.topic, outbox.payload))
+
+    def checkpoint(self, source: str) -> tuple[int, bool]:
+        """(next frame to read, finished) for a file or folder source."""
+        with self._lock:
+            row = self._db.execute("SELECT next_frame, done FROM checkpoints WHERE source=?",
+                                   (source,)).fetchone()
+            return (int(row[0]), bool(row[1])) if row else (0, False)
+
+    def save_checkpoint(self, source: str, next_frame: int, done: bool = False) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO checkpoints(source, next_frame, done) VALUES (?,?,?) "
+                       "ON CONFLICT(source) DO UPDATE SET next_frame=excluded.next_frame, "
+                       "done=excluded.done", (source, next_frame, int(done)))
 
     def reads(self, limit: int = 100) -> list[ReadRecord]:
         with self._lock:

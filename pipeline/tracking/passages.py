@@ -122,6 +122,10 @@ class PassageTracker:
         self._tracks = [t for t in self._tracks if when - t.last_seen <= cfg.gap_s]
         return out
 
+    def idle(self) -> bool:
+        """No car in view: a safe point to resume a file from after a crash."""
+        return not self._tracks
+
     def settled(self, box: Box, when: float) -> bool:
         """True (and the track kept alive) when ``box`` is where an already announced car
         was last read: no need to read it again."""

@@ -1,0 +1,163 @@
+"""Commands for the customer accounts and the privacy rules."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from pipeline.cli import UserError, print_json
+from pipeline.commands.wiring import crops_retention, open_store
+from pipeline.config import Settings
+from pipeline.plate.districts import district_codes
+from pipeline.plate.grammar import plate_from_label
+from pipeline.privacy.debug_crops import purge_crops
+from pipeline.store.accounts_csv import Account, CsvImportError, read_accounts_csv
+
+log = logging.getLogger("kennzeichen-checkin")
+
+# -- accounts -----------------------------------------------------------------------------
+
+
+def _account_json(acc: Account) -> dict[str, Any]:
+    return {"customer_number": acc.customer_number, "display_name": acc.display_name,
+            "visit_reason": acc.visit_reason, "plates": list(acc.plate_displays)}
+
+
+def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
+    action = args.accounts_command
+    if action == "import":
+        try:
+            accounts = read_accounts_csv(args.file, district_codes())
+        except CsvImportError as exc:
+            raise UserError(str(exc)) from exc
+        store = open_store(settings)
+        try:
+            count = store.import_accounts(accounts, replace=args.replace)
+        except ValueError as exc:
+            raise UserError(f"{args.file}: {exc}") from exc
+        finally:
+            store.close()
+        plates = sum(len(a.plates) for a in accounts)
+        if args.json:
+            print_json({"imported_accounts": count, "plates": plates,
+                        "database": settings.database})
+        else:
+            print(f"imported {count} accounts with {plates} plates into {settings.database}")
+        return 0
+    store = open_store(settings)
+    try:
+        if action == "list":
+            accounts = store.accounts()
+            if args.json:
+                print_json([_account_json(a) for a in accounts])
+            else:
+                for a in accounts:
+                    print(f"{a.customer_number:<10} {a.display_name:<28} "
+                          f"{', '.join(a.plate_displays):<24} {a.visit_reason}")
+                print(f"{len(accounts)} accounts")
+            return 0
+        if action == "add":
+            try:
+                plates = [plate_from_label(p, district_codes()) for p in args.plate]
+            except ValueError as exc:
+                raise UserError(str(exc)) from exc
+            acc = Account(args.customer_number, args.name, tuple(p.compact for p in plates),
+                          args.reason, tuple(p.display for p in plates))
+            try:
+                store.import_accounts([acc])
+            except ValueError as exc:
+                raise UserError(str(exc)) from exc
+            print(f"saved customer {acc.customer_number} with {', '.join(acc.plate_displays)}")
+            return 0
+        if action in ("export", "forget"):
+            data = store.export_customer(args.customer_number)
+            if data is None:
+                raise UserError(f"customer {args.customer_number} not found; "
+                                "see 'kennzeichen-checkin accounts list'")
+        if action == "export":
+            print_json(data)
+            return 0
+        if action == "forget":
+            if not args.yes:
+                account: Any = data["account"]
+                reads: Any = data["reads"]
+                pending: Any = data["events_not_yet_delivered"]
+                plates = len(account["plates"]) if account else 0
+                print(f"would erase customer {args.customer_number}: account, {plates} "
+                      f"plate(s), {len(reads)} read(s), {len(pending)} undelivered event(s); "
+                      "add --yes to do it")
+                return 0
+            counts = store.forget_customer(args.customer_number)
+            if counts["undelivered_events_dropped"]:
+                log.warning("dropped %d undelivered event(s) of the erased customer",
+                            counts["undelivered_events_dropped"])
+            if args.json:
+                print_json(counts)
+            else:
+                print(f"erased customer {args.customer_number}: " + ", ".join(
+                    f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
+            return 0
+        if action == "remove":
+            if not store.remove_account(args.customer_number):
+                raise UserError(f"customer {args.customer_number} not found; "
+                                "see 'kennzeichen-checkin accounts list'")
+            print(f"removed customer {args.customer_number} and their plates")
+            return 0
+    finally:
+        store.close()
+    raise UserError(f"unknown accounts action {action}")
+
+
+
+
+# -- privacy ------------------------------------------------------------------------------
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from pipeline.privacy.retention import cutoffs, purge
+
+    store = open_store(settings)
+    try:
+        now = datetime.now(UTC)
+        report = purge(store, settings.privacy, now, dry_run=args.dry_run)
+    finally:
+        store.close()
+    crops = crops_retention(settings)
+    crops_deleted = purge_crops(*crops) if crops and not args.dry_run else 0
+    unregistered, matched = cutoffs(now, settings.privacy)
+    data = {"dry_run": args.dry_run, "unregistered_before": unregistered,
+            "matched_plates_before": matched, **report.__dict__,
+            "debug_crops_deleted": crops_deleted}
+    if args.json:
+        print_json(data)
+    else:
+        verb = "would delete" if args.dry_run else "deleted"
+        print(f"{verb} {report.unregistered_reads_deleted} reads of unregistered cars (seen "
+              f"before {unregistered}) and plate text of {report.matched_plates_removed} "
+              f"matched reads (before {matched}); {report.stale_outbox_dropped} undelivered "
+              "events of deleted reads")
+    return 0
+
+
+def cmd_campaign(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.yes:
+        raise UserError("campaign close deletes every account, plate and pseudonym key and "
+                        "cannot be undone: add --yes to do it")
+    store = open_store(settings)
+    try:
+        counts = store.close_campaign()
+    finally:
+        store.close()
+    key = settings.hmac_key_path
+    counts["hmac_key_deleted"] = int(key.is_file())
+    key.unlink(missing_ok=True)
+    if args.json:
+        print_json(counts)
+    else:
+        print("campaign closed: " + ", ".join(f"{v} {k.replace('_', ' ')}"
+                                              for k, v in counts.items())
+              + "; anonymous arrival statistics kept")
+    return 0

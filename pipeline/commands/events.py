@@ -1,0 +1,93 @@
+"""Watching the broker: events tail, and the subscriber the demo uses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from typing import Any
+
+from pipeline.config import Settings
+from pipeline.events.arrival import Topics
+from pipeline.events.mqtt_publisher import MqttSettings
+
+log = logging.getLogger("kennzeichen-checkin")
+
+
+
+
+def format_arrival(payload: dict[str, Any]) -> str:
+    """One line for staff at a window."""
+    when = str(payload.get("timestamp", ""))[11:19]
+    account = payload.get("account")
+    if isinstance(account, dict):
+        reason = f" - {account['visit_reason']}" if account.get("visit_reason") else ""
+        name = account.get("display_name") or "customer"
+        return (f"{when}  {payload.get('plate', ''):<12} {name} "
+                f"(#{account['customer_number']}){reason}")
+    return f"{when}  {'':<12} unregistered car"
+
+
+def subscribe(mqtt: MqttSettings, topic: str, on_payload: Any) -> Any:
+    """Subscribe (QoS 1) and call ``on_payload(dict)`` for every JSON message; returns the
+    running paho client."""
+    import uuid
+
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = paho.Client(CallbackAPIVersion.VERSION2,
+                         client_id=f"kennzeichen-tail-{uuid.uuid4().hex[:8]}")
+    if mqtt.username:
+        client.username_pw_set(mqtt.username, mqtt.password or None)
+    if mqtt.tls_ca:
+        client.tls_set(ca_certs=mqtt.tls_ca)
+    subscribed = threading.Event()
+
+    def on_connect(c: Any, u: Any, f: Any, rc: Any, p: Any) -> None:
+        if not rc.is_failure:
+            c.subscribe(topic, qos=1)
+
+    def on_message(c: Any, u: Any, msg: Any) -> None:
+        try:
+            on_payload(json.loads(msg.payload))
+        except (ValueError, TypeError):
+            log.warning("ignoring a non-JSON message on %s", msg.topic)
+
+    client.on_connect = on_connect
+    client.on_subscribe = lambda *a: subscribed.set()
+    client.on_message = on_message
+    client.reconnect_delay_set(1, 30)
+    client.connect_async(mqtt.host, mqtt.port)
+    client.loop_start()
+    if not subscribed.wait(10):
+        log.warning("not subscribed to %s:%d yet; still trying", mqtt.host, mqtt.port)
+    return client
+
+
+def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
+    topic = Topics(settings.prefix).arrival
+    seen = threading.Event()
+    count = [0]
+
+    def show(payload: dict[str, Any]) -> None:
+        print(json.dumps(payload, ensure_ascii=False) if args.json else format_arrival(payload),
+              flush=True)
+        count[0] += 1
+        if args.count and count[0] >= args.count:
+            seen.set()
+
+    client = subscribe(settings.mqtt, topic, show)
+    print(f"listening on {settings.mqtt.host}:{settings.mqtt.port} {topic} (Ctrl-C ends)",
+          file=sys.stderr)
+    try:
+        while not seen.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return 0

@@ -1,0 +1,119 @@
+"""The operator's commands: reads list/correct/assign/dismiss/undo/audit, console."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from pipeline.cli import UserError, print_json
+from pipeline.commands.wiring import open_store
+from pipeline.config import Settings
+from pipeline.events.arrival import Topics
+from pipeline.events.mqtt_publisher import MqttPublisher
+from pipeline.store.sqlite_store import SqliteStore
+
+log = logging.getLogger("kennzeichen-checkin")
+
+
+
+def parse_since(text: str) -> float:
+    """'90s', '10m', '2h', '1d' -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return float(text[:-1]) * units[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise UserError(f"--since {text!r}: use a number with s, m, h or d, e.g. 10m") from None
+
+
+def _read_json(read: Any) -> dict[str, Any]:
+    data = dict(read.__dict__)
+    data.pop("plate_compact", None)
+    return data
+
+
+def deliver_now(settings: Settings, store: SqliteStore, timeout: float = 5.0) -> bool:
+    """Try to hand queued events to the broker right away (a running pipeline would also do
+    it); what is not acknowledged stays in the outbox."""
+    if store.outbox_depth() == 0:
+        return True
+    publisher = MqttPublisher(settings.mqtt, store, None)
+    publisher.start()
+    try:
+        return publisher.flush(timeout)
+    finally:
+        publisher.stop()
+
+
+def cmd_reads(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from pipeline.events.arrival import iso
+    from pipeline.operator.corrections import CorrectionError, Corrections, operator_name
+
+    store = open_store(settings)
+    try:
+        action = args.reads_command
+        if action == "list":
+            since = datetime.now(UTC) - timedelta(seconds=parse_since(args.since))
+            reads = store.list_reads(iso(since), args.status)
+            if args.json:
+                print_json([_read_json(r) for r in reads])
+            else:
+                for r in reads:
+                    print(f"{r.read_id}  {r.seen_at[11:19]}  {r.status:<13} "
+                          f"{r.plate_display or '-':<12} {r.confidence:4.2f}  "
+                          f"{r.customer_number or ''}{'  (corrected)' if r.corrected_at else ''}")
+                print(f"{len(reads)} reads since {iso(since)}")
+            return 0
+        if action == "audit":
+            entries = store.audit_log(args.read_id)
+            if args.json:
+                print_json([e.__dict__ for e in entries])
+            else:
+                for e in entries:
+                    print(f"{e.at}  {e.operator:<12} {e.action:<8} {e.read_id}  "
+                          f"{e.before} -> {e.after}")
+            return 0
+        corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
+                                  operator_name(args.operator), settings.privacy.matched_payload)
+        try:
+            if action == "correct":
+                result = corrections.correct_plate(args.read_id, args.plate, args.force)
+            elif action == "assign":
+                result = corrections.assign(args.read_id, args.customer, args.force)
+            elif action == "dismiss":
+                result = corrections.dismiss(args.read_id, args.force)
+            else:
+                result = corrections.undo(args.read_id)
+        except CorrectionError as exc:
+            raise UserError(str(exc)) from exc
+        sent = deliver_now(settings, store)
+        if args.json:
+            print_json({"read": _read_json(result.read), "event": result.payload,
+                        "delivered": sent})
+        else:
+            read = result.read
+            plate = f" {read.plate_display}" if read.plate_display else ""
+            customer = f" customer {read.customer_number}" if read.customer_number else ""
+            delivery = "published" if sent else ("queued in the outbox (broker not reachable "
+                                                 "now; the running pipeline or next run sends it)")
+            print(f"read {read.read_id}: {read.status}{plate}{customer}; correction "
+                  f"{result.event_id[:8]} {delivery}")
+        return 0
+    finally:
+        store.close()
+
+
+def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.operator.console import ConsoleApp
+    from pipeline.operator.corrections import Corrections, operator_name
+
+    store = open_store(settings)
+    try:
+        corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
+                                  operator_name(args.operator), settings.privacy.matched_payload)
+        ConsoleApp(store, corrections, lambda: deliver_now(settings, store)).run()
+    finally:
+        store.close()
+    return 0

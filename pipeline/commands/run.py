@@ -1,0 +1,207 @@
+"""Commands that read plates: run, demo, read, eval, bench."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from pipeline.cli import UserError, install_stop_handlers, print_json
+from pipeline.commands.events import format_arrival, subscribe
+from pipeline.commands.wiring import build_reader, open_store, run_pipeline
+from pipeline.config import Settings
+from pipeline.events.mqtt_publisher import MqttSettings
+from pipeline.frames.sources import read_image
+from pipeline.plate.districts import district_codes
+from pipeline.store.accounts_csv import read_accounts_csv
+
+log = logging.getLogger("kennzeichen-checkin")
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    stop = threading.Event()
+    install_stop_handlers(stop)
+    broker = None
+    mqtt = settings.mqtt
+    if args.local_broker:
+        from pipeline.events.local_broker import start_local_broker
+
+        broker = start_local_broker()
+        mqtt = MqttSettings(host="127.0.0.1", port=broker.port)
+    try:
+        result = run_pipeline(settings, args.source, mqtt, stop, restart=args.restart)
+    finally:
+        if broker is not None:
+            broker.stop()
+    if args.json:
+        print_json({k: v for k, v in result.items()})
+    else:
+        _print_run_summary(result)
+    return 0 if result["undelivered"] == 0 else 3
+
+
+def _print_run_summary(result: dict[str, Any]) -> None:
+    print(f"{result['frames']} frames ({result['corrupt_frames']} unreadable) in "
+          f"{result['seconds']} s with {result['recogniser']}: {result['arrivals']} arrivals, "
+          f"{result['matched']} matched, {result['unregistered']} unregistered; "
+          f"{result['published']} published, {result['undelivered']} waiting in the outbox")
+
+
+
+
+# -- demo ---------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
+    from pipeline.events.local_broker import start_local_broker
+
+    source: Path = args.source
+    accounts_csv = source / "accounts.csv"
+    if not source.is_dir():
+        raise UserError(f"{source} is not a folder of frames")
+    workdir: Path = args.workdir
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    settings = dataclasses.replace(settings, database=str(workdir / "checkin.sqlite3"))
+    store = open_store(settings)
+    if accounts_csv.is_file():
+        count = store.import_accounts(read_accounts_csv(accounts_csv, district_codes()))
+        print(f"demo: imported {count} sample accounts into {settings.database}")
+    store.close()
+    broker = start_local_broker()
+    mqtt = MqttSettings(host="127.0.0.1", port=broker.port)
+    received: list[dict[str, Any]] = []
+
+    def show(payload: dict[str, Any]) -> None:
+        received.append(payload)
+        print(f"  MQTT arrival  {format_arrival(payload)}", flush=True)
+
+    print(f"demo: broker on 127.0.0.1:{broker.port}; arrivals on {settings.prefix}/arrival")
+    client = subscribe(mqtt, f"{settings.prefix}/arrival", show)
+    stop = threading.Event()
+    install_stop_handlers(stop)
+    try:
+        result = run_pipeline(settings, str(source), mqtt, stop)
+        deadline = time.monotonic() + 5
+        while len(received) < result["published"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+        broker.stop()
+    _print_run_summary(result)
+    truth = source / "ground_truth.csv"
+    if truth.is_file():
+        print(score_against_truth(result["events"], truth))
+    return 0 if result["undelivered"] == 0 else 3
+
+
+def score_against_truth(events: list[dict[str, Any]], truth_csv: Path) -> str:
+    """Compare arrivals with the generator's ground truth (one row per car)."""
+    import csv
+
+    with truth_csv.open(encoding="utf-8") as fh:
+        cars = list(csv.DictReader(fh))
+    expected = [c["customer_number"] for c in cars if c.get("customer_number")]
+    got = [e["account"]["customer_number"] for e in events if isinstance(e.get("account"), dict)]
+    right = sum(1 for c in set(got) if c in expected)
+    wrong = sum(1 for c in got if c not in expected)
+    unregistered_truth = sum(1 for c in cars if not c.get("customer_number"))
+    return (f"ground truth: {len(cars)} cars ({len(expected)} registered, "
+            f"{unregistered_truth} unregistered); {len(events)} arrivals, {right} right accounts, "
+            f"{wrong} wrong accounts, {len(got) - len(set(got))} duplicate arrivals")
+
+
+
+
+# -- read ---------------------------------------------------------------------------------
+
+
+def cmd_read(args: argparse.Namespace, settings: Settings) -> int:
+    reader = build_reader(settings)
+    out = []
+    for path in args.images:
+        image = read_image(path) if path.is_file() else None
+        if image is None:
+            log.error("%s: not a readable image", path)
+            out.append({"file": str(path), "error": "not a readable image", "plates": []})
+            continue
+        plates = []
+        for read in reader.read(image):
+            plates.append({
+                "text": read.plate.display if read.plate else None,
+                "compact": read.plate.compact if read.plate else None,
+                "raw": read.raw,
+                "confidence": round(read.confidence, 3),
+                "box": read.box.as_list(),
+            })
+        out.append({"file": str(path), "plates": plates})
+    if args.json:
+        print_json(out)
+    else:
+        for item in out:
+            if "error" in item:
+                print(f"{item['file']}: {item['error']}")
+                continue
+            print(item["file"])
+            if not item["plates"]:
+                print("  no plate found")
+            for p in item["plates"]:
+                shown = p["text"] or f"(not German) {p['raw']!r}"
+                print(f"  {shown:<16} confidence {p['confidence']:.2f}  box {p['box']}")
+    return 0 if all("error" not in i for i in out) else 1
+
+
+
+
+# -- eval ---------------------------------------------------------------------------------
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
+    from pipeline.evaluation import evaluate, format_report, load_labels
+
+    models = ["stock", "plate"] if args.compare else [settings.reading.recogniser]
+    results: dict[str, dict[str, Any]] = {}
+    for model in models:
+        reading = dataclasses.replace(settings.reading, recogniser=model)
+        reader = build_reader(dataclasses.replace(settings, reading=reading))
+        for folder in args.folders:
+            try:
+                items = load_labels(folder, args.labels)
+            except ValueError as exc:
+                raise UserError(str(exc)) from exc
+
+            label = f"{folder.name} [{reader.recogniser.name}]"
+
+            def progress(done: int, total: int, label: str = label) -> None:
+                if done % 10 == 0 or done == total:
+                    print(f"  {label}: {done}/{total}", file=sys.stderr, flush=True)
+
+            report = evaluate(reader, items, progress)
+            results[label] = report.summary()
+    if args.json:
+        print_json(results)
+    else:
+        for name, summary in results.items():
+            print(format_report(name, summary))
+    return 0
+
+
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.bench.realtime import bench, format_result, to_json
+
+    result = bench(args.resolution, args.seconds, args.seed, args.cache, args.baseline_frames,
+                   progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print(to_json(result) if args.json else format_result(result))
+    return 0

@@ -44,6 +44,7 @@ class MorphologyDetector:
         found: list[Detection] = []
         for kernel_w in (13, 21):
             found.extend(self._candidates(gray, kernel_w))
+        found = [_grow_to_plate(gray, d) for d in _suppress(found, 0.4)]
         boxes = _suppress(found, 0.4)[: cfg.max_candidates]
         inv = 1.0 / scale
         return [Detection(Box(int(d.box.x * inv), int(d.box.y * inv),
@@ -93,3 +94,41 @@ def _suppress(found: list[Detection], iou: float) -> list[Detection]:
         if all(det.box.iou(k.box) < iou for k in kept):
             kept.append(det)
     return kept
+
+
+def _grow_to_plate(gray: np.ndarray, det: Detection) -> Detection:
+    """The morphology finds the characters; the plate is the bright rectangle around them
+    (plus the EU band on its left). Grow the box to that rectangle, so the crop holds the
+    whole plate as the recogniser was trained on, and the box is the plate's box."""
+    b = det.box
+    h, w = gray.shape[:2]
+    x0, x1 = max(0, b.x - b.w), min(w, b.x + 2 * b.w)
+    y0, y1 = max(0, b.y - b.h), min(h, b.y + 2 * b.h)
+    window = gray[y0:y1, x0:x1]
+    if window.size == 0:
+        return det
+    inner = gray[b.y:b.y + b.h, b.x:b.x + b.w]
+    level = float(np.percentile(inner, 75)) * 0.8  # the plate's white, a little darker
+    bright = (window >= level).astype(np.uint8)
+    # fill the characters so the plate is one blob
+    k = max(3, b.h // 2) | 1
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE,
+                              cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    cy, cx = b.y + b.h // 2 - y0, b.x + b.w // 2 - x0
+    label = labels[min(cy, labels.shape[0] - 1), min(cx, labels.shape[1] - 1)]
+    if label == 0:
+        return det
+    px, py, pw, ph, _ = stats[label]
+    if not (b.w * 0.9 <= pw <= b.w * 2.4 and b.h * 0.8 <= ph <= b.h * 2.0
+            and 2.0 <= pw / max(1, ph) <= 7.0):
+        return det  # not a plate-like rectangle: keep what the morphology found
+    # Characters sit centred on the white field: grow the same amount to both sides, so a
+    # white car body touching one side cannot drag the box along.
+    gx, gy = x0 + px, y0 + py
+    grow = max(0, min(b.x - gx, gx + pw - (b.x + b.w)))
+    left, right = b.x - grow, b.x + b.w + grow
+    # the EU band: a darker (blue) strip of about a tenth of the plate left of the white
+    left = max(0, left - int(round(0.1 * (right - left))))
+    box = Box(left, gy, right - left, ph)
+    return Detection(box, det.score)

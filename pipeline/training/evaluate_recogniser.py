@@ -150,7 +150,7 @@ def main() -> None:
         german = items[0][3]
         print(f"\n== {set_name} ({len(items)} crops)")
         for m in models:
-            tally, uml_n, uml_ok = Tally(), 0, 0
+            tally, uml = Tally(), {"all": [0, 0], ">=120 px wide": [0, 0]}
             for img, box, truth, _ in items:
                 t0 = time.perf_counter()
                 pred = read(readers[m], m, img, box)
@@ -160,12 +160,15 @@ def main() -> None:
                           truth if german else None)
                 if set_name == "synthetic_heldout" and any(c in truth.split("-")[0]
                                                            for c in "ÄÖÜ"):
-                    uml_n += 1
-                    uml_ok += compact(pred).startswith(truth.split("-")[0])
+                    ok = compact(pred).startswith(truth.split("-")[0])
+                    for key in ("all", ">=120 px wide") if img.shape[1] >= 120 else ("all",):
+                        uml[key][0] += 1
+                        uml[key][1] += ok
             print(f"  {m:9s} {tally.row(german)}")
-            if uml_n:
-                print(f"  {'':9s} umlaut districts read with the umlaut: {uml_ok}/{uml_n} "
-                      f"({uml_ok / uml_n:.1%})")
+            for key, (n, ok) in uml.items():
+                if n:
+                    print(f"  {'':9s} umlaut districts read with the umlaut ({key}): "
+                          f"{ok}/{n} ({ok / n:.1%})")
             if a.misses and tally.misses:
                 print(f"  {'':9s} misses: {', '.join(tally.misses[:40])}")
 

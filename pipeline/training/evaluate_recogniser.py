@@ -21,8 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.plate.edits import levenshtein
 from pipeline.training.synth_data import TEST, sample
-from pipeline.training.train_recogniser import levenshtein
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models"

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pipeline.plate.edits import levenshtein
 from pipeline.training.make_dataset import load_shard
 from pipeline.training.recog_common import (
     encode,
@@ -102,16 +103,6 @@ def evaluate(model: torch.nn.Module, pool: ShardPool, batch: int = 64) -> dict:
     n = len(pool.labels)
     return {"n": n, "exact": exact / n, "compact": compact / n, "cer": errors / chars,
             "umlaut_n": uml_n, "umlaut_district": uml_ok / max(1, uml_n)}
-
-
-def levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def lr_at(step: int, total: int, base: float, warmup: int = 100) -> float:

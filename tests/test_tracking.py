@@ -81,12 +81,14 @@ def test_positions_the_reads_disagree_on_are_marked_uncertain() -> None:
     assert passage.plate == ANNA and passage.uncertain == (6,)
 
 
-def test_an_announced_car_at_its_last_place_needs_no_more_reading() -> None:
-    tracker = PassageTracker(TrackerConfig(agree=1, gap_s=2.0, min_reads=1))
+def test_an_announced_car_at_its_last_place_is_read_only_now_and_then() -> None:
+    tracker = PassageTracker(TrackerConfig(agree=1, gap_s=2.0, min_reads=1, reread_s=1.0))
     assert tracker.update(0.0, [read(ANNA, x=600)])
-    assert tracker.settled(Box(605, 500, 120, 30), 1.5)   # same car, still there
-    assert tracker.settled(Box(610, 500, 118, 30), 3.0)   # kept alive by the last call
-    assert not tracker.settled(Box(100, 500, 120, 30), 3.1)  # elsewhere: another car
+    assert tracker.settled(Box(605, 500, 120, 30), 0.5)   # same car, still there
+    assert not tracker.settled(Box(100, 500, 120, 30), 0.6)  # elsewhere: another car
+    assert not tracker.settled(Box(605, 500, 120, 30), 1.5)  # due for a check read
+    assert tracker.update(1.5, [read(ANNA, x=605)]) == []  # confirmed, not announced again
+    assert tracker.settled(Box(605, 500, 120, 30), 2.0)
 
 
 def test_motion_gate_skips_still_frames_but_reads_now_and_then() -> None:

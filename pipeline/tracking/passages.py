@@ -44,6 +44,7 @@ class TrackerConfig:
     agree: int = 3
     min_confidence: float = 0.3
     min_reads: int = 2  # a "car" read once only is more likely a misread or a sign
+    reread_s: float = 1.0  # an announced car in place is still read this often
     dedup_s: float = 120.0
     max_center_shift: float = 2.5  # in plate widths between consecutive reads
 
@@ -58,10 +59,11 @@ class _Track:
     counts: dict[Plate, int] = field(default_factory=lambda: defaultdict(int))
     clear: set[Plate] = field(default_factory=set)  # plates read at least once unambiguously
     emitted: bool = False
+    last_read: float = float("-inf")
 
     def add(self, when: float, read: PlateRead) -> None:
         assert read.plate is not None
-        self.last_seen = when
+        self.last_seen = self.last_read = when
         self.center = read.box.center
         self.width = float(read.box.w)
         self.votes[read.plate] += read.confidence
@@ -128,10 +130,11 @@ class PassageTracker:
 
     def settled(self, box: Box, when: float) -> bool:
         """True (and the track kept alive) when ``box`` is where an already announced car
-        was last read: no need to read it again."""
+        was read less than ``reread_s`` ago: no need to read it again yet. Position alone
+        cannot tell the next car at the same spot, so the car is still read now and then."""
         cx, cy = box.center
         for track in self._tracks:
-            if not track.emitted or when - track.last_seen > self.config.gap_s:
+            if not track.emitted or when - track.last_read > self.config.reread_s:
                 continue
             d = ((cx - track.center[0]) ** 2 + (cy - track.center[1]) ** 2) ** 0.5
             if d <= 0.5 * max(track.width, box.w) and 0.7 <= box.w / max(1.0, track.width) <= 1.4:

@@ -72,10 +72,27 @@ def test_unregistered_reads_go_at_the_end_of_the_service_day(store: SqliteStore,
     assert purge(store, settings, MORNING + timedelta(hours=6)).unregistered_reads_deleted == 0
     # 16:31 Berlin = 15:31 UTC: the unregistered read and its event are gone
     dry = purge(store, settings, datetime(2026, 11, 25, 15, 31, tzinfo=UTC), dry_run=True)
-    assert dry.unregistered_reads_deleted == 1 and dry.stale_outbox_dropped == 1
+    assert dry.unregistered_reads_deleted == 1
+    assert len(store.reads()) == 2
     report = purge(store, settings, datetime(2026, 11, 25, 15, 31, tzinfo=UTC))
     assert report.unregistered_reads_deleted == 1
     assert [r.read_id for r in store.reads()] == ["m1"]
+    assert store.outbox_depth() == 2  # undelivered arrivals are never lost to a purge
+    store.close()
+    assert scan(store.path, "GGWS4711", "GG-WS 4711") == []
+
+
+def test_reads_an_operator_dismissed_go_at_the_next_purge(store: SqliteStore,
+                                                          tmp_path: Path) -> None:
+    from pipeline.events.arrival import Topics
+    from pipeline.operator.corrections import Corrections
+
+    key = load_or_create_key(tmp_path / "k")
+    add_read(store, "u1", UNKNOWN, MORNING, matched=False, key=key)
+    Corrections(store, Topics("s"), "s", "op").dismiss("u1")
+    report = purge(store, PrivacySettings(), MORNING + timedelta(minutes=5))
+    assert report.unregistered_reads_deleted == 1 and store.reads() == []
+    assert [a.before for a in store.audit_log("u1")] == [None]  # the audit keeps no plate
     store.close()
     assert scan(store.path, "GGWS4711", "GG-WS 4711") == []
 

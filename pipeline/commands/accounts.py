@@ -136,9 +136,8 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     else:
         verb = "would delete" if args.dry_run else "deleted"
         print(f"{verb} {report.unregistered_reads_deleted} reads of unregistered cars (seen "
-              f"before {unregistered}) and plate text of {report.matched_plates_removed} "
-              f"matched reads (before {matched}); {report.stale_outbox_dropped} undelivered "
-              "events of deleted reads")
+              f"before {unregistered}, or dismissed) and plate text of "
+              f"{report.matched_plates_removed} matched reads (before {matched})")
     return 0
 
 

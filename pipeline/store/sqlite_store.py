@@ -131,7 +131,6 @@ class PurgeReport:
 
     unregistered_reads_deleted: int = 0
     matched_plates_removed: int = 0
-    stale_outbox_dropped: int = 0
 
 
 @dataclass(frozen=True)
@@ -382,34 +381,29 @@ class SqliteStore:
 
     def purge(self, unregistered_before: str, matched_plates_before: str,
               dry_run: bool = False) -> PurgeReport:
-        """Delete reads of unregistered cars seen before ``unregistered_before`` and strip the
-        plate text from matched reads before ``matched_plates_before`` (ISO UTC times);
-        account, time and status stay for statistics. Unsent events of deleted reads go too."""
+        """Delete reads of unregistered cars seen before ``unregistered_before`` and those an
+        operator dismissed (reviewed: not a customer), and strip the plate text from matched
+        reads before ``matched_plates_before`` (ISO UTC times); account, time and status stay
+        for statistics. Undelivered events stay: their payloads never hold such plate text."""
+        gone_where = ("status != 'matched' AND (seen_at < ? OR status = 'dismissed')",
+                      (unregistered_before,))
+        stripped_where = ("status = 'matched' AND seen_at < ? AND "
+                          "(plate_display IS NOT NULL OR plate_compact IS NOT NULL)",
+                          (matched_plates_before,))
         with self._tx() as db:
-            gone = db.execute(
-                "SELECT event_id FROM reads WHERE status != 'matched' AND seen_at < ?",
-                (unregistered_before,)).fetchall()
-            stripped = db.execute(
-                "SELECT COUNT(*) FROM reads WHERE status = 'matched' AND seen_at < ? AND "
-                "(plate_display IS NOT NULL OR plate_compact IS NOT NULL)",
-                (matched_plates_before,)).fetchone()[0]
-            dropped = sum(db.execute("SELECT COUNT(*) FROM outbox WHERE event_id=?",
-                                     (r[0],)).fetchone()[0] for r in gone)
-            report = PurgeReport(len(gone), int(stripped), int(dropped))
+            gone = db.execute(f"SELECT COUNT(*) FROM reads WHERE {gone_where[0]}",
+                              gone_where[1]).fetchone()[0]
+            stripped = db.execute(f"SELECT COUNT(*) FROM reads WHERE {stripped_where[0]}",
+                                  stripped_where[1]).fetchone()[0]
+            report = PurgeReport(int(gone), int(stripped))
             if dry_run:
                 return report
-            db.execute("DELETE FROM outbox WHERE event_id IN (SELECT event_id FROM reads "
-                       "WHERE status != 'matched' AND seen_at < ?)", (unregistered_before,))
-            db.execute("UPDATE audit SET before=NULL, after=NULL WHERE read_id IN (SELECT "
-                       "read_id FROM reads WHERE status != 'matched' AND seen_at < ?)",
-                       (unregistered_before,))
-            db.execute("DELETE FROM reads WHERE status != 'matched' AND seen_at < ?",
-                       (unregistered_before,))
-            db.execute("UPDATE audit SET before=NULL, after=NULL WHERE read_id IN (SELECT "
-                       "read_id FROM reads WHERE status = 'matched' AND seen_at < ?)",
-                       (matched_plates_before,))
+            for where, params in (gone_where, stripped_where):
+                db.execute("UPDATE audit SET before=NULL, after=NULL WHERE read_id IN "
+                           f"(SELECT read_id FROM reads WHERE {where})", params)
+            db.execute(f"DELETE FROM reads WHERE {gone_where[0]}", gone_where[1])
             db.execute("UPDATE reads SET plate_display=NULL, plate_compact=NULL, uncertain=NULL "
-                       "WHERE status = 'matched' AND seen_at < ?", (matched_plates_before,))
+                       f"WHERE {stripped_where[0]}", stripped_where[1])
         if report.unregistered_reads_deleted or report.matched_plates_removed:
             self.vacuum()
         return report

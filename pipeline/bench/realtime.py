@@ -184,9 +184,7 @@ def run_pipeline_on(stream: Path, cars: list[CarPass], workdir: Path) -> dict[st
     publisher = MqttPublisher(MqttSettings(port=broker.port), store, topics.availability)
     acked: dict[str, float] = {}
     publisher.on_ack = lambda event_id: acked.setdefault(event_id, time.monotonic())
-    reader = build_reader(settings)
-    # warm the recogniser up before the camera starts (first call builds the graph)
-    reader.recogniser.recognise(np.full((40, 190, 3), 255, np.uint8))
+    reader = build_reader(settings)  # loaded and warmed up before the camera starts
     checkin = CheckIn(reader, PassageTracker(settings.tracking), StoreMatcher(store), store,
                       topics, "bench", "site", hmac_key=b"b" * 32,
                       on_event=lambda _e: publisher.notify(), gate=MotionGate())

@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pipeline.config import Settings
 from pipeline.detection.gate import MotionGate
 from pipeline.detection.morphology import MorphologyDetector
@@ -33,6 +35,8 @@ def build_reader(settings: Settings) -> PlateReader:
     models = Path(cfg.models_dir) if cfg.models_dir else DEFAULT_MODELS_DIR
     recogniser = load_recogniser(models, prefer=cfg.recogniser,
                                  threads=cfg.torch_threads or default_threads())
+    # warm up now, not on the first car: the first call builds the network's buffers
+    recogniser.recognise(np.full((40, 190, 3), 255, np.uint8))
     roi = RegionOfInterest(settings.camera.roi) if settings.camera.roi else None
     saver = None
     if settings.debug.save_crops:

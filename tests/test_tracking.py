@@ -114,3 +114,15 @@ def test_a_plate_read_only_once_makes_no_arrival() -> None:
     tracker.update(6.0, [read(JENS)])
     tracker.update(6.2, [read(JENS)])
     assert [p.plate for p in tracker.flush()] == [JENS]
+
+
+def test_a_garbled_far_read_of_an_approaching_car_joins_its_passage() -> None:
+    tracker = PassageTracker(TrackerConfig(agree=3))
+    garbled = Plate("E", "XI", "7")  # nothing like OF-AB 123, but at the same place
+    tracker.update(0.00, [read(garbled, x=600)])
+    tracker.update(0.04, [read(garbled, x=602)])
+    tracker.update(0.08, [read(ANNA, x=604)])
+    tracker.update(0.12, [read(ANNA, x=606)])
+    out = tracker.update(0.16, [read(ANNA, x=608)])
+    assert [p.plate for p in out] == [ANNA]
+    assert tracker.update(5.0, []) == [] and tracker.flush() == []

@@ -45,6 +45,7 @@ class TrackerConfig:
     min_confidence: float = 0.3
     min_reads: int = 2  # a "car" read once only is more likely a misread or a sign
     reread_s: float = 1.0  # an announced car in place is still read this often
+    continuity_s: float = 0.5  # overlapping plates this close in time are one car
     dedup_s: float = 120.0
     max_center_shift: float = 2.5  # in plate widths between consecutive reads
 
@@ -60,10 +61,12 @@ class _Track:
     clear: set[Plate] = field(default_factory=set)  # plates read at least once unambiguously
     emitted: bool = False
     last_read: float = float("-inf")
+    box: Box | None = None
 
     def add(self, when: float, read: PlateRead) -> None:
         assert read.plate is not None
         self.last_seen = self.last_read = when
+        self.box = read.box
         self.center = read.box.center
         self.width = float(read.box.w)
         self.votes[read.plate] += read.confidence
@@ -161,8 +164,13 @@ class PassageTracker:
                 continue
             if read.plate in track.votes:
                 return track
+            # The plate where this track's plate was a moment ago is the same car, whatever
+            # it was read as (a far, blurred first read of an approaching car).
+            if when - track.last_read <= self.config.continuity_s and \
+                    track.box is not None and read.box.iou(track.box) >= 0.3:
+                return track
             # Nearby and similar text: the same car read differently. A different plate at the
-            # same spot is the next car.
+            # same spot, after a gap, is the next car.
             if not any(similar(read.plate.compact, p.compact) for p in track.votes):
                 continue
             d = ((cx - track.center[0]) ** 2 + (cy - track.center[1]) ** 2) ** 0.5

@@ -116,7 +116,7 @@ class MqttPublisher:
         return self.outbox.outbox_depth() == 0
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stop.set()  # from here on a disconnect is ours, not news
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=self.settings.ack_timeout_s + 2)
@@ -145,7 +145,7 @@ class MqttPublisher:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object,
                        reason_code: mqtt.ReasonCode, properties: object) -> None:
-        if self._connected.is_set():
+        if self._connected.is_set() and not self._stop.is_set():
             log.warning("lost MQTT broker (%s); %d event(s) wait in the outbox; reconnecting",
                         reason_code, self.outbox.outbox_depth())
         self._connected.clear()

@@ -28,13 +28,16 @@ log = logging.getLogger(__name__)
 class RunSummary:
     frames: int = 0
     corrupt: int = 0
-    passages: int = 0
-    matched: int = 0
-    unregistered: int = 0
-    undelivered: int = 0
     seconds: float = 0.0
     last_arrival_at: float | None = None
     events: list[ArrivalEvent] = field(default_factory=list)
+
+    @property
+    def passages(self) -> int:
+        return len(self.events)
+
+    def count(self, status: str) -> int:
+        return sum(1 for e in self.events if e.payload["status"] == status)
 
 
 class CheckIn:
@@ -193,8 +196,5 @@ def run_source(source: FrameSource, checkin: CheckIn, stop: threading.Event,
     if checkpoint is not None and finished:
         checkpoint(-1, True)
     summary.corrupt = source.stats.corrupt
-    summary.passages = len(summary.events)
-    summary.matched = sum(1 for e in summary.events if e.payload["status"] == MATCHED)
-    summary.unregistered = summary.passages - summary.matched
     summary.seconds = time.monotonic() - started
     return summary

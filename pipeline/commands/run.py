@@ -48,7 +48,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def _print_run_summary(result: dict[str, Any]) -> None:
     print(f"{result['frames']} frames ({result['corrupt_frames']} unreadable) in "
           f"{result['seconds']} s with {result['recogniser']}: {result['arrivals']} arrivals, "
-          f"{result['matched']} matched, {result['unregistered']} unregistered; "
+          f"{result['matched']} matched, {result['unregistered']} unregistered, "
+          f"{result['needs_review']} to review; "
           f"{result['published']} published, {result['undelivered']} waiting in the outbox")
 
 

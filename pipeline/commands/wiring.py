@@ -17,6 +17,7 @@ from pipeline.events.arrival import Topics
 from pipeline.events.mqtt_publisher import MqttPublisher, MqttSettings
 from pipeline.frames.grabber import LatestFrameGrabber
 from pipeline.frames.sources import open_source
+from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, UNREGISTERED
 from pipeline.matching.store_sync import StoreMatcher
 from pipeline.plate.districts import district_codes
 from pipeline.privacy.debug_crops import CropSaver
@@ -131,8 +132,9 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         "frames_dropped": getattr(source, "dropped", 0),
         "corrupt_frames": summary.corrupt,
         "arrivals": summary.passages,
-        "matched": summary.matched,
-        "unregistered": summary.unregistered,
+        "matched": summary.count(MATCHED),
+        "unregistered": summary.count(UNREGISTERED),
+        "needs_review": summary.count(NEEDS_REVIEW),
         "published": publisher.published,
         "undelivered": undelivered,
         "seconds": round(summary.seconds, 2),

@@ -364,10 +364,6 @@ class SqliteStore:
                 (limit,)).fetchall()
             return [OutboxItem(r["seq"], r["event_id"], r["topic"], r["payload"]) for r in rows]
 
-    def mark_attempt(self, event_id: str) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE outbox SET attempts=attempts+1 WHERE event_id=?", (event_id,))
-
     def acknowledge(self, event_id: str) -> None:
         """The broker has the event: drop it from the outbox."""
         with self._tx() as db:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pipeline.events.local_broker import MosquittoProcess, free_port
 from pipeline.events.mqtt_publisher import MqttPublisher, MqttSettings
 from pipeline.frames.sources import FolderSource
 from pipeline.store.sqlite_store import OutboxItem, ReadRecord, SqliteStore
+from tests.mjpeg_camera import MjpegCamera
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_frames"
@@ -192,3 +194,40 @@ def test_pipeline_sigkilled_5_times_resumes_without_loss_or_second_arrivals(
     # the sequence passes twice: each registered car is announced at most twice, never more
     assert per_customer and max(per_customer.values()) <= 2, per_customer
     assert sum(per_customer.values()) >= 12
+
+
+def test_live_camera_stream_that_dies_and_returns_during_run(
+        tmp_path: Path, mosquitto: MosquittoProcess, subscriber_factory: Any) -> None:
+    """`run` on a real HTTP MJPEG camera: the camera dies, the retained camera topic says
+    offline, the camera returns, reading resumes and arrivals follow; SIGTERM exits 0."""
+    camera = MjpegCamera(sorted(SAMPLES.glob("*.jpg")), free_port(), fps=10).start()
+    config = site_config(tmp_path, mosquitto.port)
+    sub = subscriber_factory(mosquitto.port, "checkin/faults/#")
+    run = subprocess.Popen([sys.executable, "-m", "pipeline", "--config", str(config), "run",
+                            "--source", camera.url, "--json"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    try:
+        assert sub.wait_for("arrival", 1, timeout=120), "no arrival from the live camera"
+        camera.stop()
+        states = lambda: [p["state"] for p in sub.payloads("camera")]  # noqa: E731
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "offline" not in states():
+            time.sleep(0.1)
+        assert "offline" in states(), states()
+        arrivals_while_dead = len(sub.payloads("arrival"))
+        camera.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and states()[-1] != "online":
+            time.sleep(0.1)
+        assert states()[-1] == "online", states()
+        assert sub.wait_for("arrival", arrivals_while_dead + 1, timeout=60) \
+            [arrivals_while_dead:], "no arrival after the camera came back"
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=60)
+        assert run.returncode == 0, err.decode()[-2000:]
+        assert "stream lost" in err.decode()
+        assert json.loads(out)["camera_reconnects"] >= 1
+    finally:
+        camera.stop()
+        if run.poll() is None:
+            run.kill()

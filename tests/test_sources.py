@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from pipeline.frames.sources import CaptureSource, FolderSource, open_source
+from pipeline.events.local_broker import free_port
+from pipeline.frames.sources import STREAM_TIMEOUT_MS, CaptureSource, FolderSource, open_source
 from pipeline.frames.types import Frame, SourceStats
+from tests.mjpeg_camera import MjpegCamera
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_frames"
 
@@ -96,8 +101,6 @@ def test_live_stream_that_dies_is_reopened_with_backoff() -> None:
 
 
 def test_grabber_hands_over_the_newest_frame_and_counts_the_rest_as_dropped() -> None:
-    import threading
-    import time
 
     from pipeline.frames.grabber import LatestFrameGrabber
 
@@ -126,3 +129,81 @@ def test_grabber_hands_over_the_newest_frame_and_counts_the_rest_as_dropped() ->
         got.append(frame.number)
     assert got[-1] == 49 and len(got) < 50
     assert grabber.dropped == 50 - len(got)
+
+
+def _stream_frames(tmp_path: Path, n: int = 4) -> list[Path]:
+    paths = []
+    for i in range(n):
+        path = tmp_path / f"f{i}.jpg"
+        cv2.imwrite(str(path), np.full((120, 160, 3), 40 * i, np.uint8))
+        paths.append(path)
+    return paths
+
+
+def _collect(source: CaptureSource) -> tuple[list[Frame], threading.Thread]:
+    got: list[Frame] = []
+
+    def consume() -> None:
+        for frame in source.frames():
+            got.append(frame)
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    return got, thread
+
+
+def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.mark.real
+def test_real_http_camera_that_dies_and_comes_back_is_reconnected(tmp_path: Path) -> None:
+    """Through OpenCV's FFmpeg reader against a real MJPEG server: killed, then back."""
+    camera = MjpegCamera(_stream_frames(tmp_path), free_port(), fps=20).start()
+    source = CaptureSource(camera.url, live=True, backoff=(0.2, 0.5))
+    got, thread = _collect(source)
+    try:
+        assert _wait(lambda: len(got) >= 10, 20), "no frames from the live stream"
+        assert source.stats.online
+        camera.stop()
+        assert _wait(lambda: not source.stats.online, 15), "a dead camera must show offline"
+        before = len(got)
+        time.sleep(1.0)  # refused connections meanwhile: retried with backoff, no frames
+        assert len(got) == before
+        camera.start()
+        assert _wait(lambda: len(got) >= before + 10, 20), "frames must resume after return"
+        assert source.stats.online and source.stats.reconnects == 1
+        numbers = [f.number for f in got]
+        assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    finally:
+        source.close()
+        camera.stop()
+        thread.join(10)
+
+
+@pytest.mark.real
+def test_real_http_camera_that_hangs_counts_as_dead_and_is_reopened(tmp_path: Path) -> None:
+    """A stream that stays connected but sends nothing is reopened after the read timeout."""
+    camera = MjpegCamera(_stream_frames(tmp_path), free_port(), fps=20).start()
+    source = CaptureSource(camera.url, live=True, backoff=(0.2, 0.5))
+    got, thread = _collect(source)
+    try:
+        assert _wait(lambda: len(got) >= 5, 20)
+        camera.hang()
+        started = time.monotonic()
+        assert _wait(lambda: not source.stats.online, 3 * STREAM_TIMEOUT_MS / 1000)
+        assert time.monotonic() - started < 2 * STREAM_TIMEOUT_MS / 1000
+        camera.stop()
+        camera.start()
+        before = len(got)
+        assert _wait(lambda: len(got) >= before + 5, 20)
+        assert source.stats.reconnects == 1
+    finally:
+        source.close()
+        camera.stop()
+        thread.join(10)

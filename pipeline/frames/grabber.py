@@ -55,5 +55,9 @@ class LatestFrameGrabber:
                 frame, self._latest = self._latest, None
             yield frame
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the source and wait for the grab thread to leave the capture: a thread still
+        inside OpenCV's reader when the interpreter exits aborts the process."""
         self.source.close()
+        if self._thread.is_alive():
+            self._thread.join(timeout)

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mjpg", ".mjpeg"}
+# A stream that stalls without closing (a hung camera, a dead switch port) counts as dead after
+# this long; without a timeout FFmpeg may wait on a socket read for minutes.
+STREAM_TIMEOUT_MS = 5000
 
 
 class FolderSource:
@@ -122,17 +125,21 @@ class CaptureSource:
             self.stats.online = True
             log.info("camera %s online", self.name)
             failures = 0
+            last_good = time.monotonic()
             while not self._stop.is_set():
                 ok, image = cap.read()
                 if not ok or image is None or image.size == 0:
                     failures += 1
                     # A file ends at the first failed read; a live stream gets a few chances
-                    # (one corrupt packet is not a dead camera) before it is reopened.
-                    if not self.live or failures >= 25:
+                    # (one corrupt packet is not a dead camera) before it is reopened, unless
+                    # it has delivered nothing for STREAM_TIMEOUT_MS (hung or gone).
+                    if not self.live or failures >= 25 or \
+                            time.monotonic() - last_good >= STREAM_TIMEOUT_MS / 1000:
                         break
                     self.stats.corrupt += 1
                     continue
                 failures = 0
+                last_good = time.monotonic()
                 delay = self._backoff[0]
                 self.stats.delivered += 1
                 self.stats.last_frame_at = time.time()
@@ -158,6 +165,10 @@ class CaptureSource:
 
 
 def _open_capture(spec: str | int) -> cv2.VideoCapture:
+    if isinstance(spec, str) and "://" in spec:
+        return cv2.VideoCapture(spec, cv2.CAP_FFMPEG,
+                                [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS,
+                                 cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS])
     return cv2.VideoCapture(spec)
 
 

@@ -88,6 +88,20 @@ MIGRATIONS: tuple[str, ...] = (
         done       INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 6: anonymous queue facts for the statistics (no plate, read id or customer number), so
+    # they survive purge, forget and campaign close. kind: arrival | served | left |
+    # correction; at: UTC to the minute; wait_s/service_s only for served.
+    """
+    CREATE TABLE visit_facts (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind      TEXT NOT NULL,
+        at        TEXT NOT NULL,
+        status    TEXT,
+        wait_s    REAL,
+        service_s REAL
+    );
+    CREATE INDEX visit_facts_by_time ON visit_facts(at);
+    """,
 )
 
 
@@ -139,6 +153,17 @@ class OutboxItem:
     event_id: str
     topic: str
     payload: str
+
+
+@dataclass(frozen=True)
+class VisitFact:
+    """An anonymous queue fact for the statistics (see migration 6)."""
+
+    kind: str
+    at: str
+    status: str | None
+    wait_s: float | None
+    service_s: float | None
 
 
 class SqliteStore:
@@ -460,6 +485,22 @@ class SqliteStore:
             }
         self.vacuum()
         return counts
+
+    # -- anonymous statistics (kept by purge, forget and campaign close) -----------------
+
+    def add_visit_fact(self, kind: str, at: str, status: str | None, wait_s: float | None,
+                       service_s: float | None) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO visit_facts(kind, at, status, wait_s, service_s) "
+                       "VALUES (?,?,?,?,?)", (kind, at, status, wait_s, service_s))
+
+    def visit_facts(self, since: str, until: str) -> list[VisitFact]:
+        """Facts with ``since <= at < until`` (ISO UTC), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kind, at, status, wait_s, service_s FROM visit_facts "
+                "WHERE at >= ? AND at < ? ORDER BY at, id", (since, until)).fetchall()
+            return [VisitFact(**dict(r)) for r in rows]
 
     def vacuum(self) -> None:
         """Rewrite the file so deleted plate text does not linger in free pages or the WAL.

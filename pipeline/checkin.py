@@ -18,7 +18,8 @@ from pipeline.frames.types import Frame, FrameSource
 from pipeline.matching.matcher import MATCHED, Matcher
 from pipeline.privacy.pseudonyms import plate_pseudonym
 from pipeline.reading.plate_reader import PlateReader
-from pipeline.store.sqlite_store import OutboxItem, ReadRecord, SqliteStore
+from pipeline.store.protocol import Store
+from pipeline.store.sqlite_store import OutboxItem, ReadRecord
 from pipeline.tracking.passages import Passage, PassageTracker
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class CheckIn:
     injected, so tests can swap any of them."""
 
     def __init__(self, reader: PlateReader, tracker: PassageTracker, matcher: Matcher,
-                 store: SqliteStore, topics: Topics, camera_id: str, site: str,
+                 store: Store, topics: Topics, camera_id: str, site: str,
                  hmac_key: bytes, on_event: Callable[[ArrivalEvent], None] | None = None,
                  clock: Callable[[], datetime] = utc_now, detail: str = "full",
                  gate: MotionGate | None = None, replay_key: str | None = None) -> None:
@@ -116,7 +117,7 @@ class CheckIn:
 
     def _emit(self, passage: Passage) -> ArrivalEvent | None:
         t = time.perf_counter()
-        match = self.matcher.match(passage.plate, passage.ambiguous)
+        match = self.matcher.match(passage.plate, passage.ambiguous, passage.evidence)
         t = self._timed("match", t)
         if match.status == MATCHED and match.account is not None and self._duplicate(
                 passage, (match.account.customer_number, match.plate)):
@@ -144,9 +145,14 @@ class CheckIn:
             event_id=event.event_id, plate_hmac=pseudonym,
             uncertain=",".join(map(str, passage.uncertain)) or None)
         try:
-            self.store.record_passage(record, OutboxItem(0, event.event_id,
-                                                         self.topics.arrival, event.to_json()))
-        except sqlite3.IntegrityError:
+            # the shared store also knows what the other cameras announced (cross-camera dedup)
+            if not self.store.record_passage(
+                    record, OutboxItem(0, event.event_id, self.topics.arrival, event.to_json()),
+                    dedup_s=self.tracker.config.dedup_s if matched else 0.0):
+                log.info("customer %s announced by another camera within %.0f s: same visit",
+                         record.customer_number, self.tracker.config.dedup_s)
+                return None
+        except sqlite3.IntegrityError:  # also PostgreSQL's (DuplicateError)
             if self.replay_key is None:
                 raise
             log.info("passage %s was recorded before the restart; not announced again",

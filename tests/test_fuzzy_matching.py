@@ -107,6 +107,42 @@ def test_one_confusion_matches(matcher: FuzzyMatcher) -> None:
     assert result.plate == "DAKL4711" and 0 < (result.cost or 0) <= 0.4
 
 
+# --- evidence: all reads of the car --------------------------------------------------------
+
+def test_confusion_seen_in_other_reads_of_the_car_matches(matcher: FuzzyMatcher) -> None:
+    # voted DAKI4711 (2 reads), one read had the L: the car showed Ina's plate
+    evidence = (("DAKI4711", 1.8), ("DAKL4717", 0.9))
+    result = matcher.match(Plate("DA", "KI", "4711"), evidence=evidence)
+    assert result.status == MATCHED and result.plate == "DAKL4711"
+
+
+def test_confusion_every_read_repeats_goes_to_review(matcher: FuzzyMatcher) -> None:
+    """Every read says DAKI4711: as likely an unregistered car as Ina's plate misread."""
+    result = matcher.match(Plate("DA", "KI", "4711"), evidence=(("DAKI4711", 2.9),))
+    assert result.status == NEEDS_REVIEW and result.account is None
+    assert result.candidates and result.candidates[0].compact == "DAKL4711"
+    lenient = FuzzyMatcher(matcher._owner.items(), ACCOUNTS.get,
+                           MatchThresholds(unsupported_max_cost=0.4))
+    assert lenient.match(Plate("DA", "KI", "4711"),
+                         evidence=(("DAKI4711", 2.9),)).status == MATCHED
+
+
+def test_exact_plate_checks_in_whatever_the_evidence(matcher: FuzzyMatcher) -> None:
+    result = matcher.match(_plate("F-X 1"), evidence=(("FX1", 2.7), ("FX7", 0.4)))
+    assert result.status == MATCHED and result.plate == "FX1"
+
+
+def test_a_read_that_was_another_customers_plate_sends_the_car_to_review(
+        matcher: FuzzyMatcher) -> None:
+    # voted: Eva's plate exactly; but one read of the car was Ole's plate exactly
+    evidence = (("OFWQ338", 1.9), ("OFHQ338", 0.9))
+    result = matcher.match(_plate("OF-WQ 338"), evidence=evidence)
+    assert result.status == NEEDS_REVIEW
+    # far from every plate, but one read was Jens's: review, not "unregistered"
+    far = matcher.match(_plate("F-XY 1"), evidence=(("FXY1", 1.8), ("FX1", 0.6)))
+    assert far.status == NEEDS_REVIEW
+
+
 def test_second_car_of_customer_is_no_rival(matcher: FuzzyMatcher) -> None:
     result = matcher.match(_plate("OF-AB 124"))
     assert result.status == MATCHED and result.plate == "OFAB124"

@@ -6,6 +6,10 @@ distance (:func:`plate_distance`): substituting characters that OCR confuses (``
 checked in only when it is near (``cost <= max_cost``) *and* clearly nearer than the nearest
 plate of any other customer (``margin``). A near read that is not unique enough goes to the
 operator as ``needs_review`` with its candidates; a read with nothing near is ``unregistered``.
+Given all reads of the car (``evidence``), a fuzzy match must also be seen in them (some read
+showed the registered characters where the voted plate differs), and a car that some read
+saw as another customer's exact plate goes to review: a confusion that every frame repeats
+looks exactly like an unregistered car one confusion away from a customer.
 
 The index keeps only one dict, canonical form -> registered plates, where the canonical form
 maps every character to its confusion class (``O``, ``0``, ``D``, ``Q``, ``Ö`` -> one symbol).
@@ -21,7 +25,14 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, UNREGISTERED, Candidate, MatchResult
+from pipeline.matching.matcher import (
+    MATCHED,
+    NEEDS_REVIEW,
+    UNREGISTERED,
+    Candidate,
+    Evidence,
+    MatchResult,
+)
 from pipeline.plate.grammar import Plate
 from pipeline.store.accounts_csv import Account
 
@@ -148,6 +159,11 @@ class MatchThresholds:
     one character longer than the read counts a dropped character as this, not 1.0: OCR
     loses characters, and a read with one dropped is often exactly some other registered
     plate. With margin 0.8 this sends such exact hits to review; 1.0 turns it off.
+    ``unsupported_max_cost`` (default 0.0): with the passage's reads at hand (``evidence``),
+    a fuzzy match must be *seen* in them: at every character where the voted plate differs
+    from the registered one, some read of the car showed the registered character. A
+    confusion that every read repeats is what an unregistered car one confusion away from a
+    customer looks like, so it goes to review unless it costs at most this.
     Tuned with ``python -m pipeline.bench.match_simulation --seed 1 --sweep`` (see there).
     """
 
@@ -155,6 +171,7 @@ class MatchThresholds:
     margin: float = 0.8
     review_cost: float = 1.0
     dropped_rival_cost: float = 0.7
+    unsupported_max_cost: float = 0.0
     max_candidates: int = 5
 
     def __post_init__(self) -> None:
@@ -166,22 +183,43 @@ class MatchThresholds:
             raise ValueError("matching margin must not be negative")
         if self.max_candidates < 1:
             raise ValueError("max_candidates must be at least 1")
+        if not 0.0 <= self.unsupported_max_cost <= self.max_cost:
+            raise ValueError("unsupported_max_cost must be between 0 and max_cost")
+
+
+def seen_in(read: str, plate: str, evidence: Evidence) -> bool:
+    """Did the car's own reads show ``plate`` where the voted ``read`` differs from it? Same
+    length: every differing position was read as ``plate`` has it by some read. Otherwise
+    (a character dropped or added): some read is nearer to ``plate`` than ``read`` is."""
+    if len(plate) == len(read):
+        same = [r for r, _ in evidence if len(r) == len(plate)]
+        return all(any(r[i] == ch for r in same)
+                   for i, ch in enumerate(plate) if read[i] != ch)
+    far = _distance_units(read, plate)
+    return any(_distance_units(r, plate) < far for r, _ in evidence)
 
 
 def decide(read: str, candidates: list[Candidate], thresholds: MatchThresholds,
-           ambiguous: bool = False) -> tuple[str, Candidate | None]:
+           ambiguous: bool = False, evidence: Evidence | None = None,
+           other_owners: frozenset[str] = frozenset()) -> tuple[str, Candidate | None]:
     """The matching rule for ``read`` on its candidates sorted by cost: (status, accepted
-    candidate or None). Pure, so the benchmark can replay thresholds without searching."""
+    candidate or None). ``evidence``: the passage's reads, None for a lone read (then an
+    unseen confusion may be accepted up to ``max_cost``); ``other_owners``: customers whose
+    registered plate is exactly one of the *other* reads of the car. Pure, so the benchmark
+    can replay thresholds without searching."""
     near = [c for c in candidates if c.cost <= thresholds.review_cost]
     if not near:
-        return UNREGISTERED, None
+        return (NEEDS_REVIEW, None) if other_owners else (UNREGISTERED, None)
     best = near[0]
     discount = INDEL_COST - thresholds.dropped_rival_cost
     rival = min((c.cost - discount if len(c.compact) == len(read) + 1 else c.cost
                  for c in near if c.customer_number != best.customer_number),
                 default=INDEX_RADIUS)
-    if (not ambiguous and best.cost <= thresholds.max_cost
-            and rival - best.cost >= thresholds.margin - 1e-9):
+    unseen = (evidence is not None and best.cost > thresholds.unsupported_max_cost
+              and not seen_in(read, best.compact, evidence))
+    if (not ambiguous and not unseen and best.cost <= thresholds.max_cost
+            and rival - best.cost >= thresholds.margin - 1e-9
+            and not other_owners - {best.customer_number}):
         return MATCHED, best
     return NEEDS_REVIEW, None
 
@@ -259,10 +297,20 @@ class FuzzyMatcher:
             out.sort()
             return [Candidate(p, owner[p], c / _UNIT) for c, p in out]
 
-    def match(self, plate: Plate, ambiguous: bool = False) -> MatchResult:
-        """Match one read; ``ambiguous`` (the grammar found two readings) never checks in."""
+    def owners(self, compacts: Iterable[str]) -> frozenset[str]:
+        """Customers whose registered plate is exactly one of ``compacts``."""
+        with self._lock:
+            return frozenset(self._owner[c] for c in compacts if c in self._owner)
+
+    def match(self, plate: Plate, ambiguous: bool = False,
+              evidence: Evidence | None = None) -> MatchResult:
+        """Match a passage's voted plate; ``ambiguous`` (the grammar found two readings) never
+        checks in; ``evidence`` (all the car's reads) lets the rule see which characters
+        the reads agreed on, and which other registered plates some read was."""
         cands = self.candidates(plate.compact)
-        status, best = decide(plate.compact, cands, self.thresholds, ambiguous)
+        others = self.owners(r for r, _ in evidence or () if r != plate.compact)
+        status, best = decide(plate.compact, cands, self.thresholds, ambiguous, evidence,
+                              others)
         listed = tuple(cands[:self.thresholds.max_candidates])
         if status == MATCHED and best is not None:
             account = self.account_lookup(best.customer_number)
@@ -272,5 +320,6 @@ class FuzzyMatcher:
             # The index is ahead of the store (account just removed): let a person decide.
             status = NEEDS_REVIEW
         if status == NEEDS_REVIEW:
-            return MatchResult(NEEDS_REVIEW, None, cost=cands[0].cost, candidates=listed)
+            return MatchResult(NEEDS_REVIEW, None, cost=cands[0].cost if cands else None,
+                               candidates=listed)
         return MatchResult(UNREGISTERED)

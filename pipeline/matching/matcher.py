@@ -43,11 +43,17 @@ class MatchResult:
     candidates: tuple[Candidate, ...] = ()
 
 
+# A passage's reads: each distinct plate (compact) with its confidence-weighted vote.
+Evidence = tuple[tuple[str, float], ...]
+
+
 class Matcher(Protocol):
     """Plate -> match outcome; ``ambiguous`` reads (two equally good plate readings) must
-    never check a customer in."""
+    never check a customer in; ``evidence`` is every plate the car was read as, with its
+    vote (None: a lone read)."""
 
-    def match(self, plate: Plate, ambiguous: bool = False) -> MatchResult:
+    def match(self, plate: Plate, ambiguous: bool = False,
+              evidence: Evidence | None = None) -> MatchResult:
         ...
 
 
@@ -57,7 +63,8 @@ class ExactMatcher:
     def __init__(self, lookup: PlateLookup) -> None:
         self.lookup = lookup
 
-    def match(self, plate: Plate, ambiguous: bool = False) -> MatchResult:
+    def match(self, plate: Plate, ambiguous: bool = False,
+              evidence: Evidence | None = None) -> MatchResult:
         account = self.lookup.account_for_plate(plate.compact)
         if account is None:
             return MatchResult(UNREGISTERED)

@@ -8,7 +8,7 @@ import time
 from typing import Protocol
 
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
-from pipeline.matching.matcher import MatchResult
+from pipeline.matching.matcher import Evidence, MatchResult
 from pipeline.plate.grammar import Plate
 from pipeline.store.accounts_csv import Account
 
@@ -38,7 +38,8 @@ class StoreMatcher:
         self._checked = time.monotonic()
         self.fuzzy = FuzzyMatcher(store.plate_index(), store.account, thresholds)
 
-    def match(self, plate: Plate, ambiguous: bool = False) -> MatchResult:
+    def match(self, plate: Plate, ambiguous: bool = False,
+              evidence: Evidence | None = None) -> MatchResult:
         now = time.monotonic()
         if now - self._checked >= self.check_every_s:
             self._checked = now
@@ -47,4 +48,4 @@ class StoreMatcher:
                 self._fingerprint = fingerprint
                 self.fuzzy.rebuild(self.store.plate_index())
                 log.info("accounts changed: matching against %d plates now", len(self.fuzzy))
-        return self.fuzzy.match(plate, ambiguous)
+        return self.fuzzy.match(plate, ambiguous, evidence)

@@ -31,6 +31,8 @@ class Passage:
     agreeing: int
     ambiguous: bool = False  # every read of the winning plate had another equal reading
     uncertain: tuple[int, ...] = ()  # positions in plate.compact where the reads disagreed
+    # every plate the car was read as (compact) with its confidence-weighted vote
+    evidence: tuple[tuple[str, float], ...] = ()
 
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,8 @@ class _Track:
         confidence = self.votes[plate] / max(1, reads)
         return Passage(plate, confidence, self.first_seen, self.last_seen, reads,
                        self.counts[plate], ambiguous=plate not in self.clear,
-                       uncertain=self.uncertain(plate))
+                       uncertain=self.uncertain(plate),
+                       evidence=tuple((p.compact, round(w, 3)) for p, w in self.votes.items()))
 
     def uncertain(self, plate: Plate) -> tuple[int, ...]:
         """Character positions of the winner that other reads of this car read differently

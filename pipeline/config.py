@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.display.server import DisplaySettings
 from pipeline.events.mqtt_publisher import MqttSettings
 from pipeline.matching.fuzzy import MatchThresholds
 from pipeline.privacy.debug_crops import DebugSettings
 from pipeline.privacy.retention import PrivacySettings
+from pipeline.queue.model import QUEUE_DETAILS, QueueSettings
 from pipeline.tracking.passages import TrackerConfig
 
 
@@ -49,6 +51,8 @@ class Settings:
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     matching: MatchThresholds = field(default_factory=MatchThresholds)
     debug: DebugSettings = field(default_factory=DebugSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    display: DisplaySettings = field(default_factory=DisplaySettings)
     flush_timeout_s: float = 30.0
     status_interval_s: float = 30.0
 
@@ -100,7 +104,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     sections = {"camera": CameraSettings, "mqtt": MqttSettings, "reading": ReadingSettings,
                 "tracking": TrackerConfig, "privacy": PrivacySettings,
-                "matching": MatchThresholds, "debug": DebugSettings}
+                "matching": MatchThresholds, "debug": DebugSettings,
+                "queue": QueueSettings, "display": DisplaySettings}
     top = {k: v for k, v in data.items() if k not in sections}
     settings = _section(Settings, {k: v for k, v in top.items() if k != "camera"}, "top level")
     try:
@@ -117,6 +122,9 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     if replaced["privacy"].matched_payload not in MATCHED_PAYLOADS:
         raise ConfigError(f"[privacy] matched_payload must be one of "
                           f"{', '.join(MATCHED_PAYLOADS)}")
+    for name, key in (("queue", "detail"), ("display", "window_detail")):
+        if getattr(replaced[name], key) not in QUEUE_DETAILS:
+            raise ConfigError(f"[{name}] {key} must be one of {', '.join(QUEUE_DETAILS)}")
     if replaced["camera"].roi:
         from pipeline.detection.roi import RegionOfInterest
 

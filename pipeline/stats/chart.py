@@ -1,0 +1,63 @@
+"""The day's statistics as one PNG (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from pipeline.stats.queries import DayStats  # noqa: E402
+
+COLOURS = {"matched": "#2e7d32", "unregistered": "#9e9e9e", "needs_review": "#f9a825"}
+LABELS = {"matched": "registered", "unregistered": "unregistered",
+          "needs_review": "needs review"}
+
+
+def render_png(stats: DayStats, path: Path) -> Path:
+    """Four panels: arrivals per 15 min by status (midday marked), waiting times per hour,
+    registered share, corrections per hour."""
+    fig, axes = plt.subplots(2, 2, figsize=(14, 9), dpi=100,
+                             gridspec_kw={"width_ratios": [3, 1]})
+    (arr, share), (wait, corr) = axes
+    starts = [b.start for b in stats.buckets]
+    bottom = [0] * len(starts)
+    for status in ("matched", "unregistered", "needs_review"):
+        values = [getattr(b, status) for b in stats.buckets]
+        arr.bar(starts, values, bottom=bottom, color=COLOURS[status], label=LABELS[status])
+        bottom = [x + y for x, y in zip(bottom, values, strict=True)]
+    if "12:00" in starts:
+        arr.axvline(starts.index("12:00") - 0.5, color="black", linestyle="--", linewidth=1)
+    arr.set_title(f"Arrivals per 15 minutes — before 12:00: {stats.morning_per_hour:.0f}/h, "
+                  f"after: {stats.afternoon_per_hour:.0f}/h")
+    arr.set_xticks(range(0, len(starts), 4), starts[::4])
+    arr.set_ylabel("cars")
+    arr.legend(loc="upper right")
+
+    counts = [stats.share[s] for s in ("matched", "unregistered", "needs_review")]
+    if stats.arrivals:
+        share.pie(counts, labels=[LABELS[s] for s in LABELS], autopct="%.0f%%",
+                  colors=[COLOURS[s] for s in COLOURS], startangle=90)
+    share.set_title(f"{stats.arrivals} arrivals")
+
+    hours = [f"{r.hour:02d}" for r in stats.hours]
+    wait.bar(hours, [r.mean_wait_min or 0 for r in stats.hours], color="#1565c0",
+             label="mean")
+    wait.plot(hours, [r.max_wait_min or 0 for r in stats.hours], "o-", color="#c62828",
+              label="longest")
+    wait.set_title("Waiting time (arrival to window), by hour served")
+    wait.set_ylabel("minutes")
+    wait.set_xlabel("hour")
+    wait.legend(loc="upper right")
+
+    corr.bar(hours, [r.corrections for r in stats.hours], color="#6a1b9a")
+    corr.set_title(f"Read corrections per hour ({stats.corrections})")
+    corr.set_xlabel("hour")
+    fig.suptitle(f"Drive-in {stats.day}", fontsize=16)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

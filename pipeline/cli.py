@@ -197,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--source", type=Path, default=SAMPLE_FRAMES, help="folder of frames")
     demo.add_argument("--workdir", type=Path, default=Path("data/demo"),
                       help="where the demo database goes (recreated each run)")
+
+    from pipeline.commands.queue import add_parsers as add_queue_parsers
+
+    add_queue_parsers(sub, _sub)  # queue run|show, served, display, stats
     return parser
 
 
@@ -260,6 +264,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "bench": commands.cmd_bench,
         "campaign": commands.cmd_campaign,
     }
+    from pipeline.commands.queue import HANDLERS as QUEUE_HANDLERS
+
+    handlers.update(QUEUE_HANDLERS)
     return handlers[args.command](args, settings)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+logging.getLogger("matplotlib").setLevel(logging.WARNING)  # no per-axis INFO chatter
 import matplotlib.pyplot as plt  # noqa: E402
 
 from pipeline.stats.queries import DayStats  # noqa: E402

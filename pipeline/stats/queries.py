@@ -24,13 +24,10 @@ class Bucket:
     """Arrivals in one 15-minute slot (local time), by status."""
 
     start: str  # HH:MM
+    arrivals: int
     matched: int
     unregistered: int
     needs_review: int
-
-    @property
-    def arrivals(self) -> int:
-        return self.matched + self.unregistered + self.needs_review
 
 
 @dataclass(frozen=True)
@@ -93,7 +90,8 @@ def summarise(facts: list[VisitFact], day: date, tz_name: str) -> DayStats:
         ((t.hour * 60 + t.minute) // 15, s) for t, s in arrivals)
     first = min((k for k, _ in slots), default=0)
     last = max((k for k, _ in slots), default=-1)
-    buckets = tuple(Bucket(f"{k // 4:02d}:{k % 4 * 15:02d}", slots[(k, "matched")],
+    buckets = tuple(Bucket(f"{k // 4:02d}:{k % 4 * 15:02d}",
+                           sum(slots[(k, s)] for s in STATUSES), slots[(k, "matched")],
                            slots[(k, "unregistered")], slots[(k, "needs_review")])
                     for k in range(first, last + 1))
     waits = [f.wait_s for _, f in served if f.wait_s is not None]

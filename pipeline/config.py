@@ -43,6 +43,8 @@ class ReadingSettings:
 @dataclass(frozen=True)
 class Settings:
     camera: CameraSettings = field(default_factory=CameraSettings)
+    # a path or sqlite:///path (one PC), or postgresql://user@host:port/dbname (several
+    # cameras, sites and consoles on one database; password via PGPASSWORD or ~/.pgpass)
     database: str = "data/kennzeichen-checkin.sqlite3"
     topic_prefix: str = ""  # default: checkin/<site>
     mqtt: MqttSettings = field(default_factory=MqttSettings)
@@ -62,7 +64,15 @@ class Settings:
 
     @property
     def hmac_key_path(self) -> Path:
-        return Path(self.privacy.hmac_key_file or f"{self.database}.hmac-key")
+        """Beside the SQLite file; with PostgreSQL every PC needs the same key file (copy
+        it), or pseudonyms of one car differ between cameras."""
+        if self.privacy.hmac_key_file:
+            return Path(self.privacy.hmac_key_file)
+        from pipeline.store.open import is_postgres, sqlite_path
+
+        if is_postgres(self.database):
+            return Path("data/kennzeichen-checkin.hmac-key")
+        return Path(f"{sqlite_path(self.database)}.hmac-key")
 
 
 class ConfigError(ValueError):

@@ -52,6 +52,34 @@ def mosquitto() -> Iterator[MosquittoProcess]:
     broker.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    """A real PostgreSQL (Debian's binaries) on a free loopback port, once per session."""
+    from pipeline.store.pg_cluster import PostgresCluster, pg_bin_dir
+
+    if pg_bin_dir() is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql; "
+                    ".ci/setup --dev does it)")
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Any, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database in the session's cluster."""
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[-50:]
+    return str(postgres_cluster.create_database(name))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database setting of a fresh store, on each engine in turn."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 's.sqlite3'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 class Subscriber:
     """A real MQTT subscriber collecting JSON payloads of a topic filter."""
 

@@ -13,6 +13,7 @@ from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
 from pipeline.privacy.debug_crops import purge_crops
 from pipeline.store.accounts_csv import Account, CsvImportError, read_accounts_csv
+from pipeline.store.open import describe
 
 log = logging.getLogger("kennzeichen-checkin")
 
@@ -41,9 +42,10 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
         plates = sum(len(a.plates) for a in accounts)
         if args.json:
             print_json({"imported_accounts": count, "plates": plates,
-                        "database": settings.database})
+                        "database": describe(settings.database)})
         else:
-            print(f"imported {count} accounts with {plates} plates into {settings.database}")
+            print(f"imported {count} accounts with {plates} plates into "
+                  f"{describe(settings.database)}")
         return 0
     store = open_store(settings)
     try:

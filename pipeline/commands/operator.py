@@ -11,7 +11,7 @@ from pipeline.commands.wiring import open_store
 from pipeline.config import Settings
 from pipeline.events.arrival import Topics
 from pipeline.events.mqtt_publisher import MqttPublisher
-from pipeline.store.sqlite_store import SqliteStore
+from pipeline.store.protocol import Store
 
 log = logging.getLogger("kennzeichen-checkin")
 
@@ -32,7 +32,7 @@ def _read_json(read: Any) -> dict[str, Any]:
     return data
 
 
-def deliver_now(settings: Settings, store: SqliteStore, timeout: float = 5.0) -> bool:
+def deliver_now(settings: Settings, store: Store, timeout: float = 5.0) -> bool:
     """Try to hand queued events to the broker right away (a running pipeline would also do
     it); what is not acknowledged stays in the outbox."""
     if store.outbox_depth() == 0:

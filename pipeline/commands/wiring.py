@@ -25,7 +25,9 @@ from pipeline.privacy.pseudonyms import load_or_create_key
 from pipeline.privacy.retention import PurgeScheduler
 from pipeline.reading.plate_reader import PlateReader
 from pipeline.reading.recognisers import DEFAULT_MODELS_DIR, default_threads, load_recogniser
-from pipeline.store.sqlite_store import SqliteStore
+from pipeline.store.open import describe
+from pipeline.store.open import open_store as open_database
+from pipeline.store.protocol import Store
 from pipeline.tracking.passages import PassageTracker
 
 log = logging.getLogger("kennzeichen-checkin")
@@ -54,8 +56,9 @@ def crops_retention(settings: Settings) -> tuple[Path, float] | None:
     return (folder, debug.crops_max_age_h) if debug.save_crops or folder.is_dir() else None
 
 
-def open_store(settings: Settings) -> SqliteStore:
-    return SqliteStore(Path(settings.database))
+def open_store(settings: Settings) -> Store:
+    """SQLite (a path or ``sqlite:///…``) or PostgreSQL (``postgresql://…``)."""
+    return open_database(settings.database)
 
 
 def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
@@ -119,7 +122,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         if not delivered:
             log.warning("%d event(s) not acknowledged by the broker within %.0f s; they stay in "
                         "the outbox %s and are sent on the next start", undelivered,
-                        settings.flush_timeout_s, settings.database)
+                        settings.flush_timeout_s, describe(settings.database))
         status.stop()
     finally:
         purger.stop()

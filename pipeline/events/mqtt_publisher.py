@@ -53,6 +53,10 @@ class Outbox(Protocol):
     def outbox_depth(self) -> int:
         ...
 
+    def deliver(self, send: Callable[[OutboxItem], bool], limit: int = 50) -> int:
+        """Claim, ``send`` and drop up to ``limit`` events no other worker is sending."""
+        ...
+
 
 class MqttPublisher:
     """Drains an outbox to the broker; call ``start()``, ``notify()`` after new events,
@@ -165,13 +169,10 @@ class MqttPublisher:
                 time.sleep(1)
 
     def _deliver_pending(self) -> None:
+        # the store claims each event (no other worker sends it) and drops it after PUBACK
         while self._connected.is_set():
-            items = self.outbox.pending(50)
-            if not items:
+            if self.outbox.deliver(self._publish_one, 50) < 50:
                 return
-            for item in items:
-                if not self._publish_one(item):
-                    return
 
     def _publish_one(self, item: OutboxItem) -> bool:
         deadline = time.monotonic() + self.settings.ack_timeout_s
@@ -185,7 +186,6 @@ class MqttPublisher:
         except (RuntimeError, ValueError) as exc:  # paho: not connected, queue full
             log.debug("publish of %s failed (%s); it stays in the outbox", item.event_id, exc)
             return False
-        self.outbox.acknowledge(item.event_id)
         self.published += 1
         if self.on_ack is not None:
             self.on_ack(item.event_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,16 +293,30 @@ class SqliteStore:
 
     # -- reads and outbox -----------------------------------------------------------------
 
-    def record_passage(self, read: ReadRecord, outbox: OutboxItem | None) -> None:
+    def record_passage(self, read: ReadRecord, outbox: OutboxItem | None,
+                       dedup_s: float = 0.0) -> bool:
         """Store a passage and (if any) its event in one transaction: both or neither.
+        ``dedup_s`` > 0 and a matched read: nothing is stored (False) when another camera has
+        recorded an arrival of the same customer within ``dedup_s`` of it. (Its own camera's
+        repeats are the tracker's business: it also tells a customer's second car apart.)
         Raises sqlite3.IntegrityError when the read or event id is already stored."""
         with self._tx() as db:
+            if dedup_s > 0 and read.customer_number and read.status == "matched":
+                from pipeline.store.dedup import window_bounds
+
+                lo, hi = window_bounds(read.seen_at, dedup_s)
+                if db.execute("SELECT 1 FROM reads WHERE customer_number=? AND "
+                              "status='matched' AND seen_at BETWEEN ? AND ? AND camera_id<>? "
+                              "LIMIT 1", (read.customer_number, lo, hi, read.camera_id)
+                              ).fetchone():
+                    return False
             db.execute(f"INSERT INTO reads({','.join(READ_COLUMNS)}) "
                        f"VALUES ({','.join('?' * len(READ_COLUMNS))})",
                        tuple(getattr(read, c) for c in READ_COLUMNS))
             if outbox is not None:
                 db.execute("INSERT INTO outbox(event_id, topic, payload) VALUES (?,?,?)",
                            (outbox.event_id, outbox.topic, outbox.payload))
+        return True
 
     def checkpoint(self, source: str) -> tuple[int, bool]:
         """(next frame to read, finished) for a file or folder source."""
@@ -397,6 +411,27 @@ class SqliteStore:
     def outbox_depth(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def deliver(self, send: Callable[[OutboxItem], bool], limit: int = 50) -> int:
+        """Send up to ``limit`` events, oldest first, each dropped once ``send`` returns True.
+        One process at a time delivers from a file (an OS lock beside it, released when the
+        process dies), so a console and a pipeline never send the same event twice. Returns
+        how many were sent; fewer than ``limit``: nothing more to send, ``send`` failed, or
+        another process is delivering."""
+        import fcntl
+
+        with open(f"{self.path}-outbox.lock", "a+b") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return 0
+            sent = 0
+            for item in self.pending(limit):
+                if not send(item):
+                    break
+                self.acknowledge(item.event_id)
+                sent += 1
+            return sent
 
     # -- privacy: retention, data subject requests, end of campaign -----------------------
 

@@ -116,7 +116,11 @@ def cmd_served(args: argparse.Namespace, settings: Settings) -> int:
     command_id = new_command_id()
     command = {"key": args.key, "id": command_id, "window": args.window}
     client = make_client(settings.mqtt, "kennzeichen-served")
-    client.connect(settings.mqtt.host, settings.mqtt.port)
+    try:
+        client.connect(settings.mqtt.host, settings.mqtt.port)
+    except OSError as exc:
+        raise UserError(f"cannot reach the MQTT broker {settings.mqtt.host}:"
+                        f"{settings.mqtt.port} ({exc}); check [mqtt] in the config") from exc
     client.loop_start()
     answer: list[dict[str, Any]] = []
     watcher = threading.Thread(target=lambda: answer.append(_latest_queue(
@@ -231,7 +235,8 @@ def add_parsers(sub: Any, make: Any) -> None:
     display.add_argument("--host", help="address to listen on (default [display] host)")
     display.add_argument("--port", type=int, help="port (default [display] port)")
     display.add_argument("--with-queue", action="store_true",
-                         help="also run the queue service in this process")
+                         help="also run the queue service in this process (a single PC; "
+                              "not beside a separate 'queue run' for the same site)")
 
     stats = make(sub, "stats", "The day's statistics from anonymous data (they survive the "
                  "privacy purge): arrivals per 15 minutes, waiting times, registered share, "

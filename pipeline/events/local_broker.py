@@ -51,7 +51,8 @@ class MosquittoProcess:
     """A Mosquitto child process on a loopback port, anonymous access, in-memory only."""
 
     def __init__(self, port: int | None = None,
-                 users: dict[str, str] | None = None) -> None:
+                 users: dict[str, str] | None = None, extra_config: str = "") -> None:
+        """``extra_config``: appended to the configuration, e.g. a bridge ``connection``."""
         binary = mosquitto_binary()
         if binary is None:
             raise FileNotFoundError("mosquitto is not installed: apt-get install -y mosquitto")
@@ -73,7 +74,7 @@ class MosquittoProcess:
         user = f"user {getpass.getuser()}\n" if os.geteuid() == 0 else ""
         self.config_path.write_text(
             f"{user}listener {self.port} 127.0.0.1\n{access}persistence false\n"
-            "log_dest stderr\n", encoding="utf-8")
+            f"log_dest stderr\n{extra_config}", encoding="utf-8")
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> MosquittoProcess:

@@ -58,8 +58,9 @@ def run(tmp_path: Path, script: dict[int, list[PlateRead]], frames: int,
 
 ANNA_PLATE = Plate("OF", "AB", "123")
 MISREAD = Plate("OF", "A8", "123")  # one confusion from Anna's plate
-# another read of the same car that shows the B where the misread has 8
+# other reads of the same car: each has Anna's B where the misread has 8
 PARTLY_RIGHT = Plate("OF", "AB", "128")
+ALSO_PARTLY_RIGHT = Plate("OF", "AB", "723")
 
 
 def test_same_customer_same_car_twice_is_one_arrival_second_car_is_another(
@@ -73,9 +74,10 @@ def test_same_customer_same_car_twice_is_one_arrival_second_car_is_another(
         ("matched", "OF-AB 123"), ("matched", "OF-E 2345E")]
 
 
-def test_fuzzy_match_seen_in_the_cars_reads_announces_the_registered_plate(
+def test_misread_outvoted_character_by_character_announces_the_registered_plate(
         tmp_path: Path) -> None:
-    script = {0: [seen(MISREAD, 100)], 1: [seen(MISREAD, 100)], 2: [seen(PARTLY_RIGHT, 100)]}
+    script = {0: [seen(MISREAD, 100)], 1: [seen(PARTLY_RIGHT, 100)],
+              2: [seen(ALSO_PARTLY_RIGHT, 100)]}
     events = run(tmp_path, script, 3, agree=3)
     assert [(e["status"], e["plate"]) for e in events] == [("matched", "OF-AB 123")]
 

@@ -19,6 +19,7 @@ from pipeline.matching.fuzzy import (
     PAIR_COSTS,
     FuzzyMatcher,
     MatchThresholds,
+    agreement,
     canonical,
     plate_distance,
 )
@@ -100,20 +101,32 @@ def test_exact_match(matcher: FuzzyMatcher) -> None:
     assert result.cost == 0.0 and result.plate == "FX1"
 
 
-def test_one_confusion_matches(matcher: FuzzyMatcher) -> None:
-    result = matcher.match(Plate("DA", "KI", "4711"))  # L read as I
-    assert result.status == MATCHED
-    assert result.account is not None and result.account.customer_number == "10005"
-    assert result.plate == "DAKL4711" and 0 < (result.cost or 0) <= 0.4
+def test_lone_read_with_one_confusion_goes_to_review_with_the_plate_first(
+        matcher: FuzzyMatcher) -> None:
+    result = matcher.match(Plate("DA", "KI", "4711"))  # L read as I, and nothing else seen
+    assert result.status == NEEDS_REVIEW and result.account is None
+    assert result.candidates[0].compact == "DAKL4711"
+    assert result.candidates[0].customer_number == "10005"
+    assert 0 < result.candidates[0].cost <= 0.4
 
 
 # --- evidence: all reads of the car --------------------------------------------------------
 
-def test_confusion_seen_in_other_reads_of_the_car_matches(matcher: FuzzyMatcher) -> None:
-    # voted DAKI4711 (2 reads), one read had the L: the car showed Ina's plate
-    evidence = (("DAKI4711", 1.8), ("DAKL4717", 0.9))
+def test_confusion_outvoted_character_by_character_matches(matcher: FuzzyMatcher) -> None:
+    # the plurality read is DAKI4711, but most reads have the L, and each of Ina's other
+    # characters too: the car showed Ina's plate
+    evidence = (("DAKI4711", 1.0), ("DAKL4717", 0.8), ("DAKL1711", 0.7))
     result = matcher.match(Plate("DA", "KI", "4711"), evidence=evidence)
     assert result.status == MATCHED and result.plate == "DAKL4711"
+    assert agreement("DAKL4711", evidence) == pytest.approx(1.5 / 2.5)
+
+
+def test_plate_most_reads_contradict_goes_to_review(matcher: FuzzyMatcher) -> None:
+    # exact hit on Jens's plate, but most of the weight read another last character
+    evidence = (("FX1", 1.0), ("FX7", 0.8), ("FX7", 0.7))
+    assert matcher.match(_plate("F-X 1"), evidence=evidence).status == NEEDS_REVIEW
+    # one read of the car's length out of three: the length itself is in doubt
+    assert agreement("FX1", (("FX1", 1.0), ("FXI1", 0.9), ("FX11", 0.9))) < 0.5
 
 
 def test_confusion_every_read_repeats_goes_to_review(matcher: FuzzyMatcher) -> None:

@@ -6,10 +6,11 @@ distance (:func:`plate_distance`): substituting characters that OCR confuses (``
 checked in only when it is near (``cost <= max_cost``) *and* clearly nearer than the nearest
 plate of any other customer (``margin``). A near read that is not unique enough goes to the
 operator as ``needs_review`` with its candidates; a read with nothing near is ``unregistered``.
-Given all reads of the car (``evidence``), a fuzzy match must also be seen in them (some read
-showed the registered characters where the voted plate differs), and a car that some read
-saw as another customer's exact plate goes to review: a confusion that every frame repeats
-looks exactly like an unregistered car one confusion away from a customer.
+Given all reads of the car (``evidence``), the plate checked in must also be what most of
+them say (:func:`agreement`: on its length and on every character), and a car that some read
+saw as another customer's exact plate goes to review. So a confusion that every frame repeats,
+which looks exactly like an unregistered car one confusion away from a customer, is never
+turned into a check-in, while a confusion of some frames is outvoted.
 
 The index keeps only one dict, canonical form -> registered plates, where the canonical form
 maps every character to its confusion class (``O``, ``0``, ``D``, ``Q``, ``Ö`` -> one symbol).
@@ -145,10 +146,9 @@ def one_edit_variants(key: str) -> set[str]:
 class MatchThresholds:
     """When a fuzzy read may check a customer in (config section ``[matching]``).
 
-    ``max_cost`` (default 0.4): the nearest registered plate is accepted only when its weighted
-    edit distance to the read is at most this. 0.4 accepts one confusion of the 0.3-0.4 tiers
-    (O/0, D/0, I/1, B/8, S/5, Z/2, G/6, O/D/Q, umlaut dots, I/L/J, W/H); two confusions,
-    a dropped or extra character or any other substitution go to review.
+    ``max_cost`` (default 0.6): the nearest registered plate is accepted only when its weighted
+    edit distance to the voted read is at most this (one confusion of any tier: O/0, I/1,
+    B/8, W/H, E/F, M/N, 3/8, ...), and when the car's reads back it (``min_agreement``).
     ``margin`` (default 0.8): and only when the nearest plate of any *other* customer is at
     least this much farther away (a customer's own second car is no rival). With no other
     plate within review_cost, the rival counts as 2.0 away.
@@ -159,19 +159,22 @@ class MatchThresholds:
     one character longer than the read counts a dropped character as this, not 1.0: OCR
     loses characters, and a read with one dropped is often exactly some other registered
     plate. With margin 0.8 this sends such exact hits to review; 1.0 turns it off.
-    ``unsupported_max_cost`` (default 0.0): with the passage's reads at hand (``evidence``),
-    a fuzzy match must be *seen* in them: at every character where the voted plate differs
-    from the registered one, some read of the car showed the registered character. A
-    confusion that every read repeats is what an unregistered car one confusion away from a
-    customer looks like, so it goes to review unless it costs at most this.
+    ``min_agreement`` (default 0.5): the accepted plate must have at least this share of the
+    car's reads (confidence-weighted) on its length and on each character. A lone read backs
+    only itself.
+    ``unsupported_max_cost`` (default 0.0): a registered plate the reads do not back may still
+    be accepted when it costs at most this and the reads back the voted plate: a confusion
+    every read repeats. 0.0: never, since that is exactly what an unregistered car one
+    confusion away from a customer looks like.
     Tuned with ``python -m pipeline.bench.match_simulation --seed 1 --sweep`` (see there).
     """
 
-    max_cost: float = 0.4
+    max_cost: float = 0.6
     margin: float = 0.8
     review_cost: float = 1.0
     dropped_rival_cost: float = 0.7
     unsupported_max_cost: float = 0.0
+    min_agreement: float = 0.5
     max_candidates: int = 5
 
     def __post_init__(self) -> None:
@@ -185,28 +188,31 @@ class MatchThresholds:
             raise ValueError("max_candidates must be at least 1")
         if not 0.0 <= self.unsupported_max_cost <= self.max_cost:
             raise ValueError("unsupported_max_cost must be between 0 and max_cost")
+        if not 0.0 <= self.min_agreement <= 1.0:
+            raise ValueError("min_agreement must be between 0 and 1")
 
 
-def seen_in(read: str, plate: str, evidence: Evidence) -> bool:
-    """Did the car's own reads show ``plate`` where the voted ``read`` differs from it? Same
-    length: every differing position was read as ``plate`` has it by some read. Otherwise
-    (a character dropped or added): some read is nearer to ``plate`` than ``read`` is."""
-    if len(plate) == len(read):
-        same = [r for r, _ in evidence if len(r) == len(plate)]
-        return all(any(r[i] == ch for r in same)
-                   for i, ch in enumerate(plate) if read[i] != ch)
-    far = _distance_units(read, plate)
-    return any(_distance_units(r, plate) < far for r, _ in evidence)
+def agreement(plate: str, evidence: Evidence) -> float:
+    """How firmly the car's reads back ``plate``: the smallest share of the reads' weight that
+    agrees with it, on its length and, among reads of that length, on each character."""
+    total = sum(w for _, w in evidence)
+    same = [(r, w) for r, w in evidence if len(r) == len(plate)]
+    if total <= 0 or not same:
+        return 0.0
+    share = sum(w for _, w in same) / total
+    same_total = sum(w for _, w in same)
+    for i, ch in enumerate(plate):
+        share = min(share, sum(w for r, w in same if r[i] == ch) / same_total)
+    return share
 
 
 def decide(read: str, candidates: list[Candidate], thresholds: MatchThresholds,
            ambiguous: bool = False, evidence: Evidence | None = None,
            other_owners: frozenset[str] = frozenset()) -> tuple[str, Candidate | None]:
     """The matching rule for ``read`` on its candidates sorted by cost: (status, accepted
-    candidate or None). ``evidence``: the passage's reads, None for a lone read (then an
-    unseen confusion may be accepted up to ``max_cost``); ``other_owners``: customers whose
-    registered plate is exactly one of the *other* reads of the car. Pure, so the benchmark
-    can replay thresholds without searching."""
+    candidate or None). ``evidence``: the passage's reads (None: ``read`` alone);
+    ``other_owners``: customers whose registered plate is exactly one of the *other* reads
+    of the car. Pure, so the benchmark can replay thresholds without searching."""
     near = [c for c in candidates if c.cost <= thresholds.review_cost]
     if not near:
         return (NEEDS_REVIEW, None) if other_owners else (UNREGISTERED, None)
@@ -215,9 +221,11 @@ def decide(read: str, candidates: list[Candidate], thresholds: MatchThresholds,
     rival = min((c.cost - discount if len(c.compact) == len(read) + 1 else c.cost
                  for c in near if c.customer_number != best.customer_number),
                 default=INDEX_RADIUS)
-    unseen = (evidence is not None and best.cost > thresholds.unsupported_max_cost
-              and not seen_in(read, best.compact, evidence))
-    if (not ambiguous and not unseen and best.cost <= thresholds.max_cost
+    evidence = evidence or ((read, 1.0),)
+    backed = agreement(best.compact, evidence) >= thresholds.min_agreement or (
+        best.cost <= thresholds.unsupported_max_cost
+        and agreement(read, evidence) >= thresholds.min_agreement)
+    if (not ambiguous and backed and best.cost <= thresholds.max_cost
             and rival - best.cost >= thresholds.margin - 1e-9
             and not other_owners - {best.customer_number}):
         return MATCHED, best

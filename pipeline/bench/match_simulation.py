@@ -380,6 +380,9 @@ def simulate_passages(source: PlateSource, world: World, n: int,
     return out
 
 
+_BOX = Box(800, 600, 160, 36)  # where the car's plate is in every frame (one track)
+
+
 def track(frames: tuple[str, ...], districts: frozenset[str], rng: random.Random,
           ) -> list[TrackedPassage]:
     """One car's reads through the grammar and the product's own tracker (voting)."""
@@ -391,9 +394,6 @@ def track(frames: tuple[str, ...], districts: frozenset[str], rng: random.Random
             PlateRead(_BOX, raw, rng.uniform(0.6, 0.99), parsed.plate, parsed.ambiguous)]
         out += tracker.update(0.2 * i, reads)
     return out + tracker.flush()
-
-
-_BOX = Box(800, 600, 160, 36)
 
 
 OUTCOMES = ("correct", "needs_review", "unregistered", "wrong_account", "rejected", "split")

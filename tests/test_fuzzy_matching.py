@@ -261,3 +261,18 @@ def test_small_simulation_checks_in_no_wrong_account() -> None:
     clean = next(r for r in summary["rows"]  # type: ignore[union-attr]
                  if r["error"] == "clean" and r["car"] == "registered")
     assert clean["correct_share"] > 0.97
+
+
+def test_small_multi_frame_simulation_checks_in_no_wrong_account() -> None:
+    """Each car read 3-10 times through the product's tracker, matched with its reads."""
+    rng = random.Random(12)
+    source = PlateSource(rng)
+    world = build_world(source, 2000)
+    passages = simulate_passages(source, world, 3000, frames=(3, 10))
+    summary = summarise(run(world, passages, MatchThresholds(), progress=False, seed=12))
+    assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
+    rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
+    assert rows[("voted right", "registered")]["correct_share"] > 0.9
+    # a confusion every read repeats is never turned into a check-in
+    repeated = rows[("voted 1 subst, in all", "registered")]
+    assert repeated["passages"] > 0 and repeated["correct"] == 0

@@ -19,6 +19,13 @@ from pipeline.store.sqlite_store import OutboxItem, ReadRecord, SqliteStore
 pytestmark = pytest.mark.real
 
 TOPIC = "checkin/bridge/arrival"
+EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "mosquitto-bridge.example.conf"
+
+
+def test_the_documented_bridge_is_the_tested_one() -> None:
+    documented = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    for line in bridge_config("central.example.internal", 8883).splitlines():
+        assert line in documented, line
 
 
 def central_subscriber(central_port: int, subscriber_factory: Any, timeout: float = 20) -> Any:

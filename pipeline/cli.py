@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--config", type=Path, help="TOML settings file "
                         "(see config/kennzeichen-checkin.example.toml)")
-    parser.add_argument("--database", help="SQLite file (overrides the config)")
+    parser.add_argument("--database", help="SQLite file, sqlite:///path or "
+                        "postgresql://user@host/dbname (overrides the config)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="debug logging (may show plate text: not for production logs)")
     parser.add_argument("--log-file", type=Path, help="also write the log to this file")

@@ -171,6 +171,25 @@ def test_a_worker_killed_while_it_holds_a_claim_loses_nothing(postgres_url: str)
         store.close()
 
 
+def test_a_dropped_connection_fails_one_call_and_the_next_reconnects(
+        postgres_url: str) -> None:
+    import psycopg
+
+    store = open_store(postgres_url)
+    queue(store, 2)
+    store.deliver(lambda _i: True, 1)  # opens the publisher's own connection too
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # a server-side drop
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE pid <> pg_backend_pid() AND datname = current_database()")
+    with pytest.raises(psycopg.OperationalError):
+        store.outbox_depth()
+    assert store.outbox_depth() == 1
+    with pytest.raises(psycopg.OperationalError):
+        store.deliver(lambda _i: True, 5)
+    assert store.deliver(lambda _i: True, 5) == 1
+    store.close()
+
+
 def test_one_car_seen_by_two_cameras_within_the_window_is_one_arrival(database: str) -> None:
     store = open_store(database)
     store.import_accounts([ANNA])

@@ -174,18 +174,28 @@ class PostgresStore:
             if self._outbox_db is not None:
                 self._outbox_db.close()
 
+    def _live(self) -> psycopg.Connection[dict[str, Any]]:
+        """The connection, reopened if the server dropped it (restart, failover): the call
+        that found it broken failed, the next one works again."""
+        if self._db.closed:
+            log.warning("connection to %s was lost; reconnecting", self.path)
+            self._db = self._connect()
+        return self._db
+
     @contextmanager
     def _tx(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
-        with self._lock, self._db.transaction():
-            yield self._db
+        with self._lock:
+            db = self._live()
+            with db.transaction():
+                yield db
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> dict[str, Any] | None:
         with self._lock:
-            return self._db.execute(sql, params).fetchone()
+            return self._live().execute(sql, params).fetchone()
 
     def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            return self._live().execute(sql, params).fetchall()
 
     def _migrate(self) -> None:
         with self._tx() as db:
@@ -269,7 +279,7 @@ class PostgresStore:
 
     def plate_index(self) -> list[tuple[str, str]]:
         """Every registered plate with its customer: (compact, customer_number)."""
-        with self._lock, self._db.cursor(row_factory=tuple_row) as cur:
+        with self._lock, self._live().cursor(row_factory=tuple_row) as cur:
             return cur.execute("SELECT compact, customer_number FROM plates").fetchall()
 
     def plates_fingerprint(self) -> tuple[int, int]:
@@ -540,10 +550,11 @@ class PostgresStore:
         ``VACUUM FULL`` needs an exclusive lock: if another process holds the tables for more
         than a few seconds, the next purge tries again."""
         with self._lock:
+            db = self._live()
             try:
-                self._db.execute("SET lock_timeout = '5s'")
-                self._db.execute("VACUUM FULL reads, plates, accounts, audit, outbox")
+                db.execute("SET lock_timeout = '5s'")
+                db.execute("VACUUM FULL reads, plates, accounts, audit, outbox")
             except psycopg.errors.LockNotAvailable as exc:
                 log.warning("could not compact %s now (%s); will retry", self.path, exc)
             finally:
-                self._db.execute("RESET lock_timeout")
+                db.execute("RESET lock_timeout")

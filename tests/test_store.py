@@ -62,6 +62,7 @@ def test_both_engines_have_every_migration() -> None:
 
 def test_new_database_gets_the_latest_schema_and_reopening_keeps_it(database: str) -> None:
     store = open_store(database)
+    assert isinstance(store, Store)  # every method of the protocol is there
     assert store.schema_version == len(MIGRATIONS)
     store.close()
     store = open_store(database)

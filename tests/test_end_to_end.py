@@ -86,10 +86,10 @@ def test_sample_frames_make_one_arrival_per_car_with_the_right_accounts(
         assert not any(f in log_text for f in forms), f"plate text in the log: {label}"
         if not car["customer_number"]:
             assert not any(f in everything for f in forms), f"unregistered plate: {label}"
-    assert sub.payloads("availability")[-1] == "offline"  # clean shutdown
-    status = sub.payloads("/status")
+    assert sub.payloads("/availability/test-cam")[-1] == "offline"  # clean shutdown
+    status = sub.payloads("/status/test-cam")
     assert status and status[-1]["outbox_depth"] == 0 and status[-1]["frames"] == 60
-    assert sub.payloads("/camera")[0]["camera_id"] == "test-cam"
+    assert sub.payloads("/camera/test-cam")[0]["camera_id"] == "test-cam"
 
 
 def test_corrupt_image_in_the_source_is_logged_and_skipped(

@@ -209,7 +209,7 @@ def test_live_camera_stream_that_dies_and_returns_during_run(
     try:
         assert sub.wait_for("arrival", 1, timeout=120), "no arrival from the live camera"
         camera.stop()
-        states = lambda: [p["state"] for p in sub.payloads("camera")]  # noqa: E731
+        states = lambda: [p["state"] for p in sub.payloads("/camera/entrance")]  # noqa: E731
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and "offline" not in states():
             time.sleep(0.1)

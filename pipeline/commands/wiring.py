@@ -84,7 +84,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
     source: Any = open_source(source_spec, fps=settings.camera.folder_fps, start=start)
     if getattr(source, "live", False):
         source = LatestFrameGrabber(source)  # never fall behind a live camera
-    topics = Topics(settings.prefix)
+    topics = Topics(settings.prefix, settings.camera.id)
     publisher = MqttPublisher(mqtt, store, topics.availability)
     summary = RunSummary()
 

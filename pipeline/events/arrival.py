@@ -2,10 +2,13 @@
 
 Topics, under a configurable prefix (default ``checkin/<site>``)::
 
-    <prefix>/arrival        QoS 1, one message per car passage
-    <prefix>/availability   retained ``online`` / ``offline`` (the last will)
-    <prefix>/status         retained heartbeat every ``status_interval_s``
-    <prefix>/camera         retained camera state, on every change
+    <prefix>/arrival                    QoS 1, one message per car passage (every camera)
+    <prefix>/availability/<camera_id>   retained ``online`` / ``offline`` (the last will)
+    <prefix>/status/<camera_id>         retained heartbeat every ``status_interval_s``
+    <prefix>/camera/<camera_id>         retained camera state, on every change
+
+The retained topics are per camera so that several cameras of a site, on one prefix, each
+keep their own last state.
 
 Consumers deduplicate by ``event_id``: delivery is at least once, so after a broker restart or
 a lost acknowledgement the same event may arrive twice, always with the same id.
@@ -28,22 +31,27 @@ SCHEMA_VERSION = 1
 @dataclass(frozen=True)
 class Topics:
     prefix: str
+    camera_id: str = ""  # the retained per-camera topics end in it
 
     @property
     def arrival(self) -> str:
         return f"{self.prefix}/arrival"
 
+    def _per_camera(self, kind: str) -> str:
+        return f"{self.prefix}/{kind}/{self.camera_id}" if self.camera_id \
+            else f"{self.prefix}/{kind}"
+
     @property
     def availability(self) -> str:
-        return f"{self.prefix}/availability"
+        return self._per_camera("availability")
 
     @property
     def status(self) -> str:
-        return f"{self.prefix}/status"
+        return self._per_camera("status")
 
     @property
     def camera(self) -> str:
-        return f"{self.prefix}/camera"
+        return self._per_camera("camera")
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,9 @@ class CheckIn:
             customer_number=match.account.customer_number if matched and match.account
             else None,
             event_id=event.event_id, plate_hmac=pseudonym,
-            uncertain=",".join(map(str, passage.uncertain)) or None)
+            uncertain=",".join(map(str, passage.uncertain)) or None,
+            matched_plate_hmac=plate_pseudonym(self.hmac_key, match.plate)
+            if matched and match.plate else None)
         try:
             # the shared store also knows what the other cameras announced (cross-camera dedup)
             if not self.store.record_passage(

@@ -191,6 +191,23 @@ def test_a_dropped_connection_fails_one_call_and_the_next_reconnects(
     store.close()
 
 
+def test_a_customers_second_car_at_another_camera_is_a_new_arrival(database: str) -> None:
+    from dataclasses import replace
+
+    store = open_store(database)
+    store.import_accounts([ANNA])
+    car1 = replace(record("a", camera="lane1", customer="10001"), matched_plate_hmac="p1")
+    assert store.record_passage(car1, None, dedup_s=60)
+    same_car = replace(record("b", seen_at="2026-11-25T07:00:30.000Z", camera="lane2",
+                              customer="10001"), matched_plate_hmac="p1")
+    assert not store.record_passage(same_car, None, dedup_s=60)
+    car2 = replace(record("c", seen_at="2026-11-25T07:00:30.000Z", camera="lane2",
+                          customer="10001"), matched_plate_hmac="p2")
+    assert store.record_passage(car2, None, dedup_s=60)
+    assert store.read("c").matched_plate_hmac == "p2"  # type: ignore[union-attr]
+    store.close()
+
+
 def test_one_car_seen_by_two_cameras_within_the_window_is_one_arrival(database: str) -> None:
     store = open_store(database)
     store.import_accounts([ANNA])

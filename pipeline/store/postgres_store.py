@@ -28,7 +28,7 @@ import psycopg
 from psycopg.rows import dict_row, tuple_row
 
 from pipeline.store.accounts_csv import Account
-from pipeline.store.dedup import window_bounds
+from pipeline.store.dedup import SAME_VISIT, same_visit_args, window_bounds
 from pipeline.store.protocol import DuplicateError, Send
 from pipeline.store.sqlite_store import (
     READ_COLUMNS,
@@ -127,6 +127,10 @@ MIGRATIONS: tuple[str, ...] = (
         service_s DOUBLE PRECISION
     );
     CREATE INDEX visit_facts_by_time ON visit_facts(at);
+    """,
+    # 7: which registered plate a matched read was checked in to (keyed pseudonym)
+    """
+    ALTER TABLE reads ADD COLUMN matched_plate_hmac TEXT;
     """,
 )
 
@@ -315,19 +319,17 @@ class PostgresStore:
                        dedup_s: float = 0.0) -> bool:
         """Store a passage and (if any) its event in one transaction: both or neither.
         ``dedup_s`` > 0 and a matched read: nothing is stored (False) when another camera has
-        recorded an arrival of the same customer within ``dedup_s`` of it. (Its own camera's
-        repeats are the tracker's business: it also tells a customer's second car apart.) Raises
-        ``DuplicateError`` when the read or event id is already stored."""
+        recorded an arrival of the same customer's same car within ``dedup_s`` of it. (Its own
+        camera's repeats are the tracker's business.) Raises ``DuplicateError`` when the read or
+        event id is already stored."""
         try:
             with self._tx() as db:
                 if dedup_s > 0 and read.customer_number and read.status == "matched":
                     db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                                (read.customer_number,))
                     lo, hi = window_bounds(read.seen_at, dedup_s)
-                    if db.execute("SELECT 1 FROM reads WHERE customer_number=%s AND "
-                                  "status='matched' AND seen_at BETWEEN %s AND %s AND "
-                                  "camera_id<>%s LIMIT 1",
-                                  (read.customer_number, lo, hi, read.camera_id)).fetchone():
+                    if db.execute(f"SELECT 1 FROM reads WHERE {SAME_VISIT} LIMIT 1",
+                                  same_visit_args(read, lo, hi)).fetchone():
                         return False
                 db.execute(f"INSERT INTO reads({_READS}) "
                            f"VALUES ({','.join(['%s'] * len(READ_COLUMNS))})",
@@ -526,6 +528,7 @@ class PostgresStore:
                     "UPDATE audit SET before=NULL, after=NULL").rowcount,
                 "reads_anonymised": db.execute(
                     "UPDATE reads SET plate_display=NULL, plate_compact=NULL, plate_hmac=NULL, "
+                    "matched_plate_hmac=NULL, "
                     "customer_number=NULL, event_id=NULL").rowcount,
             }
         self.vacuum()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.store.accounts_csv import Account
+from pipeline.store.dedup import SAME_VISIT, same_visit_args, window_bounds
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX visit_facts_by_time ON visit_facts(at);
     """,
+    # 7: which registered plate a matched read was checked in to (keyed pseudonym), so that
+    # cross-camera dedup tells a customer's two cars apart
+    """
+    ALTER TABLE reads ADD COLUMN matched_plate_hmac TEXT;
+    """,
 )
 
 
@@ -121,6 +127,7 @@ class ReadRecord:
     plate_hmac: str | None = None
     corrected_at: str | None = None
     uncertain: str | None = None  # comma-separated positions in plate_compact
+    matched_plate_hmac: str | None = None  # pseudonym of the registered plate checked in
 
 
 @dataclass(frozen=True)
@@ -297,18 +304,14 @@ class SqliteStore:
                        dedup_s: float = 0.0) -> bool:
         """Store a passage and (if any) its event in one transaction: both or neither.
         ``dedup_s`` > 0 and a matched read: nothing is stored (False) when another camera has
-        recorded an arrival of the same customer within ``dedup_s`` of it. (Its own camera's
-        repeats are the tracker's business: it also tells a customer's second car apart.)
-        Raises sqlite3.IntegrityError when the read or event id is already stored."""
+        recorded an arrival of the same customer's same car within ``dedup_s`` of it. (Its own
+        camera's repeats are the tracker's business.) Raises sqlite3.IntegrityError when the
+        read or event id is already stored."""
         with self._tx() as db:
             if dedup_s > 0 and read.customer_number and read.status == "matched":
-                from pipeline.store.dedup import window_bounds
-
                 lo, hi = window_bounds(read.seen_at, dedup_s)
-                if db.execute("SELECT 1 FROM reads WHERE customer_number=? AND "
-                              "status='matched' AND seen_at BETWEEN ? AND ? AND camera_id<>? "
-                              "LIMIT 1", (read.customer_number, lo, hi, read.camera_id)
-                              ).fetchone():
+                if db.execute(f"SELECT 1 FROM reads WHERE {SAME_VISIT} LIMIT 1".replace("%s", "?"),
+                              same_visit_args(read, lo, hi)).fetchone():
                     return False
             db.execute(f"INSERT INTO reads({','.join(READ_COLUMNS)}) "
                        f"VALUES ({','.join('?' * len(READ_COLUMNS))})",
@@ -516,6 +519,7 @@ class SqliteStore:
                     "UPDATE audit SET before=NULL, after=NULL").rowcount,
                 "reads_anonymised": db.execute(
                     "UPDATE reads SET plate_display=NULL, plate_compact=NULL, plate_hmac=NULL, "
+                    "matched_plate_hmac=NULL, "
                     "customer_number=NULL, event_id=NULL").rowcount,
             }
         self.vacuum()

@@ -25,7 +25,8 @@ from pipeline.matching.matcher import NEEDS_REVIEW
 from pipeline.operator.corrections import CorrectionError, Corrections
 from pipeline.plate.grammar import parse_plate
 from pipeline.store.accounts_csv import Account
-from pipeline.store.sqlite_store import ReadRecord, SqliteStore
+from pipeline.store.protocol import Store
+from pipeline.store.sqlite_store import ReadRecord
 
 STATUS_STYLE = {"needs_review": "bold black on yellow", "matched": "green",
                 "unregistered": "cyan", "dismissed": "dim"}
@@ -79,7 +80,7 @@ class ConsoleApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, store: SqliteStore, corrections: Corrections,
+    def __init__(self, store: Store, corrections: Corrections,
                  deliver: Callable[[], bool], refresh_s: float = 0.5,
                  window: timedelta = timedelta(hours=12), max_rows: int = 1000) -> None:
         super().__init__()

@@ -20,7 +20,8 @@ from pipeline.matching.matcher import MATCHED, UNREGISTERED
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
 from pipeline.store.accounts_csv import Account
-from pipeline.store.sqlite_store import AuditEntry, OutboxItem, ReadRecord, SqliteStore
+from pipeline.store.protocol import Store
+from pipeline.store.sqlite_store import AuditEntry, OutboxItem, ReadRecord
 
 DISMISSED = "dismissed"
 
@@ -50,7 +51,7 @@ def _describe(read: ReadRecord) -> str:
 class Corrections:
     """Operator actions on reads, against one store."""
 
-    def __init__(self, store: SqliteStore, topics: Topics, site: str, operator: str,
+    def __init__(self, store: Store, topics: Topics, site: str, operator: str,
                  detail: str = "full", clock: Callable[[], datetime] = utc_now) -> None:
         self.store = store
         self.topics = topics

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from pipeline.events.arrival import iso
 from pipeline.privacy.debug_crops import purge_crops
-from pipeline.store.sqlite_store import PurgeReport, SqliteStore
+from pipeline.store.protocol import Store
+from pipeline.store.sqlite_store import PurgeReport
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def cutoffs(now: datetime, settings: PrivacySettings) -> tuple[str, str]:
     return iso(unregistered), iso(matched)
 
 
-def purge(store: SqliteStore, settings: PrivacySettings, now: datetime,
+def purge(store: Store, settings: PrivacySettings, now: datetime,
           dry_run: bool = False) -> PurgeReport:
     unregistered, matched = cutoffs(now, settings)
     return store.purge(unregistered, matched, dry_run=dry_run)
@@ -64,7 +65,7 @@ def purge(store: SqliteStore, settings: PrivacySettings, now: datetime,
 class PurgeScheduler:
     """Runs the purge every ``purge_interval_s`` inside ``run`` (and once at start)."""
 
-    def __init__(self, store: SqliteStore, settings: PrivacySettings,
+    def __init__(self, store: Store, settings: PrivacySettings,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  crops: tuple[Path, float] | None = None) -> None:
         self.store = store

@@ -70,6 +70,9 @@ class CheckIn:
         self.timings: dict[str, deque[float]] = {
             k: deque(maxlen=10_000) for k in ("gate", "read", "vote", "match", "store")}
         self.gated = 0  # frames the motion gate spared
+        # passages the store could not take (a database server away): kept, in order, and
+        # recorded first thing on the next frame
+        self.parked: deque[_Unrecorded] = deque()
 
     def _timed(self, stage: str, t0: float) -> float:
         now = time.perf_counter()
@@ -79,25 +82,44 @@ class CheckIn:
     def process(self, frame: Frame) -> list[ArrivalEvent]:
         if self._stream_origin is None:
             self._stream_origin = (frame.timestamp, self.clock())
+        earlier = self.record_parked()
         t = time.perf_counter()
         if self.gate is not None:
             moving = self.gate.moving(frame.image, frame.timestamp)
             t = self._timed("gate", t)
             if not moving:
                 self.gated += 1
-                return self._emit_all(self.tracker.update(frame.timestamp, []))
+                return earlier + self._emit_all(self.tracker.update(frame.timestamp, []))
         when = frame.timestamp
         reads = self.reader.read(frame.image, skip=lambda box: self.tracker.settled(box, when))
         t = self._timed("read", t)
         passages = self.tracker.update(frame.timestamp, reads)
         self._timed("vote", t)
-        return self._emit_all(passages)
+        return earlier + self._emit_all(passages)
 
     def finish(self) -> list[ArrivalEvent]:
-        return self._emit_all(self.tracker.flush())
+        events = self.record_parked() + self._emit_all(self.tracker.flush())
+        if self.parked:
+            log.error("%d arrival(s) could not be stored (database unreachable) and are lost "
+                      "with this stop", len(self.parked))
+        return events
 
     def _emit_all(self, passages: list[Passage]) -> list[ArrivalEvent]:
         return [e for e in (self._emit(p) for p in passages) if e is not None]
+
+    def record_parked(self) -> list[ArrivalEvent]:
+        """Store the parked passages, oldest first, until the store refuses again."""
+        events = []
+        while self.parked:
+            item = self.parked[0]
+            if self._record(item) is None:
+                break
+            self.parked.popleft()
+            if item.stored:
+                events.append(self._announce(item))
+        if events:
+            log.info("database back: %d parked arrival(s) stored", len(events))
+        return events
 
     def _seen_at(self, passage: Passage) -> datetime:
         if self._stream_origin is None:
@@ -146,29 +168,64 @@ class CheckIn:
             uncertain=",".join(map(str, passage.uncertain)) or None,
             matched_plate_hmac=plate_pseudonym(self.hmac_key, match.plate)
             if matched and match.plate else None)
+        item = _Unrecorded(record, OutboxItem(0, event.event_id, self.topics.arrival,
+                                              event.to_json()), event, matched)
+        # behind parked passages, a new one waits its turn: the outbox keeps their order
+        stored = None if self.parked else self._record(item)
+        self._timed("store", t)
+        if stored is None:
+            self.parked.append(item)
+            return None
+        return self._announce(item) if stored else None
+
+    def _record(self, item: _Unrecorded) -> bool | None:
+        """Store one passage and its event: True when stored, False when it was not to be
+        announced (another camera's, or stored before a restart), None when the store is
+        unreachable (the passage stays parked)."""
+        record = item.record
         try:
             # the shared store also knows what the other cameras announced (cross-camera dedup)
             if not self.store.record_passage(
-                    record, OutboxItem(0, event.event_id, self.topics.arrival, event.to_json()),
-                    dedup_s=self.tracker.config.dedup_s if matched else 0.0):
+                    record, item.outbox,
+                    dedup_s=self.tracker.config.dedup_s if item.matched else 0.0):
                 log.info("customer %s announced by another camera within %.0f s: same visit",
                          record.customer_number, self.tracker.config.dedup_s)
-                return None
+                return False
         except sqlite3.IntegrityError:  # also PostgreSQL's (DuplicateError)
             if self.replay_key is None:
                 raise
             log.info("passage %s was recorded before the restart; not announced again",
-                     event.event_id[:8])
+                     item.event.event_id[:8])
+            return False
+        except Exception as exc:  # noqa: BLE001 - any engine's "server gone" error
+            if not self.parked:
+                log.error("cannot store arrival %s (%s); keeping it and retrying with every "
+                          "frame", item.event.event_id[:8], exc)
             return None
-        self._timed("store", t)
-        who = f"customer {match.account.customer_number}" if matched and match.account \
-            else match.status.replace("_", " ")
+        item.stored = True
+        return True
+
+    def _announce(self, item: _Unrecorded) -> ArrivalEvent:
+        record, event = item.record, item.event
+        who = f"customer {record.customer_number}" if item.matched \
+            else record.status.replace("_", " ")
         # no plate text in logs: the keyed pseudonym identifies the car for support
-        log.info("arrival %s (read %s): %s, plate#%s, confidence %.2f, %d reads",
-                 event.event_id[:8], read_id, who, pseudonym, passage.confidence, passage.reads)
+        log.info("arrival %s (read %s): %s, plate#%s, confidence %.2f", event.event_id[:8],
+                 record.read_id, who, record.plate_hmac, record.confidence)
         if self.on_event is not None:
             self.on_event(event)
         return event
+
+
+@dataclass
+class _Unrecorded:
+    """A passage ready to be stored, with its event."""
+
+    record: ReadRecord
+    outbox: OutboxItem
+    event: ArrivalEvent
+    matched: bool
+    stored: bool = False  # stored and to be announced
 
 
 def run_source(source: FrameSource, checkin: CheckIn, stop: threading.Event,
@@ -194,7 +251,7 @@ def run_source(source: FrameSource, checkin: CheckIn, stop: threading.Event,
         if events:
             summary.events.extend(events)
             summary.last_arrival_at = time.time()
-        if checkpoint is not None and checkin.tracker.idle():
+        if checkpoint is not None and checkin.tracker.idle() and not checkin.parked:
             checkpoint(frame.number + 1, False)
         summary.seconds = time.monotonic() - started
         if progress_every and summary.frames % progress_every == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,46 @@ def test_a_read_too_far_from_any_plate_to_be_sure_goes_to_review_without_plate_t
     events = run(tmp_path, {0: [seen(Plate("OF", "AB", "128"), 100)]}, 1)
     assert events[0]["status"] == "needs_review"
     assert "plate" not in events[0] and "account" not in events[0]
+
+
+class StoreThatGoesAway:
+    """The real SQLite store behind a switch: while ``down``, recording fails the way a
+    database server that went away does."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.down = False
+
+    def record_passage(self, *args: Any, **kwargs: Any) -> bool:
+        if self.down:
+            raise sqlite3.OperationalError("server closed the connection unexpectedly")
+        return self.store.record_passage(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def test_arrivals_wait_for_a_database_that_went_away_and_are_stored_in_order(
+        tmp_path: Path) -> None:
+    real = SqliteStore(tmp_path / "c.sqlite3")
+    real.import_accounts([ANNA])
+    store: Any = StoreThatGoesAway(real)
+    script = {0: [seen(ANNA_PLATE, 100)], 3: [seen(Plate("F", "X", "1"), 500)],
+              6: [seen(Plate("GG", "WS", "4711"), 900)]}
+    checkin = CheckIn(ScriptedReader(script), PassageTracker(TrackerConfig(agree=1,
+                                                                           min_reads=1)),
+                      StoreMatcher(real), store, Topics("t"), "cam", "site", hmac_key=b"k" * 32)
+    image = np.zeros((4, 4, 3), np.uint8)
+    events = checkin.process(Frame(0, 0.0, image))
+    assert len(events) == 1
+    store.down = True
+    for n in range(1, 9):  # two passages while the database is away: none lost, none sent
+        events += checkin.process(Frame(n, n * 0.2, image))
+    assert len(events) == 1 and len(checkin.parked) == 2
+    assert real.outbox_depth() == 1
+    store.down = False
+    events += checkin.process(Frame(9, 1.8, image))
+    assert len(events) == 3 and not checkin.parked
+    assert [e.payload["status"] for e in events] == ["matched", "unregistered", "unregistered"]
+    assert [i.event_id for i in real.pending()] == [e.event_id for e in events]
+    real.close()

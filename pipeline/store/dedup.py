@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipeline.store.sqlite_store import ReadRecord
+    from pipeline.store.sql_common import ReadRecord
 
 # Another camera's matched read of the same customer's same car (by the registered plate's
 # pseudonym; rows without one, from before migration 7, count by customer) in the window.

@@ -30,7 +30,7 @@ from psycopg.rows import dict_row, tuple_row
 from pipeline.store.accounts_csv import Account
 from pipeline.store.dedup import SAME_VISIT, same_visit_args, window_bounds
 from pipeline.store.protocol import DuplicateError, Send
-from pipeline.store.sqlite_store import (
+from pipeline.store.sql_common import (
     READ_COLUMNS,
     AuditEntry,
     OutboxItem,

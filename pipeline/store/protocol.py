@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol, runtime_checkable
 
 from pipeline.store.accounts_csv import Account
-from pipeline.store.sqlite_store import (
+from pipeline.store.sql_common import (
     AuditEntry,
     OutboxItem,
     PurgeReport,

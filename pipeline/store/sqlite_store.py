@@ -12,11 +12,22 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.store.accounts_csv import Account
 from pipeline.store.dedup import SAME_VISIT, same_visit_args, window_bounds
+from pipeline.store.sql_common import (
+    READ_COLUMNS,
+    AuditEntry,
+    OutboxItem,
+    PurgeReport,
+    ReadRecord,
+    VisitFact,
+)
+
+# the records are defined beside the shared SQL; most of the program imports them from here
+__all__ = ["MIGRATIONS", "READ_COLUMNS", "AuditEntry", "OutboxItem", "PurgeReport",
+           "ReadRecord", "SqliteStore", "VisitFact"]
 
 log = logging.getLogger(__name__)
 
@@ -109,68 +120,6 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE reads ADD COLUMN matched_plate_hmac TEXT;
     """,
 )
-
-
-@dataclass(frozen=True)
-class ReadRecord:
-    """One passage as stored: what was read, when, and what came of it."""
-
-    read_id: str
-    seen_at: str
-    camera_id: str
-    plate_display: str | None
-    plate_compact: str | None
-    confidence: float
-    status: str
-    customer_number: str | None
-    event_id: str | None
-    plate_hmac: str | None = None
-    corrected_at: str | None = None
-    uncertain: str | None = None  # comma-separated positions in plate_compact
-    matched_plate_hmac: str | None = None  # pseudonym of the registered plate checked in
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One operator action: when, who, what, on which read, from what to what."""
-
-    at: str
-    operator: str
-    action: str
-    read_id: str
-    before: str | None
-    after: str | None
-    event_id: str | None
-
-
-READ_COLUMNS = tuple(ReadRecord.__dataclass_fields__)
-
-
-@dataclass(frozen=True)
-class PurgeReport:
-    """What a retention purge removed (or, dry run, would remove)."""
-
-    unregistered_reads_deleted: int = 0
-    matched_plates_removed: int = 0
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    seq: int
-    event_id: str
-    topic: str
-    payload: str
-
-
-@dataclass(frozen=True)
-class VisitFact:
-    """An anonymous queue fact for the statistics (see migration 6)."""
-
-    kind: str
-    at: str
-    status: str | None
-    wait_s: float | None
-    service_s: float | None
 
 
 class SqliteStore:

@@ -261,7 +261,7 @@ class SqliteStore(SqlStore):
                 sent += 1
             return sent
 
-    # -- privacy (the rest is SqlStore's) ------------------------------------------------
+    # -- privacy (the rest is SqlStore's) -------------------------------------------------
 
     def vacuum(self) -> None:
         """Rewrite the file so deleted plate text does not linger in free pages or the WAL.

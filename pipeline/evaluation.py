@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.detection.types import Box
-from pipeline.frames.sources import read_image
+from pipeline.frames.sources import FolderSource, read_image
 from pipeline.plate.edits import levenshtein, substitutions
 from pipeline.reading.plate_reader import PlateRead, PlateReader
+from pipeline.tracking.passages import Passage, PassageTracker, TrackerConfig
 
 _NOT_PLATE_CHAR = re.compile(r"[^0-9A-ZÄÖÜ]")
 IOU_FOUND = 0.5
@@ -174,4 +175,60 @@ def format_report(name: str, summary: dict[str, Any]) -> str:
             f"{c['truth']}->{c['read']} x{c['count']}" for c in summary["top_confusions"]))
     lines.append(f"  ms per image                  mean {summary['ms_per_image_mean']}, "
                  f"p95 {summary['ms_per_image_p95']}")
+    passages = summary.get("per_passage")
+    if passages:
+        lines.append(f"  per car, after voting         {passages['exact']}/{passages['cars']} "
+                     f"exact = {passages['exact_share']:.1%}; {passages['missed']} missed, "
+                     f"{passages['split']} split, {len(passages['wrong'])} wrong plates")
+        for w in passages["wrong"]:
+            lines.append(f"    {w['truth']} read {w['read']} (confidence {w['confidence']}"
+                         + (", ambiguous)" if w["ambiguous"] else ")"))
     return "\n".join(lines)
+
+
+def evaluate_passages(reader: PlateReader, folder: Path, config: TrackerConfig | None = None,
+                      fps: float = 5.0) -> dict[str, Any] | None:
+    """Per car rather than per image, for a folder of the project's generator (frames in name
+    order plus ``ground_truth.csv``): the frames go through the reader and the product's
+    tracker (voting) as ``run`` would take them, and each emitted passage is compared with
+    the car in view when it began. None when the folder has no ground truth."""
+    truth_file = folder / "ground_truth.csv"
+    if not truth_file.is_file():
+        return None
+    with truth_file.open(encoding="utf-8", newline="") as fh:
+        cars = [(int(r["first_frame"]), int(r["last_frame"]), r["plate"])
+                for r in csv.DictReader(fh)]
+    tracker = PassageTracker(config)
+    passages = []
+    files = FolderSource(folder, fps=fps).files()
+    for number, path in enumerate(files):
+        image = read_image(path)
+        when = number / fps
+        reads = [] if image is None else reader.read(
+            image, skip=lambda box, when=when: tracker.settled(box, when))
+        passages += tracker.update(when, reads)
+    passages += tracker.flush()
+
+    def car_of(passage: Passage) -> int | None:
+        frame = round(passage.first_seen * fps)
+        return next((i for i, (first, last, _) in enumerate(cars) if first <= frame <= last),
+                    None)
+
+    per_car: dict[int, list[Passage]] = {}
+    wrong: list[dict[str, Any]] = []
+    for passage in passages:
+        car = car_of(passage)
+        if car is not None:
+            per_car.setdefault(car, []).append(passage)
+        if car is None or passage.plate.label != cars[car][2]:
+            wrong.append({"truth": cars[car][2] if car is not None else None,
+                          "read": passage.plate.label,
+                          "confidence": round(passage.confidence, 3),
+                          "ambiguous": passage.ambiguous})
+    exact = sum(1 for i, (_, _, plate) in enumerate(cars)
+                if [p.plate.label for p in per_car.get(i, [])] == [plate])
+    return {"cars": len(cars), "passages": len(passages), "exact": exact,
+            "exact_share": round(exact / len(cars), 4) if cars else None,
+            "missed": sum(1 for i in range(len(cars)) if i not in per_car),
+            "split": sum(max(0, len(ps) - 1) for ps in per_car.values()),
+            "wrong": wrong}

@@ -35,7 +35,12 @@ def test_label_layouts_of_shared_data_and_generator(tmp_path: Path) -> None:
 
 @pytest.mark.real
 def test_eval_on_the_sample_frames_with_real_weights(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["eval", str(ROOT / "sample_frames"), "--json"]) == 0
+    assert main(["--config", str(ROOT / "config" / "sample-frames.toml"), "eval",
+                 str(ROOT / "sample_frames"), "--json"]) == 0
     (summary,) = json.loads(capsys.readouterr().out).values()
     assert summary["images"] == 40 and summary["detection_rate"] >= 0.9
     assert summary["exact_box_given"] >= 0.6  # far frames are small and blurred on purpose
+    # per car, through the tracker's voting: every car once, with its plate
+    passages = summary["per_passage"]
+    assert passages["cars"] == 10 and passages["exact"] == 10
+    assert passages["wrong"] == [] and passages["missed"] == passages["split"] == 0

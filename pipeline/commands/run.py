@@ -168,7 +168,7 @@ def cmd_read(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     import dataclasses
 
-    from pipeline.evaluation import evaluate, format_report, load_labels
+    from pipeline.evaluation import evaluate, evaluate_passages, format_report, load_labels
 
     models = ["stock", "plate"] if args.compare else [settings.reading.recogniser]
     results: dict[str, dict[str, Any]] = {}
@@ -189,6 +189,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
             report = evaluate(reader, items, progress)
             results[label] = report.summary()
+            passages = evaluate_passages(reader, folder, settings.tracking,
+                                         settings.camera.folder_fps)
+            if passages is not None:
+                results[label]["per_passage"] = passages
     if args.json:
         print_json(results)
     else:

@@ -49,6 +49,20 @@ def test_umlaut_restored_where_only_the_umlaut_district_exists() -> None:
     assert result.fixes == 1
 
 
+def test_district_off_the_list_takes_its_one_look_alike_on_it() -> None:
+    """FE-Schrift's narrow W read as H: DÜH is no district, DÜW is the only look-alike."""
+    parsed = parse_plate("DÜH-AS 870", DISTRICTS)
+    assert parsed is not None and parsed.plate.display == "DÜW-AS 870" and parsed.fixes == 1
+
+
+def test_district_with_two_look_alikes_on_the_list_is_not_guessed() -> None:
+    # BW is no district; BH and BM both are: no reading with a guessed district
+    parsed = parse_plate("BW-AB 12", DISTRICTS)
+    assert parsed is None or parsed.plate.district not in ("BH", "BM")
+    # a one-letter code is never made up from a look-alike (X -> K would turn junk into K)
+    assert parse_plate("X-AB 12", DISTRICTS) is None
+
+
 def test_separator_decides_the_district() -> None:
     a = parse_plate("B-NO 1234", DISTRICTS)
     b = parse_plate("BN-O 1234", DISTRICTS)

@@ -23,6 +23,13 @@ TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "B": "8", "S": "5", "Z": "2"
 # the seals' gap and the letter/digit gap are what tell B-NO 1234 from BN-O 1234.
 BOUNDARY_COST = 1.5
 UMLAUT = {"A": "Ä", "O": "Ö", "U": "Ü"}
+# Letters that plate OCR reads as one another (narrow FE-Schrift W as H, M as N, worn bars,
+# round letters, thin verticals): tried on a district code that is not on the official list.
+LOOKALIKE_LETTERS: dict[str, str] = {
+    "W": "HMV", "H": "WNM", "M": "NWH", "N": "MH", "E": "F", "F": "E", "O": "DQ", "D": "O",
+    "Q": "O", "I": "LJ", "L": "I", "J": "I", "U": "V", "V": "UW", "P": "R", "R": "P",
+    "C": "G", "G": "C", "K": "X", "X": "K",
+}
 
 _SEPARATORS = re.compile(r"[^0-9A-ZÄÖÜ]+")
 
@@ -98,25 +105,38 @@ def _as_digits(chars: str) -> tuple[str, int] | None:
     return digits, fixes
 
 
-def _district(chars: str, districts: frozenset[str] | None) -> tuple[str, int] | None:
-    """Letters of a district code, with umlauts restored where only the umlaut form exists."""
+def _district(chars: str, districts: frozenset[str] | None,
+              lookalikes: bool = False) -> tuple[str, int] | None:
+    """Letters of a district code. A code not on the official list is not a German plate as
+    read, so one look-alike is tried: a lost umlaut (DUW -> DÜW: the English recogniser has
+    none), else, with ``lookalikes`` and for codes of two or three letters, one look-alike
+    letter (DÜH -> DÜW). Only a single valid result is taken; two equally possible codes are
+    not guessed between."""
     base = _as_letters(chars)
     if base is None:
         return None
     code, fixes = base
     if districts is None or code in districts:
         return code, fixes
-    # The English recogniser has no umlauts: DUW -> DÜW when only DÜW is a district.
-    options = {code[:i] + UMLAUT[c] + code[i + 1:] for i, c in enumerate(code) if c in UMLAUT}
-    found = sorted(o for o in options if o in districts)
-    if len(found) == 1:
-        return found[0], fixes + 1
+    # one-letter codes are left alone: nearly every letter is one, so a look-alike would turn
+    # almost any junk into a plate
+    for table in (UMLAUT, LOOKALIKE_LETTERS) if lookalikes and len(code) > 1 else (UMLAUT,):
+        options = {code[:i] + alt + code[i + 1:]
+                   for i, c in enumerate(code) for alt in table.get(c, "")}
+        found = sorted(o for o in options if o in districts)
+        if len(found) == 1:
+            return found[0], fixes + 1
+        if found:
+            return None
     return None
 
 
-def _candidates(compact: str, districts: frozenset[str] | None) -> list[tuple[int, Plate]]:
+def _candidates(compact: str, districts: frozenset[str] | None,
+                district_token: int = 0) -> list[tuple[int, Plate]]:
     """Every way to read ``compact`` as district + letters + digits (+ suffix), with the
-    number of characters each reading had to fix."""
+    number of characters each reading had to fix. ``district_token``: length of the first
+    token when the read set it apart (the seals' gap); only a district read as its own token
+    may be corrected to a look-alike code."""
     found: list[tuple[int, Plate]] = []
     suffixes = [("", compact)]
     if compact[-1:] in ("E", "H"):
@@ -127,7 +147,7 @@ def _candidates(compact: str, districts: frozenset[str] | None) -> list[tuple[in
                 n_digits = len(body) - d - n_letters
                 if not 1 <= n_digits <= 4:
                     continue
-                dist = _district(body[:d], districts)
+                dist = _district(body[:d], districts, lookalikes=d == district_token)
                 letters = _as_letters(body[d:d + n_letters])
                 digits = _as_digits(body[d + n_letters:])
                 if dist is None or letters is None or digits is None:
@@ -160,7 +180,8 @@ def parse_plate(raw: str, districts: frozenset[str] | None = None) -> ParseResul
         return None
     seen = _boundaries(tokens)
     scored: list[tuple[float, int, Plate]] = []
-    for fixes, plate in _candidates(compact, districts):
+    first = len(tokens[0]) if len(tokens) > 1 else 0
+    for fixes, plate in _candidates(compact, districts, first):
         d, n = len(plate.district), len(plate.letters)
         own = {d, d + n} | ({len(compact) - 1} if plate.suffix else set())
         cost = fixes + BOUNDARY_COST * len(seen - own)

@@ -195,12 +195,11 @@ class MatchThresholds:
 def agreement(plate: str, evidence: Evidence) -> float:
     """How firmly the car's reads back ``plate``: the smallest share of the reads' weight that
     agrees with it, on its length and, among reads of that length, on each character."""
-    total = sum(w for _, w in evidence)
     same = [(r, w) for r, w in evidence if len(r) == len(plate)]
-    if total <= 0 or not same:
-        return 0.0
-    share = sum(w for _, w in same) / total
     same_total = sum(w for _, w in same)
+    if same_total <= 0:
+        return 0.0
+    share = same_total / sum(w for _, w in evidence)
     for i, ch in enumerate(plate):
         share = min(share, sum(w for r, w in same if r[i] == ch) / same_total)
     return share

@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,20 +25,30 @@ from pipeline.tracking.passages import Passage, PassageTracker
 log = logging.getLogger(__name__)
 
 
+# A run on a live camera lasts weeks: the summary keeps counts of every arrival but only the
+# most recent events themselves.
+RECENT_EVENTS = 10_000
+
+
 @dataclass
 class RunSummary:
     frames: int = 0
     corrupt: int = 0
     seconds: float = 0.0
     last_arrival_at: float | None = None
-    events: list[ArrivalEvent] = field(default_factory=list)
+    events: deque[ArrivalEvent] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    def add(self, events: list[ArrivalEvent]) -> None:
+        self.events.extend(events)
+        self.statuses.update(str(e.payload["status"]) for e in events)
 
     @property
     def passages(self) -> int:
-        return len(self.events)
+        return sum(self.statuses.values())
 
     def count(self, status: str) -> int:
-        return sum(1 for e in self.events if e.payload["status"] == status)
+        return self.statuses[status]
 
 
 class CheckIn:
@@ -249,15 +259,15 @@ def run_source(source: FrameSource, checkin: CheckIn, stop: threading.Event,
             log.exception("frame %d (%s) failed; skipped", frame.number, frame.origin)
             continue
         if events:
-            summary.events.extend(events)
+            summary.add(events)
             summary.last_arrival_at = time.time()
         if checkpoint is not None and checkin.tracker.idle() and not checkin.parked:
             checkpoint(frame.number + 1, False)
         summary.seconds = time.monotonic() - started
         if progress_every and summary.frames % progress_every == 0:
-            log.info("%d frames, %d arrivals so far", summary.frames, len(summary.events))
+            log.info("%d frames, %d arrivals so far", summary.frames, summary.passages)
     source.close()
-    summary.events.extend(checkin.finish())
+    summary.add(checkin.finish())
     if checkpoint is not None and finished:
         checkpoint(-1, True)
     summary.corrupt = source.stats.corrupt

@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                "kennzeichen-checkin run --source sample_frames --config site.toml")
     run.add_argument("--source", required=True,
                      help="folder of images, video file, camera index (0) or stream URL")
-    run.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    run.add_argument("--json", action="store_true",
+                     help="print a JSON summary at the end (counts of every arrival, the "
+                          "events themselves for the last 10,000)")
     run.add_argument("--restart", action="store_true",
                      help="read a folder or file from the start even if an earlier run got "
                           "through it (normally a run resumes where the last one stopped)")

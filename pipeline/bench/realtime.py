@@ -271,7 +271,7 @@ def run_pipeline_on(stream: Path, cars: list[CarPass], workdir: Path) -> dict[st
             "n": len(latencies)},
         "cars": len(cars),
         "registered_cars": len(by_customer),
-        "arrivals": len(summary.events),
+        "arrivals": summary.passages,
         "right_accounts": right,
         "wrong_accounts": wrong,
         "missed_registered": len(by_customer) - right,

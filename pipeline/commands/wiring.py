@@ -145,7 +145,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         "detect_ms_mean": _mean(timings.detect_ms),
         "recognise_ms_mean": _mean(timings.recognise_ms),
         "recogniser": reader.recogniser.name,
-        "events": [e.payload for e in summary.events],
+        "events": [e.payload for e in summary.events],  # the last RECENT_EVENTS
     }
 
 

@@ -122,10 +122,11 @@ class CheckIn:
         events = []
         while self.parked:
             item = self.parked[0]
-            if self._record(item) is None:
+            stored = self._record(item)
+            if stored is None:
                 break
             self.parked.popleft()
-            if item.stored:
+            if stored:
                 events.append(self._announce(item))
         if events:
             log.info("database back: %d parked arrival(s) stored", len(events))
@@ -212,7 +213,6 @@ class CheckIn:
                 log.error("cannot store arrival %s (%s); keeping it and retrying with every "
                           "frame", item.event.event_id[:8], exc)
             return None
-        item.stored = True
         return True
 
     def _announce(self, item: _Unrecorded) -> ArrivalEvent:
@@ -235,7 +235,6 @@ class _Unrecorded:
     outbox: OutboxItem
     event: ArrivalEvent
     matched: bool
-    stored: bool = False  # stored and to be announced
 
 
 def run_source(source: FrameSource, checkin: CheckIn, stop: threading.Event,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -66,3 +67,63 @@ def test_umlaut_differs_from_base_letter() -> None:
 def test_missing_font_names_the_debian_package(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="fonts-opendin"):
         pr._require_font(tmp_path / "OSP-DIN.ttf")
+
+
+def _ink_rows(img: np.ndarray) -> np.ndarray:
+    """Share of dark pixels per row, right of the EU band."""
+    gray = img.min(axis=2)[:, int(img.shape[1] * 0.2):-6]
+    return (gray < 100).mean(axis=1)
+
+
+def test_two_line_default_layout() -> None:
+    a = pr.render_two_line_plate("OF-AB123")
+    assert a.dtype == np.uint8 and a.shape == (200, 280, 3)
+    assert np.array_equal(a, pr.render_two_line_plate("OF-AB123"))
+    # the EU band runs the full height on the left
+    for y in (20, 100, 140):
+        band = a[y - 4:y + 4, 12:34].reshape(-1, 3).mean(axis=0)
+        assert band[0] > 120 and band[2] < 60, y
+    # two rows of characters with a clear, bright gap between them
+    ink = _ink_rows(a)
+    top, gap, bottom = ink[25:90], ink[96:104], ink[112:180]
+    assert top.mean() > 0.15 and bottom.mean() > 0.1
+    assert gap.max() < 0.02
+    # the seals (coloured HU sticker) are in the top row only
+    hsv = cv2.cvtColor(a, cv2.COLOR_BGR2HSV)
+    coloured = (hsv[..., 1] > 120) & (hsv[..., 2] > 120)
+    coloured[:, :45] = False  # not the band's stars
+    ys = np.flatnonzero(coloured.any(axis=1))
+    assert ys.size and ys.max() < 100
+    # digits only at the bottom: the top row of "F-X1" holds F and X, the bottom one 1
+    b = _ink_rows(pr.render_two_line_plate("F-X1"))
+    assert b[25:90].mean() > b[112:180].mean()
+
+
+@pytest.mark.parametrize("size", pr.TWO_LINE_MM)
+def test_two_line_sizes(size: tuple[int, int]) -> None:
+    img = pr.render_two_line_plate("MTK-WM123", size_mm=size, height=100)
+    assert img.shape == (100, round(100 * size[0] / size[1]), 3)
+
+
+def test_two_line_random_style_and_invalid_size() -> None:
+    rng = np.random.default_rng(11)
+    widths = {pr.render_two_line_plate(pr.random_plate(rng), rng).shape[1] for _ in range(20)}
+    assert widths == {280, 340, 220}
+    with pytest.raises(ValueError, match="two-line plate size"):
+        pr.render_two_line_plate("OF-AB123", size_mm=(520, 110))
+    with pytest.raises(ValueError):
+        pr.render_two_line_plate("OFAB123")
+
+
+def test_two_line_rendering_leaves_one_line_plates_alone() -> None:
+    """The one-line renderer draws the same plate and uses the rng the same way whether or not
+    two-line plates were rendered before (training data and sample frames depend on it)."""
+    def one_line(seed: int) -> tuple[np.ndarray, float]:
+        rng = np.random.default_rng(seed)
+        img = pr.render_plate(pr.random_plate(rng), rng)
+        return img, float(rng.random())
+
+    before = one_line(5)
+    pr.render_two_line_plate("OF-AB123", np.random.default_rng(1))
+    after = one_line(5)
+    assert np.array_equal(before[0], after[0]) and before[1] == after[1]

@@ -22,6 +22,10 @@ import numpy as np
 PLATE_RE = re.compile(r"^([A-ZÄÖÜ]{1,3})-([A-ZÄÖÜ]{1,2})([1-9][0-9]{0,3})([EH]?)$")
 MAX_CHARS = 8
 PLATE_MM = (520, 110)
+# Two-line plates (width, height) in mm and the character height of each: 280 x 200 for
+# motorcycles, 340 x 200 for cars, 220 x 200 for small motorcycles (smaller characters).
+TWO_LINE_MM: tuple[tuple[int, int], ...] = ((280, 200), (340, 200), (220, 200))
+TWO_LINE_CAP_MM = {(280, 200): 70, (340, 200): 75, (220, 200): 60}
 UMLAUT_BASE = {"Ä": "A", "Ö": "O", "Ü": "U"}
 
 FONT_DIN = Path("/usr/share/fonts/truetype/opendin/OSP-DIN.ttf")
@@ -226,7 +230,9 @@ def _star_points(cx: float, cy: float, r: float) -> np.ndarray:
     return np.stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)], axis=1)
 
 
-def _draw_band(img: np.ndarray, x0: float, x1: float, y0: float, y1: float, s: float) -> None:
+def _draw_band(img: np.ndarray, x0: float, x1: float, y0: float, y1: float, s: float,
+               d_top: float | None = None) -> None:
+    """EU band: star circle at the top, white ``D`` at ``d_top`` (default 64 mm below y0)."""
     cv2.rectangle(img, (int(x0), int(y0)), (int(x1), int(y1)), EU_BLUE_BGR, -1)
     cx, cy, rad = (x0 + x1) / 2, y0 + 30 * s, 11 * s
     for i in range(12):
@@ -234,30 +240,38 @@ def _draw_band(img: np.ndarray, x0: float, x1: float, y0: float, y1: float, s: f
         pts = _star_points(cx + rad * np.cos(a), cy + rad * np.sin(a), 2.3 * s)
         cv2.fillPoly(img, [np.round(pts * 8).astype(np.int32)], EU_YELLOW_BGR, cv2.LINE_AA, 3)
     d = _glyph_mask(FONT_DIN, "D", max(1, int(s)), int(24 * s))
-    _paste(img, d, int(cx - d.shape[1] / 2), int(y0 + 64 * s), (255, 255, 255))
+    top = y0 + 64 * s if d_top is None else d_top
+    _paste(img, d, int(cx - d.shape[1] / 2), int(top), (255, 255, 255))
 
 
-def _draw_seals(img: np.ndarray, cx: float, s: float, style: dict) -> None:
+def _draw_seals(img: np.ndarray, cx: float, s: float, style: dict, top: float = 0.0,
+                k: float = 1.0) -> None:
+    """The stacked seals centred on ``cx``; ``top`` shifts them down (px), ``k`` scales them
+    (two-line plates have them in the top row only)."""
     # HU inspection sticker (top), coloured with a black year in the middle and month ticks.
-    hu_c, hu_r = (int(cx), int(30 * s)), int(17.5 * s)
+    hu_y = top + 30 * s * k
+    hu_c, hu_r = (int(cx), int(hu_y)), int(17.5 * s * k)
     cv2.circle(img, hu_c, hu_r, style["hu_colour"], -1, cv2.LINE_AA)
-    cv2.circle(img, hu_c, int(hu_r * 0.62), (40, 40, 40), max(1, int(0.8 * s)), cv2.LINE_AA)
+    cv2.circle(img, hu_c, int(hu_r * 0.62), (40, 40, 40), max(1, int(0.8 * s * k)), cv2.LINE_AA)
     for i in range(12):
         a = 2 * np.pi * i / 12
-        p0 = (int(cx + hu_r * 0.7 * np.cos(a)), int(30 * s + hu_r * 0.7 * np.sin(a)))
-        p1 = (int(cx + hu_r * 0.92 * np.cos(a)), int(30 * s + hu_r * 0.92 * np.sin(a)))
-        cv2.line(img, p0, p1, (30, 30, 30), max(1, int(0.9 * s)), cv2.LINE_AA)
-    cv2.putText(img, "26", (int(cx - 8 * s), int(33 * s)), cv2.FONT_HERSHEY_SIMPLEX,
-                0.28 * s, (20, 20, 20), max(1, int(1.2 * s)), cv2.LINE_AA)
+        p0 = (int(cx + hu_r * 0.7 * np.cos(a)), int(hu_y + hu_r * 0.7 * np.sin(a)))
+        p1 = (int(cx + hu_r * 0.92 * np.cos(a)), int(hu_y + hu_r * 0.92 * np.sin(a)))
+        cv2.line(img, p0, p1, (30, 30, 30), max(1, int(0.9 * s * k)), cv2.LINE_AA)
+    cv2.putText(img, "26", (int(cx - 8 * s * k), int(top + 33 * s * k)),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.28 * s * k, (20, 20, 20), max(1, int(1.2 * s * k)),
+                cv2.LINE_AA)
     # State seal (bottom): silver disc, thin ring and a coloured coat of arms.
-    st_c, st_r = (int(cx), int(76 * s)), int(18 * s)
+    st_y = top + 76 * s * k
+    st_c, st_r = (int(cx), int(st_y)), int(18 * s * k)
     cv2.circle(img, st_c, st_r, (205, 205, 200), -1, cv2.LINE_AA)
-    cv2.circle(img, st_c, int(st_r * 0.85), (90, 90, 90), max(1, int(0.6 * s)), cv2.LINE_AA)
-    shield = np.array([(-7, -8), (7, -8), (7, 2), (0, 9), (-7, 2)], np.float64) * s
-    shield += (cx, 76 * s)
+    cv2.circle(img, st_c, int(st_r * 0.85), (90, 90, 90), max(1, int(0.6 * s * k)), cv2.LINE_AA)
+    shield = np.array([(-7, -8), (7, -8), (7, 2), (0, 9), (-7, 2)], np.float64) * s * k
+    shield += (cx, st_y)
     cv2.fillPoly(img, [np.round(shield * 8).astype(np.int32)], (40, 40, 190), cv2.LINE_AA, 3)
-    cv2.line(img, (int(cx - 7 * s), int(74 * s)), (int(cx + 7 * s), int(74 * s)),
-             (230, 230, 230), max(1, int(2 * s)))
+    bar_y = int(top + 74 * s * k)
+    cv2.line(img, (int(cx - 7 * s * k), bar_y), (int(cx + 7 * s * k), bar_y),
+             (230, 230, 230), max(1, int(2 * s * k)))
 
 
 def _paste(img: np.ndarray, mask: np.ndarray, x: int, y: int, colour) -> None:
@@ -269,6 +283,69 @@ def _paste(img: np.ndarray, mask: np.ndarray, x: int, y: int, colour) -> None:
     m = mask[y0 - y:y1 - y, x0 - x:x1 - x, None]
     region = img[y0:y1, x0:x1].astype(np.float32)
     img[y0:y1, x0:x1] = (region * (1 - m) + np.asarray(colour, np.float32) * m).astype(img.dtype)
+
+
+def _blank_plate(W: int, H: int, s: float, style: dict) -> np.ndarray:
+    """Paper with rounded corners on a light background (the crop margin shows it) and the
+    black border."""
+    img = np.zeros((H, W, 3), np.uint8)
+    img[:] = 255
+    r = int(5 * s)
+    cv2.rectangle(img, (r, 0), (W - r, H), style["paper"], -1)
+    cv2.rectangle(img, (0, r), (W, H - r), style["paper"], -1)
+    for cx, cy in ((r, r), (W - r, r), (r, H - r), (W - r, H - r)):
+        cv2.circle(img, (cx, cy), r, style["paper"], -1, cv2.LINE_AA)
+    bw = max(1, int(1.3 * s))
+    cv2.rectangle(img, (int(2 * s), int(2 * s)), (int(W - 2 * s), int(H - 2 * s)), style["ink"],
+                  bw, cv2.LINE_AA)
+    return img
+
+
+def _row_masks(groups: list, style: dict, cap: int, rng: np.random.Generator | None) -> list:
+    """Character masks of a row's groups; ``None`` (the seals) and ``"gap"`` pass through."""
+    masks: list = []
+    for g in groups:
+        if g is None or g == "gap":
+            masks.append(g)
+        else:
+            masks.append([_char_mask(c, style, cap, rng) for c in g])
+    return masks
+
+
+def _draw_row(img: np.ndarray, masks: list, left: float, right: float, y: int, cap: int,
+              s: float, style: dict, seal_top: float = 0.0, seal_k: float = 1.0) -> None:
+    """One row of characters centred between ``left`` and ``right`` (squeezed if too wide),
+    with the seals where the group is ``None`` and a gap where it is ``"gap"``."""
+    spacing, seal_w, gap_w = 5 * s, 44 * s * seal_k, 22 * s
+
+    def total(scale: float) -> float:
+        t = 0.0
+        for g in masks:
+            if g is None:
+                t += seal_w + 2 * spacing
+            elif g == "gap":
+                t += gap_w
+            else:
+                t += sum(m.shape[1] * scale + spacing for m in g) - spacing
+        return t
+
+    avail = right - left - 6 * s
+    scale = min(1.0, (avail - (total(0.0))) / max(1.0, total(1.0) - total(0.0)))
+    x = left + 3 * s + max(0.0, (avail - total(scale)) / 2)
+    for g in masks:
+        if g is None:
+            _draw_seals(img, x + spacing + seal_w / 2, s, style, seal_top, seal_k)
+            x += seal_w + 2 * spacing
+        elif g == "gap":
+            x += gap_w
+        else:
+            for m in g:
+                if scale < 1.0:
+                    m = cv2.resize(m, (max(2, int(m.shape[1] * scale)), cap),
+                                   interpolation=cv2.INTER_AREA)
+                _paste(img, m, int(round(x)), y, style["ink"])
+                x += m.shape[1] + spacing
+            x -= spacing
 
 
 def render_plate(plate: str, rng: np.random.Generator | None = None, *,
@@ -283,18 +360,8 @@ def render_plate(plate: str, rng: np.random.Generator | None = None, *,
     style = _default_style() if rng is None else _random_style(rng)
     s = float(_SS)
     W, H = int(PLATE_MM[0] * s), int(PLATE_MM[1] * s)
-    img = np.zeros((H, W, 3), np.uint8)
-    img[:] = 255
-    # plate with rounded corners on a light background (the crop margin shows it)
-    r = int(5 * s)
-    cv2.rectangle(img, (r, 0), (W - r, H), style["paper"], -1)
-    cv2.rectangle(img, (0, r), (W, H - r), style["paper"], -1)
-    for cx, cy in ((r, r), (W - r, r), (r, H - r), (W - r, H - r)):
-        cv2.circle(img, (cx, cy), r, style["paper"], -1, cv2.LINE_AA)
+    img = _blank_plate(W, H, s, style)
     ink = style["ink"]
-    bw = max(1, int(1.3 * s))
-    cv2.rectangle(img, (int(2 * s), int(2 * s)), (int(W - 2 * s), int(H - 2 * s)), ink, bw,
-                  cv2.LINE_AA)
     left = 3 * s
     if style["band"]:
         _draw_band(img, 3 * s, 42 * s, 3 * s, H - 3 * s, s)
@@ -312,42 +379,47 @@ def render_plate(plate: str, rng: np.random.Generator | None = None, *,
 
     cap = int(75 * s)
     groups = [list(district), None, list(letters), "gap", list(digits + suffix)]
-    masks: list = []
-    for g in groups:
-        if g is None or g == "gap":
-            masks.append(g)
-        else:
-            masks.append([_char_mask(c, style, cap, rng) for c in g])
-    spacing, seal_w, gap_w = 5 * s, 44 * s, 22 * s
-
-    def total(scale: float) -> float:
-        t = 0.0
-        for g in masks:
-            if g is None:
-                t += seal_w + 2 * spacing
-            elif g == "gap":
-                t += gap_w
-            else:
-                t += sum(m.shape[1] * scale + spacing for m in g) - spacing
-        return t
-
-    avail = right - left - 6 * s
-    scale = min(1.0, (avail - (total(0.0))) / max(1.0, total(1.0) - total(0.0)))
-    x = left + 3 * s + max(0.0, (avail - total(scale)) / 2)
-    y = int((H - cap) / 2)
-    for g in masks:
-        if g is None:
-            _draw_seals(img, x + spacing + seal_w / 2, s, style)
-            x += seal_w + 2 * spacing
-        elif g == "gap":
-            x += gap_w
-        else:
-            for m in g:
-                if scale < 1.0:
-                    m = cv2.resize(m, (max(2, int(m.shape[1] * scale)), cap),
-                                   interpolation=cv2.INTER_AREA)
-                _paste(img, m, int(round(x)), y, ink)
-                x += m.shape[1] + spacing
-            x -= spacing
+    masks = _row_masks(groups, style, cap, rng)
+    _draw_row(img, masks, left, right, int((H - cap) / 2), cap, s, style)
     out_w = int(round(height * PLATE_MM[0] / PLATE_MM[1]))
+    return cv2.resize(img, (out_w, height), interpolation=cv2.INTER_AREA)
+
+
+def render_two_line_plate(plate: str, rng: np.random.Generator | None = None, *,
+                          size_mm: tuple[int, int] | None = None,
+                          height: int = 200) -> np.ndarray:
+    """Clean front-on BGR uint8 image of ``plate`` as a two-line plate.
+
+    Top row: district, the stacked seals (smaller than on one-line plates), letters; bottom
+    row: digits and the optional ``E``/``H``; the EU band runs the full height on the left
+    (stars at the top, ``D`` at the bottom). ``size_mm`` is one of ``TWO_LINE_MM`` (280 x 200
+    motorcycle, 340 x 200 car, 220 x 200 small motorcycle); ``None`` picks 280 x 200 without
+    ``rng``, a random one with it. Same glyphs and style choices as ``render_plate``; the
+    seasonal field is not drawn. The image is ``height`` px high (1 px per mm at 200).
+    """
+    district, letters, digits, suffix = parse_label(plate)
+    style = _default_style() if rng is None else _random_style(rng)
+    if size_mm is None:
+        size_mm = TWO_LINE_MM[0] if rng is None else TWO_LINE_MM[int(rng.integers(3))]
+    if size_mm not in TWO_LINE_CAP_MM:
+        raise ValueError(f"two-line plate size must be one of {TWO_LINE_MM}, not {size_mm}")
+    s = float(_SS)
+    W, H = int(size_mm[0] * s), int(size_mm[1] * s)
+    img = _blank_plate(W, H, s, style)
+    left = 3 * s
+    if style["band"]:
+        _draw_band(img, 3 * s, 42 * s, 3 * s, H - 3 * s, s, d_top=H - 46 * s)
+        left = 42 * s
+    right = W - 5 * s
+    cap_mm = TWO_LINE_CAP_MM[size_mm]
+    cap = int(cap_mm * s)
+    margin = (size_mm[1] - 2 * cap_mm) / 3 * s  # above, between and below the rows
+    y_top, y_bottom = int(margin), int(2 * margin + cap)
+    top = _row_masks([list(district), None, list(letters)], style, cap, rng)
+    bottom = _row_masks([list(digits + suffix)], style, cap, rng)
+    seal_k = cap_mm / 88.0  # the seals stand 82 mm high beside 75 mm characters: a bit less
+    seal_top = y_top + cap / 2 - 53 * s * seal_k
+    _draw_row(img, top, left, right, y_top, cap, s, style, seal_top, seal_k)
+    _draw_row(img, bottom, left, right, y_bottom, cap, s, style)
+    out_w = int(round(height * size_mm[0] / size_mm[1]))
     return cv2.resize(img, (out_w, height), interpolation=cv2.INTER_AREA)

@@ -9,6 +9,11 @@ all) cars are registered.
 
     python -m pipeline.synth.scenes --out sample_frames --cars 10 --seed 1000
 
+``--two-line 0.2`` gives about a fifth of the cars two-line plates (motorcycle / two-line car
+plates, 200 mm high); ``ground_truth.csv`` and ``labels.csv`` then carry a ``lines`` column
+(1 or 2). Without the option nothing changes: same rng draws, same files, no ``lines`` column
+(absent means one line).
+
 Seed ranges: 1000-1999 sample frames, 5000-5999 tuning, 9000-9999 evaluation (never tune on
 them). Needs the generation fonts (Debian ``fonts-opendin``, ``fonts-dejavu-core``).
 """
@@ -23,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.synth.plate_render import random_plate, render_plate
+from pipeline.synth.plate_render import random_plate, render_plate, render_two_line_plate
 
 SIZE = (1280, 720)
 LOCAL_DISTRICTS = ("OF", "OF", "OF", "F", "F", "DA", "GG", "HU", "MTK", "AB", "DI", "WI")
@@ -41,6 +46,7 @@ class Car:
     colour: tuple[int, int, int]
     dusk: bool
     lateral: float  # -1..1, where in the lane the car drives
+    lines: int = 1  # 2: a two-line plate (200 mm high)
 
 
 def _background(rng: np.random.Generator, dusk: bool,
@@ -100,8 +106,10 @@ def _car(img: np.ndarray, car: Car, plate_img: np.ndarray, progress: float,
                   (x0 + int(cw * 0.7), y0 + int(ch * 0.55)), (40, 40, 40), -1)
     cv2.rectangle(img, (x0, y0 + int(ch * 0.78)), (x0 + cw, bottom), (35, 35, 38), -1)
     cv2.ellipse(img, (cx, bottom), (int(cw * 0.55), int(ch * 0.05)), 0, 0, 360, (40, 40, 42), -1)
-    # plate on the bumper, with a slight perspective from the car's angle
-    pw = int(cw * 0.36)
+    # plate on the bumper, with a slight perspective from the car's angle; its width in
+    # proportion to its size in mm (a one-line plate is 520 mm wide and 110 mm high)
+    plate_h_mm = 200 if car.lines == 2 else 110
+    pw = int(cw * 0.36 * (plate_img.shape[1] * plate_h_mm / plate_img.shape[0]) / 520)
     ph = int(pw * plate_img.shape[0] / plate_img.shape[1])
     px, py = cx - pw // 2, y0 + int(ch * 0.62)
     src = np.float32([[0, 0], [plate_img.shape[1], 0], [plate_img.shape[1], plate_img.shape[0]],
@@ -138,8 +146,13 @@ def _camera(img: np.ndarray, dusk: bool, rng: np.random.Generator) -> np.ndarray
 
 
 def make_sequence(out: Path, cars: int, seed: int, frames_per_car: int = 4,
-                  unregistered_every: int = 5, quality: int = 75) -> None:
-    """Write frames, ``ground_truth.csv`` and ``accounts.csv`` for ``cars`` passages."""
+                  unregistered_every: int = 5, quality: int = 75,
+                  two_line: float = 0.0) -> None:
+    """Write frames, ``ground_truth.csv`` and ``accounts.csv`` for ``cars`` passages;
+    ``two_line`` is the share of cars with a two-line plate (0: none, and no ``lines``
+    column, so that existing seeds give the same files)."""
+    if not 0.0 <= two_line <= 1.0:
+        raise ValueError(f"two_line is a share of the cars, 0..1, not {two_line}")
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.jpg"):
@@ -153,12 +166,15 @@ def make_sequence(out: Path, cars: int, seed: int, frames_per_car: int = 4,
             continue
         seen.add(plate)
         colour = tuple(int(c) for c in rng.integers(30, 230, 3))
-        fleet.append(Car(plate, colour, bool(rng.random() < 0.3), float(rng.uniform(-1, 1))))
+        dusk, lateral = bool(rng.random() < 0.3), float(rng.uniform(-1, 1))
+        lines = 2 if two_line > 0 and rng.random() < two_line else 1  # no draw when off
+        fleet.append(Car(plate, colour, dusk, lateral, lines))
     truth_rows, account_rows, box_rows = [], [], []
     frame_no = 0
     customer = 10001
     for index, car in enumerate(fleet):
-        plate_img = render_plate(car.plate, rng).astype(np.float32)
+        plate_img = (render_two_line_plate(car.plate, rng) if car.lines == 2
+                     else render_plate(car.plate, rng)).astype(np.float32)
         registered = (index + 1) % unregistered_every != 0
         number = str(customer) if registered else ""
         first = frame_no
@@ -171,6 +187,8 @@ def make_sequence(out: Path, cars: int, seed: int, frames_per_car: int = 4,
             cv2.imwrite(str(out / name), frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
             box_rows.append({"file": name, "plate": car.plate,
                              "bbox_x_y_w_h": " ".join(str(v) for v in box)})
+            if two_line > 0:
+                box_rows[-1]["lines"] = car.lines
             frame_no += 1
         # an empty entrance between cars, so that passages are separated in time
         empty = _camera(_background(rng, car.dusk), car.dusk, rng)
@@ -181,6 +199,8 @@ def make_sequence(out: Path, cars: int, seed: int, frames_per_car: int = 4,
         truth_rows.append({"car": index + 1, "plate": car.plate, "customer_number": number,
                            "first_frame": first, "last_frame": first + frames_per_car - 1,
                            "light": "dusk" if car.dusk else "day"})
+        if two_line > 0:
+            truth_rows[-1]["lines"] = car.lines
         if registered:
             name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
             reason = str(rng.choice(REASONS))
@@ -225,8 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames-per-car", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--quality", type=int, default=75, help="JPEG quality")
+    parser.add_argument("--two-line", type=float, default=0.0, metavar="SHARE",
+                        help="share of cars with a two-line plate, 0..1 (default 0: none)")
     args = parser.parse_args(argv)
-    make_sequence(args.out, args.cars, args.seed, args.frames_per_car, quality=args.quality)
+    if not 0.0 <= args.two_line <= 1.0:
+        parser.error("--two-line is a share of the cars, 0..1")
+    make_sequence(args.out, args.cars, args.seed, args.frames_per_car, quality=args.quality,
+                  two_line=args.two_line)
     print(f"wrote {args.cars} cars to {args.out}")
     return 0
 

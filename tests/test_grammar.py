@@ -116,3 +116,36 @@ def test_parser_never_crashes_and_only_returns_valid_plates(raw: str) -> None:
         assert p.digits.isdigit() and not p.digits.startswith("0") and len(p.digits) <= 4
         assert p.suffix in ("", "E", "H")
         assert len(p.compact) <= MAX_CHARS
+
+
+def test_a_hyphen_is_the_seals_gap_not_the_digit_gap() -> None:
+    """KUN-I5: the plate model's hyphen marks the seals, so the district is KÜN (its lost
+    umlaut), not KU with the hyphen taken for the letters/digits gap (KU-N 15)."""
+    parsed = parse_plate("KUN-I5", DISTRICTS)
+    assert parsed is not None and parsed.plate.display == "KÜN-I 5"
+    # a space may still be either gap
+    spaced = parse_plate("OF AB 123", DISTRICTS)
+    assert spaced is not None and spaced.plate.display == "OF-AB 123"
+
+
+@pytest.mark.parametrize(("raw", "display"), [
+    ("FÖ-SX52", "FÜ-SX 52"),      # FÖ is no district; Fürth's FÜ is its one look-alike
+    ("TÜL-NU79", "TÖL-NU 79"),
+])
+def test_umlaut_with_the_wrong_base_letter_takes_the_one_code_on_the_list(
+        raw: str, display: str) -> None:
+    parsed = parse_plate(raw, DISTRICTS)
+    assert parsed is not None and parsed.plate.display == display
+
+
+def test_the_seals_seen_by_the_rectifier_break_a_tie_but_never_overrule_the_text() -> None:
+    tied = parse_plate("BNO1234", DISTRICTS, district_len=1)
+    assert tied is not None and not tied.ambiguous and tied.plate.display == "B-NO 1234"
+    other = parse_plate("BNO1234", DISTRICTS, district_len=2)
+    assert other is not None and not other.ambiguous and other.plate.display == "BN-O 1234"
+    # the text's own hyphen decides; a hint that disagrees changes nothing
+    said = parse_plate("BN-O1234", DISTRICTS, district_len=1)
+    assert said is not None and said.plate.display == "BN-O 1234"
+    # a hint that fits no reading leaves the tie flagged
+    unknown = parse_plate("BNO1234", DISTRICTS, district_len=3)
+    assert unknown is not None and unknown.ambiguous

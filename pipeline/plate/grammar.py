@@ -3,9 +3,10 @@
 A German plate is a district code (1-3 letters, umlauts possible), 1-2 letters, 1-4 digits
 (no leading zero) and an optional suffix ``E`` (electric) or ``H`` (historic), at most 8
 characters in all. The seals between district and letters are the only thing that tells
-``B-NO 1234`` from ``BN-O 1234``; OCR shows them as ``-`` or a space. Where that separator is
-missing, the official district list decides, and a split that stays ambiguous is flagged so
-that the confidence can be lowered instead of guessing.
+``B-NO 1234`` from ``BN-O 1234``; OCR shows them as ``-`` or a space. A hyphen stands only
+for the seals (as on the plate and in the plate model's output), a space for either gap. Where
+the separator is missing, the official district list decides, and a split that stays
+ambiguous is flagged so that the confidence can be lowered instead of guessing.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ LOOKALIKE_LETTERS: dict[str, str] = {
     "W": "HMV", "H": "WNM", "M": "NWH", "N": "MH", "E": "F", "F": "E", "O": "DQ", "D": "O",
     "Q": "O", "I": "LJ", "L": "I", "J": "I", "U": "V", "V": "UW", "P": "R", "R": "P",
     "C": "G", "G": "C", "K": "X", "X": "K",
+    # the dots survive but the small base letter under them is misread (open U vs round O)
+    "Ö": "Ü", "Ü": "Ö",
 }
 
 _SEPARATORS = re.compile(r"[^0-9A-ZÄÖÜ]+")
+_SPLIT = re.compile(r"([^0-9A-ZÄÖÜ]+)")
 
 
 @dataclass(frozen=True)
@@ -158,33 +162,48 @@ def _candidates(compact: str, districts: frozenset[str] | None,
     return found
 
 
-def _boundaries(tokens: list[str]) -> set[int]:
-    cut, out = 0, set()
-    for token in tokens[:-1]:
-        cut += len(token)
-        out.add(cut)
-    return out
+def _boundaries(text: str) -> tuple[list[str], set[int], set[int]]:
+    """Tokens of ``text`` and the positions (in the joined tokens) of every gap between them,
+    and of the gaps that contain a hyphen."""
+    tokens: list[str] = []
+    gaps: set[int] = set()
+    hyphens: set[int] = set()
+    cut = 0
+    for i, part in enumerate(_SPLIT.split(text)):
+        if i % 2:  # a run of separators
+            if tokens and cut:
+                gaps.add(cut)
+                if "-" in part:
+                    hyphens.add(cut)
+        elif part:
+            tokens.append(part)
+            cut += len(part)
+    return tokens, gaps - {cut}, hyphens - {cut}
 
 
-def parse_plate(raw: str, districts: frozenset[str] | None = None) -> ParseResult | None:
+def parse_plate(raw: str, districts: frozenset[str] | None = None,
+                district_len: int | None = None) -> ParseResult | None:
     """Parse OCR text into a German plate.
 
     ``districts`` is the set of valid district codes (``pipeline.plate.districts``); without it
     any 1-3 letters are accepted as a district. Returns None for text that cannot be a German
     plate (a sign, a foreign plate, noise). Readings are ranked by the characters they had to
-    fix and the separators they ignore; a tie between different plates is ``ambiguous``.
+    fix and the separators they ignore; a tie between different plates is ``ambiguous``,
+    unless ``district_len`` (how many glyphs the rectifier saw before the seals) picks
+    exactly one of them. It only breaks ties: it never outweighs what the text says.
     """
-    tokens = _normalise(raw)
+    tokens, seen, hyphens = _boundaries(raw.upper().replace("ß", "SS"))
     compact = "".join(tokens)
     if not 3 <= len(compact) <= MAX_CHARS:
         return None
-    seen = _boundaries(tokens)
     scored: list[tuple[float, int, Plate]] = []
     first = len(tokens[0]) if len(tokens) > 1 else 0
     for fixes, plate in _candidates(compact, districts, first):
         d, n = len(plate.district), len(plate.letters)
         own = {d, d + n} | ({len(compact) - 1} if plate.suffix else set())
-        cost = fixes + BOUNDARY_COST * len(seen - own)
+        # a hyphen is the seals' gap: read as the letters/digits gap it is unexplained too
+        unexplained = (seen - own) | (hyphens - {d})
+        cost = fixes + BOUNDARY_COST * len(unexplained)
         scored.append((cost, fixes, plate))
     if not scored:
         return None
@@ -193,6 +212,9 @@ def parse_plate(raw: str, districts: frozenset[str] | None = None) -> ParseResul
     # Among equally cheap readings prefer no suffix (a real E/H is rarer than a misread),
     # then a two-letter district (the most common length); but flag the tie.
     best.sort(key=lambda fp: (fp[1].suffix != "", abs(len(fp[1].district) - 2), fp[1].compact))
+    seen_split = [fp for fp in best if len(fp[1].district) == district_len]
+    if len({p for _, p in best}) > 1 and len({p for _, p in seen_split}) == 1:
+        best = seen_split
     fixes, plate = best[0]
     distinct = {p for _, p in best}
     return ParseResult(plate=plate, fixes=fixes, ambiguous=len(distinct) > 1, cost=best_cost)

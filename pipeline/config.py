@@ -38,6 +38,7 @@ class ReadingSettings:
     torch_threads: int = 0  # 0: choose from the number of cores
     max_crops: int = 4
     motion_gate: bool = True  # skip frames in which nothing moved (a stopped car: 1 read/s)
+    rectify: bool = True  # level tilted plates, stretch flat ones, locate the seals
 
 
 @dataclass(frozen=True)

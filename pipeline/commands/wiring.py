@@ -25,6 +25,7 @@ from pipeline.privacy.pseudonyms import load_or_create_key
 from pipeline.privacy.retention import PurgeScheduler
 from pipeline.reading.plate_reader import PlateReader
 from pipeline.reading.recognisers import DEFAULT_MODELS_DIR, default_threads, load_recogniser
+from pipeline.rectify.rectify import rectify
 from pipeline.store.open import describe
 from pipeline.store.open import open_store as open_database
 from pipeline.store.protocol import Store
@@ -47,7 +48,8 @@ def build_reader(settings: Settings) -> PlateReader:
                     "%.0f h", settings.debug.crops_dir, settings.debug.crops_max_age_h)
         saver = CropSaver(Path(settings.debug.crops_dir))
     return PlateReader(MorphologyDetector(), recogniser, district_codes(),
-                       max_crops=cfg.max_crops, roi=roi, on_crop=saver)
+                       max_crops=cfg.max_crops, roi=roi, on_crop=saver,
+                       rectifier=rectify if cfg.rectify else None)
 
 
 def crops_retention(settings: Settings) -> tuple[Path, float] | None:

@@ -1,4 +1,5 @@
-"""One facade for "which plates are in this image": detector -> crops -> recogniser -> grammar."""
+"""One facade for "which plates are in this image": detector -> crops -> rectifier ->
+recogniser -> grammar."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pipeline.detection.roi import RegionOfInterest
 from pipeline.detection.types import Box, Detection, Detector
 from pipeline.plate.grammar import Plate, parse_plate
 from pipeline.reading.recognisers import Recogniser
+from pipeline.rectify.rectify import Rectified, rectify
 
 # Confidence multipliers: a read that needed fixes, or that another split explains as well,
 # must not pass for a clean read.
@@ -43,6 +45,11 @@ class ReaderTimings:
     recognise_ms: deque[float] = field(default_factory=_recent)
 
 
+def _rank(read: PlateRead | None) -> tuple[bool, float]:
+    """German plates first, then by confidence."""
+    return (False, 0.0) if read is None else (read.plate is not None, read.confidence)
+
+
 class PlateReader:
     """Finds and reads the plates in an image, best first."""
 
@@ -50,8 +57,10 @@ class PlateReader:
                  districts: frozenset[str] | None = None, max_crops: int = 4,
                  pad: tuple[float, float] = (0.06, 0.15),
                  roi: RegionOfInterest | None = None,
-                 on_crop: Callable[[np.ndarray, PlateRead], None] | None = None) -> None:
+                 on_crop: Callable[[np.ndarray, PlateRead], None] | None = None,
+                 rectifier: Callable[[np.ndarray], Rectified] | None = rectify) -> None:
         self.detector = detector
+        self.rectifier = rectifier  # None: the crop goes to the recogniser as cut
         self.roi = roi
         self.on_crop = on_crop  # debug.save_crops: off unless configured
         self.recogniser = recogniser
@@ -75,21 +84,32 @@ class PlateReader:
         crop = image[region.y:region.y + region.h, region.x:region.x + region.w]
         if crop.size == 0:
             return None
+        rectified = self.rectifier(crop) if self.rectifier is not None else Rectified(crop)
+        read = self._read_image(box, rectified.image, rectified.district_len)
+        if rectified.angle_deg:
+            # levelled: outside the geometry the model was trained on, so the crop as cut is
+            # read too and the more confident German read wins
+            as_cut = self._read_image(box, crop, rectified.district_len)
+            if _rank(as_cut) > _rank(read):
+                read, rectified = as_cut, Rectified(crop)
+        if read is not None and self.on_crop is not None:
+            self.on_crop(rectified.image, read)
+        return read
+
+    def _read_image(self, box: Box, image: np.ndarray,
+                    district_len: int | None) -> PlateRead | None:
         t0 = time.perf_counter()
-        text = self.recogniser.recognise(crop)
+        text = self.recogniser.recognise(image)
         self.timings.recognise_ms.append(1000 * (time.perf_counter() - t0))
         if text is None:
             return None
-        parsed = parse_plate(text.raw, self.districts)
+        parsed = parse_plate(text.raw, self.districts, district_len)
         if parsed is None:
             return PlateRead(box, text.raw, text.confidence, None)
         confidence = text.confidence * FIX_PENALTY ** parsed.fixes
         if parsed.ambiguous:
             confidence *= AMBIGUOUS_PENALTY
-        read = PlateRead(box, text.raw, confidence, parsed.plate, parsed.ambiguous)
-        if self.on_crop is not None:
-            self.on_crop(crop, read)
-        return read
+        return PlateRead(box, text.raw, confidence, parsed.plate, parsed.ambiguous)
 
     def read(self, image: np.ndarray,
              skip: Callable[[Box], bool] | None = None) -> list[PlateRead]:
@@ -102,5 +122,5 @@ class PlateReader:
             read = self.read_box(image, det.box)
             if read is not None:
                 reads.append(read)
-        reads.sort(key=lambda r: (r.plate is not None, r.confidence), reverse=True)
+        reads.sort(key=_rank, reverse=True)
         return reads

@@ -80,8 +80,12 @@ def _motion_blur(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.filter2D(img, -1, k / max(k.sum(), 1e-6))
 
 
-def detector_crop(plate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A realistic BGR uint8 crop of a rendered ``plate`` image, as a detector delivers it."""
+def detector_crop(plate: np.ndarray, rng: np.random.Generator,
+                  slope_deg: float = 0.0) -> np.ndarray:
+    """A realistic BGR uint8 crop of a rendered ``plate`` image, as a detector delivers it.
+    ``slope_deg``: the text row also slopes by this much, vertical edges kept (a plate seen
+    from well to the side of the lane); it draws nothing from ``rng``, so the same seed
+    gives the same crop but for the slope."""
     ph, pw = plate.shape[:2]
     # -- geometry: plate on surroundings, perspective + rotation, then the detector's box
     pad_x, pad_y = int(pw * 0.3), int(ph * 0.9)
@@ -98,6 +102,7 @@ def detector_crop(plate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     c, s = np.cos(angle), np.sin(angle)
     centre = dst.mean(axis=0)
     dst = (dst - centre) @ np.array([[c, s], [-s, c]], np.float32) + centre
+    dst[:, 1] += np.tan(np.deg2rad(slope_deg)) * (dst[:, 0] - centre[0])
     dst += (pad_x, pad_y)
     src += (pad_x, pad_y)
     m = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))

@@ -1,0 +1,1 @@
+"""Plate crops made readable: levelled, contrast-stretched, seals located."""

@@ -6,8 +6,14 @@ import csv
 import filecmp
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
+from pipeline.detection.morphology import MorphologyConfig, MorphologyDetector
+from pipeline.detection.two_line import find_rows, split_rows
+from pipeline.detection.types import Box
+from pipeline.frames.sources import read_image
 from pipeline.synth import plate_render as pr
 from pipeline.synth.scenes import make_sequence
 
@@ -48,3 +54,117 @@ def test_scenes_record_two_line_plates(tmp_path: Path) -> None:
         assert (w / h < 2.0) == (row["lines"] == "2"), row
     with pytest.raises(ValueError):
         make_sequence(tmp_path, 1, 1, two_line=1.5)
+
+
+def _rendered(seed: int, count: int) -> list[tuple[str, tuple[int, int], np.ndarray]]:
+    """``count`` random two-line plates: label, size in mm, image at 40..200 px high."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        label = pr.random_plate(rng)
+        size = pr.TWO_LINE_MM[int(rng.integers(3))]
+        img = pr.render_two_line_plate(label, rng, size_mm=size, height=int(rng.integers(40, 201)))
+        out.append((label, size, img))
+    return out
+
+
+def _gap_px(size: tuple[int, int], height: int) -> tuple[float, float]:
+    """Where the renderer leaves the strip between the rows, in pixel rows."""
+    cap = pr.TWO_LINE_CAP_MM[size]
+    margin = (size[1] - 2 * cap) / 3
+    f = height / size[1]
+    return (margin + cap) * f, (2 * margin + cap) * f
+
+
+@needs_fonts
+def test_find_rows_cuts_rendered_two_line_plates_between_the_rows() -> None:
+    rng = np.random.default_rng(0)
+    for label, size, img in _rendered(41, 60):
+        # as the reader cuts it: padded by 15 % of the height with some car body around
+        pad_y, pad_x = int(0.15 * img.shape[0]), int(0.06 * img.shape[1])
+        body = [int(c) for c in rng.integers(30, 230, 3)]
+        padded = cv2.copyMakeBorder(img, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_CONSTANT,
+                                    value=body)
+        for crop, offset in ((img, 0), (padded, pad_y)):
+            rows = find_rows(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY))
+            assert rows is not None, (label, size, crop.shape)
+            gap0, gap1 = _gap_px(size, img.shape[0])
+            assert offset + gap0 - 1 <= rows.split <= offset + gap1 + 1, (label, rows)
+            assert rows.top[1] <= rows.split < rows.bottom[0]
+            assert rows.clarity > 0.5
+
+
+@needs_fonts
+def test_split_rows_gives_the_top_and_the_bottom_row() -> None:
+    img = pr.render_two_line_plate("OF-AB123")  # 280 x 200 mm at 1 px per mm
+    parts = split_rows(img)
+    assert parts is not None
+    top, bottom = parts
+    assert top.shape[1] == bottom.shape[1] == img.shape[1]
+    gap0, gap1 = _gap_px((280, 200), 200)
+    assert gap0 - 1 <= top.shape[0] and 200 - bottom.shape[0] <= gap1 + 1
+    # each part holds one row of characters: the ink of the top row is in the top part
+    assert find_rows(top) is None and find_rows(bottom) is None
+    ink_top = (top[:, 60:].min(axis=2) < 100).mean()
+    ink_bottom = (bottom[:, 60:].min(axis=2) < 100).mean()
+    assert ink_top > 0.1 and ink_bottom > 0.1
+
+
+@needs_fonts
+def test_find_rows_rejects_one_line_plates_and_blank_crops() -> None:
+    rng = np.random.default_rng(43)
+    for _ in range(60):
+        img = pr.render_plate(pr.random_plate(rng), rng, height=int(rng.integers(24, 111)))
+        pad_y, pad_x = int(0.15 * img.shape[0]), int(0.06 * img.shape[1])
+        padded = cv2.copyMakeBorder(img, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
+        assert find_rows(img) is None and find_rows(padded) is None
+        assert split_rows(padded) is None
+    assert find_rows(np.full((80, 100), 200, np.uint8)) is None
+    noise = np.random.default_rng(1).integers(0, 255, (80, 100)).astype(np.uint8)
+    assert find_rows(noise) is None
+
+
+def _labelled(folder: Path) -> list[tuple[np.ndarray, Box, str, int]]:
+    return [(read_image(folder / r["file"]), Box(*map(int, r["bbox_x_y_w_h"].split())),
+             r.get("plate") or r["plate_raw"], int(r.get("lines") or 1))
+            for r in _rows(folder / "labels.csv")]
+
+
+@needs_fonts
+def test_two_line_plates_in_scenes_are_detected_as_two_line(tmp_path: Path) -> None:
+    make_sequence(tmp_path, 8, 5210, frames_per_car=2, two_line=1.0)
+    detector = MorphologyDetector()
+    near = far = 0
+    for k, (image, truth, plate, lines) in enumerate(_labelled(tmp_path)):
+        assert lines == 2
+        found = [d for d in detector.detect(image) if d.box.iou(truth) >= 0.5]
+        hit = bool(found) and found[0].lines == 2
+        if k % 2:
+            near += hit
+        else:
+            far += hit
+        # the rows of a detected plate are not candidates of their own
+        rows_too = [d for d in detector.detect(image) if d.lines == 1
+                    and truth.iou(d.box) > 0 and d.box.area < 0.7 * truth.area]
+        assert not (hit and rows_too), plate
+    assert near == 8, f"{near}/8 near two-line plates detected as two-line"
+    assert far >= 5, f"{far}/8 far two-line plates detected as two-line"
+
+
+def test_one_line_plates_are_not_two_line() -> None:
+    """The bundled one-line sample frames: every plate is still found as before, as one
+    line, and nothing in them is taken for a two-line plate."""
+    with_two, without = MorphologyDetector(), MorphologyDetector(MorphologyConfig(two_line=False))
+    for image, _, plate, _ in _labelled(SAMPLES):
+        found = with_two.detect(image)
+        assert found == without.detect(image), plate
+        assert all(d.lines == 1 for d in found), plate
+
+
+def test_real_photos_detect_as_before(shared_data: Path) -> None:
+    """Real scenes (mostly foreign one-line plates, trucks, headlamps): the candidates are the
+    same as without two-line detection."""
+    with_two, without = MorphologyDetector(), MorphologyDetector(MorphologyConfig(two_line=False))
+    for image, _, plate, _ in _labelled(shared_data / "plates_eu"):
+        found = with_two.detect(image)
+        assert found == without.detect(image), plate

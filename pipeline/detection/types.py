@@ -46,10 +46,12 @@ class Box:
 
 @dataclass(frozen=True)
 class Detection:
-    """A region that may hold a plate; ``score`` ranks candidates (higher is likelier)."""
+    """A region that may hold a plate; ``score`` ranks candidates (higher is likelier);
+    ``lines`` is 2 for a two-line plate (motorcycle), which the reader reads row by row."""
 
     box: Box
     score: float
+    lines: int = 1
 
 
 class Detector(Protocol):

@@ -14,6 +14,9 @@ from pipeline.detection.morphology import MorphologyConfig, MorphologyDetector
 from pipeline.detection.two_line import find_rows, split_rows
 from pipeline.detection.types import Box
 from pipeline.frames.sources import read_image
+from pipeline.plate.districts import district_codes
+from pipeline.reading.plate_reader import PlateRead, PlateReader
+from pipeline.reading.recognisers import TextRead
 from pipeline.synth import plate_render as pr
 from pipeline.synth.scenes import make_sequence
 
@@ -168,3 +171,98 @@ def test_real_photos_detect_as_before(shared_data: Path) -> None:
     for image, _, plate, _ in _labelled(shared_data / "plates_eu"):
         found = with_two.detect(image)
         assert found == without.detect(image), plate
+
+
+class _Scripted:
+    """A recogniser that answers from a list and keeps the crops it was given."""
+
+    name = "scripted"
+
+    def __init__(self, *answers: str | None) -> None:
+        self.answers = list(answers)
+        self.crops: list[np.ndarray] = []
+
+    def recognise(self, crop: np.ndarray) -> TextRead | None:
+        self.crops.append(crop)
+        answer = self.answers.pop(0)
+        return None if answer is None else TextRead(answer, 0.9)
+
+
+@needs_fonts
+@pytest.mark.parametrize(("top", "bottom", "plate"), [
+    ("OF-AB", "123", "OF-AB123"),  # the rows joined as TOP BOTTOM
+    ("OF-AB", None, None),  # a row not read: no plate
+    (None, "123", None),
+    ("OF-AB1", "23", None),  # a digit read into the top row: not made up into OF-AB 123
+    ("OF", "AB123", None),  # the letters read with the digits
+    ("OF-AB", "D123", None),  # the band's D read with the digits
+])
+def test_two_line_read_joins_the_rows(top: str | None, bottom: str | None,
+                                      plate: str | None) -> None:
+    image = cv2.copyMakeBorder(pr.render_two_line_plate("OF-AB123"), 60, 60, 80, 80,
+                               cv2.BORDER_CONSTANT, value=(90, 90, 90))
+    box = Box(80, 60, 280, 200)
+    recogniser = _Scripted(top, bottom)
+    read = PlateReader(MorphologyDetector(), recogniser, district_codes()).read_box(
+        image, box, lines=2)
+    assert len(recogniser.crops) == 2  # one crop per row, each a row of its own
+    assert all(find_rows(c) is None and c.shape[1] > 1.5 * c.shape[0]
+               for c in recogniser.crops)
+    if top is None and bottom is None:
+        assert read is None
+        return
+    assert read is not None and read.box == box
+    assert (read.plate.label if read.plate else None) == plate
+    assert read.raw == " ".join(t for t in (top, bottom) if t)
+
+
+@needs_fonts
+def test_detected_two_line_plates_go_to_the_reader_as_two_lines(tmp_path: Path) -> None:
+    make_sequence(tmp_path, 1, 5211, frames_per_car=2, two_line=1.0)
+    image, truth, _, _ = _labelled(tmp_path)[-1]
+    calls: list[tuple[Box, int]] = []
+
+    class Spy(PlateReader):
+        def read_box(self, image: np.ndarray, box: Box, lines: int = 1) -> PlateRead | None:
+            calls.append((box, lines))
+            return super().read_box(image, box, lines)
+
+    Spy(MorphologyDetector(), _Scripted(*["X"] * 20), district_codes()).read(image)
+    assert [lines for box, lines in calls if box.iou(truth) >= 0.5] == [2]
+
+
+@needs_fonts
+@pytest.mark.real
+def test_real_model_reads_rendered_two_line_plates_or_nothing(plate_reader: PlateReader) -> None:
+    """With the real weights a two-line plate is read as its own plate or as no plate at all,
+    never as another plate."""
+    rng = np.random.default_rng(77)
+    exact, wrong = 0, []
+    for _ in range(16):
+        label = pr.random_plate(rng)
+        img = pr.render_two_line_plate(label, rng, height=int(rng.integers(80, 161)))
+        h, w = img.shape[:2]
+        image = cv2.copyMakeBorder(img, h // 2, h // 2, w // 2, w // 2, cv2.BORDER_CONSTANT,
+                                   value=(90, 95, 100))
+        read = plate_reader.read_box(image, Box(w // 2, h // 2, w, h), lines=2)
+        got = read.plate.label if read is not None and read.plate is not None else None
+        exact += got == label
+        if got not in (None, label):
+            wrong.append((label, got, read.raw if read else None))
+    assert not wrong
+    assert exact >= 14, f"only {exact}/16 rendered two-line plates read"
+
+
+@needs_fonts
+@pytest.mark.real
+def test_real_model_reads_two_line_plates_in_scenes(plate_reader: PlateReader,
+                                                    tmp_path: Path) -> None:
+    make_sequence(tmp_path, 4, 5212, frames_per_car=2, two_line=1.0)
+    exact, wrong = 0, []
+    for image, truth, plate, _ in _labelled(tmp_path)[1::2]:  # each car's nearer frame
+        at_plate = [r for r in plate_reader.read(image) if r.box.iou(truth) >= 0.5]
+        labels = [r.plate.label for r in at_plate if r.plate is not None]
+        exact += plate in labels
+        wrong += [(plate, p) for p in labels if p != plate]
+    assert not wrong
+    assert exact >= 3, f"only {exact}/4 two-line plates read in the scenes"

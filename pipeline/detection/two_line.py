@@ -153,15 +153,26 @@ def find_rows(gray: np.ndarray) -> Rows | None:
     return Rows((t0, t1), (b0, b1), split, 1.0 - valley / weaker)
 
 
-def split_rows(crop: np.ndarray, margin: float = 0.3) -> tuple[np.ndarray, np.ndarray] | None:
-    """Cut a two-line plate crop (BGR or grey) into its top and bottom row, each with
-    ``margin`` row heights of plate above and below (never past the valley), full width; None
-    when ``find_rows`` finds no two rows."""
+def split_rows(crop: np.ndarray, margin: float = 0.45
+               ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Cut a two-line plate crop (BGR or grey, full width) into its top and bottom row, each
+    centred in ``margin`` row heights of plate above and below as a one-line plate sits in
+    its crop (the recogniser was trained on those): on the outer side the crop goes on, on
+    the inner side it stops at the valley and the bare plate there is repeated. None when
+    ``find_rows`` finds no two rows."""
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     rows = find_rows(gray)
     if rows is None:
         return None
     (t0, t1), (b0, b1) = rows.top, rows.bottom
-    top = crop[max(0, int(t0 - margin * (t1 - t0))):rows.split]
-    bottom = crop[rows.split:min(crop.shape[0], int(np.ceil(b1 + margin * (b1 - b0))))]
+    above = int(round(margin * (t1 - t0)))
+    below = int(round(margin * (b1 - b0)))
+    top = crop[max(0, t0 - above):rows.split]
+    bottom = crop[rows.split:min(crop.shape[0], b1 + below)]
+    fill_top = above - (rows.split - t1)
+    fill_bottom = below - (b0 - rows.split)
+    if fill_top > 0:
+        top = cv2.copyMakeBorder(top, 0, fill_top, 0, 0, cv2.BORDER_REPLICATE)
+    if fill_bottom > 0:
+        bottom = cv2.copyMakeBorder(bottom, fill_bottom, 0, 0, 0, cv2.BORDER_REPLICATE)
     return top, bottom

@@ -3,23 +3,28 @@ recogniser -> grammar."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from pipeline.detection.roi import RegionOfInterest
+from pipeline.detection.two_line import split_rows
 from pipeline.detection.types import Box, Detection, Detector
 from pipeline.plate.grammar import Plate, parse_plate
-from pipeline.reading.recognisers import Recogniser
+from pipeline.reading.recognisers import Recogniser, TextRead
+from pipeline.rectify.characters import characters, dark_blobs, seals_gap
 from pipeline.rectify.rectify import Rectified, rectify
 
 # Confidence multipliers: a read that needed fixes, or that another split explains as well,
 # must not pass for a clean read.
 FIX_PENALTY = 0.93
 AMBIGUOUS_PENALTY = 0.5
+_NOT_PLATE_CHAR = re.compile(r"[^0-9A-ZÄÖÜ]")
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,19 @@ class ReaderTimings:
 
     detect_ms: deque[float] = field(default_factory=_recent)
     recognise_ms: deque[float] = field(default_factory=_recent)
+
+
+def _alnum(text: str) -> str:
+    """The plate characters of a text, separators dropped."""
+    return _NOT_PLATE_CHAR.sub("", text.upper())
+
+
+def _district_len(row: np.ndarray) -> int | None:
+    """The district's length from where the seals stand in a plate row (or None): the tie
+    breaker for ``MEIB 97`` (MEI-B or ME-IB) when the model leaves out the seals' hyphen."""
+    gray = cv2.cvtColor(row, cv2.COLOR_BGR2GRAY) if row.ndim == 3 else row
+    blobs = dark_blobs(gray)
+    return seals_gap(blobs, characters(blobs, gray.shape[1], gray.shape[0]))
 
 
 def _rank(read: PlateRead | None) -> tuple[bool, float]:
@@ -77,13 +95,15 @@ class PlateReader:
         self.timings.detect_ms.append(1000 * (time.perf_counter() - t0))
         return found
 
-    def read_box(self, image: np.ndarray, box: Box) -> PlateRead | None:
-        """Read one region (given or detected) of an image."""
+    def read_box(self, image: np.ndarray, box: Box, lines: int = 1) -> PlateRead | None:
+        """Read one region (given or detected) of an image; ``lines=2``: a two-line plate."""
         h, w = image.shape[:2]
         region = box.padded(self.pad[0], self.pad[1], w, h)
         crop = image[region.y:region.y + region.h, region.x:region.x + region.w]
         if crop.size == 0:
             return None
+        if lines == 2:
+            return self._read_two_line(box, crop)
         rectified = self.rectifier(crop) if self.rectifier is not None else Rectified(crop)
         read = self._read_image(box, rectified.image, rectified.district_len)
         if rectified.angle_deg:
@@ -103,6 +123,40 @@ class PlateReader:
         self.timings.recognise_ms.append(1000 * (time.perf_counter() - t0))
         if text is None:
             return None
+        return self._parse(box, text, district_len)
+
+    def _read_two_line(self, box: Box, crop: np.ndarray) -> PlateRead | None:
+        """A two-line plate: each row read on its own (the model knows one-line plates), the
+        texts joined ``TOP BOTTOM`` for the grammar; both rows must be right, so the
+        confidence is the product. No two rows found: not read."""
+        rows = split_rows(crop)
+        if rows is None:
+            return None
+        texts = []
+        for row in rows:
+            t0 = time.perf_counter()
+            text = self.recogniser.recognise(row)
+            self.timings.recognise_ms.append(1000 * (time.perf_counter() - t0))
+            if text is not None:
+                texts.append(text)
+        if not texts:
+            return None
+        joined = TextRead(" ".join(t.raw for t in texts),
+                          float(np.prod([t.confidence for t in texts])))
+        read = self._parse(box, joined, _district_len(rows[0]))
+        # both rows read, and each holds its part: district and letters on top, the digits
+        # (and E/H) below; a character that wandered between the rows is a made-up plate
+        if read.plate is not None and (
+                len(texts) < 2
+                or len(_alnum(texts[0].raw)) != len(read.plate.district + read.plate.letters)
+                or len(_alnum(texts[1].raw)) != len(read.plate.digits + read.plate.suffix)):
+            read = PlateRead(box, joined.raw, joined.confidence, None)
+        if self.on_crop is not None:
+            self.on_crop(crop, read)
+        return read
+
+    def _parse(self, box: Box, text: TextRead, district_len: int | None) -> PlateRead:
+        """The grammar on a recogniser's text; the confidence lowered for fixes and doubt."""
         parsed = parse_plate(text.raw, self.districts, district_len)
         if parsed is None:
             return PlateRead(box, text.raw, text.confidence, None)
@@ -119,7 +173,7 @@ class PlateReader:
         for det in self.detect(image)[: self.max_crops]:
             if skip is not None and skip(det.box):
                 continue
-            read = self.read_box(image, det.box)
+            read = self.read_box(image, det.box, det.lines)
             if read is not None:
                 reads.append(read)
         reads.sort(key=_rank, reverse=True)

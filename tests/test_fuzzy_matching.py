@@ -122,9 +122,13 @@ def test_confusion_outvoted_character_by_character_matches(matcher: FuzzyMatcher
 
 
 def test_plate_most_reads_contradict_goes_to_review(matcher: FuzzyMatcher) -> None:
-    # exact hit on Jens's plate, but most of the weight read another last character
-    evidence = (("FX1", 1.0), ("FX7", 0.8), ("FX7", 0.7))
+    # exact hit on Jens's plate, but over two thirds of the weight read another last character
+    evidence = (("FX1", 1.0), ("FX7", 0.9), ("FX7", 0.9), ("FX7", 0.8))
     assert matcher.match(_plate("F-X 1"), evidence=evidence).status == NEEDS_REVIEW
+    # backed by 40 % (each read with a confusion of its own): over min_agreement, checked in
+    backed = (("FX1", 1.0), ("FX7", 0.8), ("FX7", 0.7))
+    assert agreement("FX1", backed) == pytest.approx(0.4)
+    assert matcher.match(_plate("F-X 1"), evidence=backed).status == MATCHED
     # one read of the car's length out of three: the length itself is in doubt
     assert agreement("FX1", (("FX1", 1.0), ("FXI1", 0.9), ("FX11", 0.9))) < 0.5
 
@@ -276,3 +280,17 @@ def test_small_multi_frame_simulation_checks_in_no_wrong_account() -> None:
     # a confusion every read repeats is never turned into a check-in
     repeated = rows[("voted 1 subst, in all", "registered")]
     assert repeated["passages"] > 0 and repeated["correct"] == 0
+
+
+def test_small_simulation_with_a_confusion_in_every_read_checks_in_no_wrong_account() -> None:
+    """Every read of every car (registered or not) has a confusion of its own: voting and
+    the reads' agreement check most registered cars in, and no car in as someone else."""
+    rng = random.Random(13)
+    source = PlateSource(rng)
+    world = build_world(source, 2000)
+    passages = simulate_passages(source, world, 2000, frames=(3, 10), per_read=True)
+    summary = summarise(run(world, passages, MatchThresholds(), progress=False, seed=13))
+    assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
+    rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
+    assert rows[("confusion_each_read", "registered")]["correct_share"] > 0.7
+    assert rows[("confusion_each_read", "unregistered")]["correct_share"] > 0.85

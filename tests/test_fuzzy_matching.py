@@ -122,13 +122,9 @@ def test_confusion_outvoted_character_by_character_matches(matcher: FuzzyMatcher
 
 
 def test_plate_most_reads_contradict_goes_to_review(matcher: FuzzyMatcher) -> None:
-    # exact hit on Jens's plate, but over two thirds of the weight read another last character
-    evidence = (("FX1", 1.0), ("FX7", 0.9), ("FX7", 0.9), ("FX7", 0.8))
+    # exact hit on Jens's plate, but most of the weight read another last character
+    evidence = (("FX1", 1.0), ("FX7", 0.8), ("FX7", 0.7))
     assert matcher.match(_plate("F-X 1"), evidence=evidence).status == NEEDS_REVIEW
-    # backed by 40 % (each read with a confusion of its own): over min_agreement, checked in
-    backed = (("FX1", 1.0), ("FX7", 0.8), ("FX7", 0.7))
-    assert agreement("FX1", backed) == pytest.approx(0.4)
-    assert matcher.match(_plate("F-X 1"), evidence=backed).status == MATCHED
     # one read of the car's length out of three: the length itself is in doubt
     assert agreement("FX1", (("FX1", 1.0), ("FXI1", 0.9), ("FX11", 0.9))) < 0.5
 

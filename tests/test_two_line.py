@@ -114,6 +114,22 @@ def test_split_rows_gives_the_top_and_the_bottom_row() -> None:
 
 
 @needs_fonts
+def test_split_rows_looks_for_the_rows_in_the_plate_only() -> None:
+    """What lies around the plate in the padded crop (a grille) does not move the cut when
+    the plate's box is given."""
+    img = pr.render_two_line_plate("OF-AB1", height=120)  # 168 x 120, a light bottom row
+    clean = cv2.copyMakeBorder(img, 40, 40, 10, 10, cv2.BORDER_CONSTANT, value=(150, 150, 150))
+    grille = clean.copy()
+    for x in range(0, grille.shape[1], 12):  # dark bars below the plate
+        cv2.rectangle(grille, (x, 164), (x + 5, 196), (30, 30, 30), -1)
+    core = (10, 40, 168, 120)
+    a, b = split_rows(clean, core=core), split_rows(grille, core=core)
+    assert a is not None and b is not None
+    assert np.array_equal(a[0], b[0]) and a[1].shape == b[1].shape
+    assert find_rows(b[0]) is None and find_rows(b[1]) is None
+
+
+@needs_fonts
 def test_find_rows_rejects_one_line_plates_and_blank_crops() -> None:
     rng = np.random.default_rng(43)
     for _ in range(60):

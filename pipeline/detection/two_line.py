@@ -153,24 +153,30 @@ def find_rows(gray: np.ndarray) -> Rows | None:
     return Rows((t0, t1), (b0, b1), split, 1.0 - valley / weaker)
 
 
-def split_rows(crop: np.ndarray, margin: float = 0.45
+def split_rows(crop: np.ndarray, margin: float = 0.45,
+               core: tuple[int, int, int, int] | None = None
                ) -> tuple[np.ndarray, np.ndarray] | None:
     """Cut a two-line plate crop (BGR or grey, full width) into its top and bottom row, each
     centred in ``margin`` row heights of plate above and below as a one-line plate sits in
     its crop (the recogniser was trained on those): on the outer side the crop goes on, on
-    the inner side it stops at the valley and the bare plate there is repeated. None when
+    the inner side it stops at the valley and the bare plate there is repeated. The rows are
+    looked for in ``core`` (x, y, w, h in the crop: the plate without the margin around it,
+    where a car body can look like a row of ink), else in the whole crop. None when
     ``find_rows`` finds no two rows."""
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
-    rows = find_rows(gray)
+    x, y, w, h = core if core is not None else (0, 0, gray.shape[1], gray.shape[0])
+    rows = find_rows(gray[y:y + h, x:x + w])
     if rows is None:
         return None
-    (t0, t1), (b0, b1) = rows.top, rows.bottom
+    t0, t1 = rows.top[0] + y, rows.top[1] + y
+    b0, b1 = rows.bottom[0] + y, rows.bottom[1] + y
+    split = rows.split + y
     above = int(round(margin * (t1 - t0)))
     below = int(round(margin * (b1 - b0)))
-    top = crop[max(0, t0 - above):rows.split]
-    bottom = crop[rows.split:min(crop.shape[0], b1 + below)]
-    fill_top = above - (rows.split - t1)
-    fill_bottom = below - (b0 - rows.split)
+    top = crop[max(0, t0 - above):split]
+    bottom = crop[split:min(crop.shape[0], b1 + below)]
+    fill_top = above - (split - t1)
+    fill_bottom = below - (b0 - split)
     if fill_top > 0:
         top = cv2.copyMakeBorder(top, 0, fill_top, 0, 0, cv2.BORDER_REPLICATE)
     if fill_bottom > 0:

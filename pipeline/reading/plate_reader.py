@@ -103,7 +103,7 @@ class PlateReader:
         if crop.size == 0:
             return None
         if lines == 2:
-            return self._read_two_line(box, crop)
+            return self._read_two_line(box, crop, (box.x - region.x, box.y - region.y))
         rectified = self.rectifier(crop) if self.rectifier is not None else Rectified(crop)
         read = self._read_image(box, rectified.image, rectified.district_len)
         if rectified.angle_deg:
@@ -125,11 +125,13 @@ class PlateReader:
             return None
         return self._parse(box, text, district_len)
 
-    def _read_two_line(self, box: Box, crop: np.ndarray) -> PlateRead | None:
-        """A two-line plate: each row read on its own (the model knows one-line plates), the
-        texts joined ``TOP BOTTOM`` for the grammar; both rows must be right, so the
-        confidence is the product. No two rows found: not read."""
-        rows = split_rows(crop)
+    def _read_two_line(self, box: Box, crop: np.ndarray,
+                       at: tuple[int, int]) -> PlateRead | None:
+        """A two-line plate (``box`` at ``at`` in the padded ``crop``): each row read on its
+        own (the model knows one-line plates), the texts joined ``TOP BOTTOM`` for the
+        grammar; both rows must be right, so the confidence is the product. No two rows
+        found in the box: not read."""
+        rows = split_rows(crop, core=(at[0], at[1], box.w, box.h))
         if rows is None:
             return None
         texts = []

@@ -9,8 +9,8 @@ Two-line plates (motorcycles, two-line car plates; 220-340 x 200 mm) are too squ
 one-line shape rules: their rows are found as blobs of their own (or as one squat blob), the
 bright plate field around such a blob is taken, and it counts only if it is about as high as
 wide and shows two rows of characters with a clear gap (``two_line.find_rows``). Such a
-plate is reported with ``lines=2`` and replaces the row blobs inside it; the one-line
-candidates are otherwise the same as without it.
+plate is reported with ``lines=2``, replaces the row blobs inside it and is ranked with the
+one-line candidates by score.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from pipeline.detection.two_line import Rows, find_rows
+from pipeline.detection.two_line import find_rows
 from pipeline.detection.types import Box, Detection
 
 
@@ -214,12 +214,10 @@ def _rows_in_field(image: np.ndarray, scale: float, seed: Detection, field: Box,
     rows = find_rows(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop)
     if rows is None:
         return None
-    rows = Rows(*((int(r0 * scale), int(np.ceil(r1 * scale))) for r0, r1 in (rows.top,
-                                                                            rows.bottom)),
-                int(rows.split * scale), rows.clarity)
-    centre = b.y + b.h / 2 - gy
-    in_row = any(r0 - 1 <= centre <= r1 + 1 for r0, r1 in (rows.top, rows.bottom))
-    over_both = b.y - gy <= rows.top[1] and b.y + b.h - gy >= rows.bottom[0]
+    top, bottom = b.y * inv - y0, (b.y + b.h) * inv - y0  # the seed, in the crop's rows
+    centre = (top + bottom) / 2
+    in_row = any(r0 - inv <= centre <= r1 + inv for r0, r1 in (rows.top, rows.bottom))
+    over_both = top <= rows.top[1] + inv and bottom >= rows.bottom[0] - inv
     if not (in_row or over_both):
         return None
     left = max(0, gx - int(round(0.2 * field.h)))  # the EU band: 40 mm beside 194 mm of field

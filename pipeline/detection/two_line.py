@@ -1,10 +1,11 @@
 """Two-line plates (motorcycles, two-line car plates): find the two text rows in a crop.
 
 A two-line German plate has the district, the seals and the letters on the top row and the
-digits on the bottom row, with a strip of bare plate between them. Summing the dark strokes
-of each pixel row (black-hat, so that a dark EU band or car body does not count) gives two
-bands of ink with a clear valley at that strip. ``find_rows`` finds them; the detector uses it
-to confirm a two-line candidate and the reader to cut the crop into rows for the recogniser.
+digits on the bottom row, with a strip of bare plate between them. The share of each pixel
+row covered by dark strokes (black-hat, so that a dark car body does not count; the EU
+band's side is left out) shows two bands of ink with a clear valley at that strip.
+``find_rows`` finds them; the detector uses it to confirm a two-line candidate, the reader
+to cut the crop into rows for the recogniser.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ MIN_CONTRAST = 12  # black-hat level (0..255) that counts as ink: below that the
 
 @dataclass(frozen=True)
 class Rows:
-    """The two text rows of a crop: pixel-row ranges ``[start, end)``, the row to cut at (the
-    deepest point of the valley) and how clear the valley is (0..1, 1: no ink at all)."""
+    """The two text rows of a crop: pixel-row ranges ``[start, end)``, the pixel row to cut
+    at (in the least inked stretch between them) and how clear that valley is (0..1, 1: no
+    ink at all)."""
 
     top: tuple[int, int]
     bottom: tuple[int, int]
@@ -89,12 +91,6 @@ def ink_mask(gray: np.ndarray) -> np.ndarray:
     return ink[:, int(w * BAND_FRAC):]
 
 
-def ink_profile(gray: np.ndarray) -> np.ndarray:
-    """Share of each pixel row covered by characters (0..1): about the same in every pixel
-    row of a row of characters, whatever the glyphs."""
-    return ink_mask(gray).astype(np.float32).mean(axis=1)
-
-
 def _runs(inked: np.ndarray, merge: int) -> list[tuple[int, int]]:
     """Runs ``[start, end)`` of True, runs closer than ``merge`` rows joined."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], inked.astype(np.int8), [0]))))
@@ -120,7 +116,7 @@ def find_rows(gray: np.ndarray) -> Rows | None:
     if h < 12 or gray.shape[1] < 8:
         return None
     mask = ink_mask(gray)
-    profile = mask.astype(np.float32).mean(axis=1)
+    profile = mask.astype(np.float32).mean(axis=1)  # share of each pixel row inked
     highest = float(profile.max())
     if highest < MIN_INK:
         return None
@@ -132,10 +128,12 @@ def find_rows(gray: np.ndarray) -> Rows | None:
     (t0, t1), (b0, b1) = sorted(runs[:2])
     weaker = min(float(profile[t0:t1].max()), float(profile[b0:b1].max()))
     gap = profile[t1:b0]
-    split = t1 + int(np.argmin(gap))
     valley = float(gap.min())
     if weaker < MIN_INK or valley > MAX_VALLEY * weaker:
         return None
+    # the cut: the middle of the least inked stretch of the gap, about the crop's middle
+    low = np.flatnonzero(gap <= valley + 1e-6)
+    split = t1 + int(round((low[0] + low[-1]) / 2))
     if not 0.25 * h <= split <= 0.75 * h:
         return None
     top_h, bottom_h = t1 - t0, b1 - b0
@@ -147,9 +145,6 @@ def find_rows(gray: np.ndarray) -> Rows | None:
         return None
     if mask[t0:t1].any(axis=0).mean() < MIN_TOP_COVER:
         return None  # a few blobs (reflections in a headlamp), not district, seals, letters
-    # the cut: the middle of the least inked stretch of the gap
-    low = np.flatnonzero(gap <= valley + 1e-6)
-    split = t1 + int(round((low[0] + low[-1]) / 2))
     return Rows((t0, t1), (b0, b1), split, 1.0 - valley / weaker)
 
 

@@ -39,6 +39,7 @@ class LabelledImage:
     truth: str  # German label (OF-AB123) or raw foreign text (BS47040)
     german: bool
     box: Box | None
+    lines: int = 1  # 2: a two-line plate (column ``lines`` of the generator's labels)
 
 
 def load_labels(folder: Path, labels: Path | None = None) -> list[LabelledImage]:
@@ -56,7 +57,8 @@ def load_labels(folder: Path, labels: Path | None = None) -> list[LabelledImage]
         if not row.get("file") or not truth:
             raise ValueError(f"{labels}: every row needs file and plate or plate_raw")
         box = Box(*map(int, row["bbox_x_y_w_h"].split())) if row.get("bbox_x_y_w_h") else None
-        items.append(LabelledImage(folder / row["file"], truth, german, box))
+        lines = int(row.get("lines") or 1)
+        items.append(LabelledImage(folder / row["file"], truth, german, box, lines))
     return items
 
 
@@ -118,7 +120,7 @@ def evaluate(reader: PlateReader, items: list[LabelledImage],
             continue
         h, w = image.shape[:2]
         t0 = time.perf_counter()
-        given = reader.read_box(image, item.box or Box(0, 0, w, h))
+        given = reader.read_box(image, item.box or Box(0, 0, w, h), item.lines)
         crop_ms = 1000 * (time.perf_counter() - t0)
         given_text = _text_of(given, item.german)
         truth_text = item.truth if item.german else alnum(item.truth)

@@ -28,7 +28,12 @@ def test_label_layouts_of_shared_data_and_generator(tmp_path: Path) -> None:
     (item,) = load_labels(tmp_path)
     assert not item.german and item.box is not None and item.box.w == 122
     sample = load_labels(ROOT / "sample_frames")
-    assert len(sample) == 40 and all(i.german and i.box for i in sample)
+    assert len(sample) == 40 and all(i.german and i.box and i.lines == 1 for i in sample)
+    # the generator's two-line scenes mark their plates, so the box given is read as two rows
+    (tmp_path / "labels.csv").write_text(
+        "file,plate,bbox_x_y_w_h,lines\nb.jpg,OF-GD11,500 380 40 37,2\n", encoding="utf-8")
+    (two,) = load_labels(tmp_path)
+    assert two.german and two.lines == 2
     with pytest.raises(ValueError, match="labels.csv"):
         load_labels(tmp_path / "nowhere")
 

@@ -30,7 +30,7 @@ GLYPH_SHARE = 75 / 110  # glyph height / plate height (DIN 74069)
 
 @dataclass(frozen=True)
 class RectifierConfig:
-    """When to change a crop (``[reading]`` keys ``rectify_*`` could override them)."""
+    """When to change a crop (fixed defaults: only ``[reading] rectify`` is in the config)."""
 
     min_angle_deg: float = 3.0  # within this the model was trained: leave the crop as it is
     max_angle_deg: float = 25.0  # beyond this the "row" is more likely noise than a plate

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import math
-import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -22,15 +21,11 @@ from typing import Any
 from pipeline.detection.types import Box
 from pipeline.frames.sources import FolderSource, read_image
 from pipeline.plate.edits import levenshtein, substitutions
+from pipeline.plate.grammar import plate_chars
 from pipeline.reading.plate_reader import PlateRead, PlateReader
 from pipeline.tracking.passages import Passage, PassageTracker, TrackerConfig
 
-_NOT_PLATE_CHAR = re.compile(r"[^0-9A-ZÄÖÜ]")
 IOU_FOUND = 0.5
-
-
-def alnum(text: str) -> str:
-    return _NOT_PLATE_CHAR.sub("", text.upper())
 
 
 @dataclass(frozen=True)
@@ -68,7 +63,7 @@ def _text_of(read: PlateRead | None, german: bool) -> str:
         return ""
     if german:
         return read.plate.label if read.plate else ""
-    return alnum(read.raw)
+    return plate_chars(read.raw)
 
 
 @dataclass
@@ -123,13 +118,13 @@ def evaluate(reader: PlateReader, items: list[LabelledImage],
         given = reader.read_box(image, item.box or Box(0, 0, w, h), item.lines)
         crop_ms = 1000 * (time.perf_counter() - t0)
         given_text = _text_of(given, item.german)
-        truth_text = item.truth if item.german else alnum(item.truth)
+        truth_text = item.truth if item.german else plate_chars(item.truth)
         row: dict[str, Any] = {"file": item.path.name, "truth": item.truth,
                                "read_box_given": given_text}
         if given_text == truth_text:
             report.exact_given += 1
-        truth_chars = alnum(truth_text)
-        read_chars = alnum(given_text or (given.raw if given else ""))
+        truth_chars = plate_chars(truth_text)
+        read_chars = plate_chars(given_text or (given.raw if given else ""))
         report.chars += len(truth_chars)
         report.char_errors += levenshtein(truth_chars, read_chars)
         report.confusions.update(substitutions(truth_chars, read_chars))

@@ -74,6 +74,12 @@ class ParseResult:
     cost: float = 0.0
 
 
+def plate_chars(text: str) -> str:
+    """The plate characters of a text, upper-cased, separators dropped (``OF-AB 123`` ->
+    ``OFAB123``): what evaluations compare and row checks count."""
+    return _SEPARATORS.sub("", text.upper())
+
+
 def _normalise(raw: str) -> list[str]:
     """Upper-case and split into tokens at anything that is not a plate character."""
     text = raw.upper().replace("ß", "SS")

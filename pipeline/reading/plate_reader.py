@@ -3,7 +3,6 @@ recogniser -> grammar."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -15,7 +14,7 @@ import numpy as np
 from pipeline.detection.roi import RegionOfInterest
 from pipeline.detection.two_line import split_rows
 from pipeline.detection.types import Box, Detection, Detector
-from pipeline.plate.grammar import Plate, parse_plate
+from pipeline.plate.grammar import Plate, parse_plate, plate_chars
 from pipeline.reading.recognisers import Recogniser, TextRead
 from pipeline.rectify.characters import characters, dark_blobs, seals_gap
 from pipeline.rectify.rectify import Rectified, rectify
@@ -24,7 +23,6 @@ from pipeline.rectify.rectify import Rectified, rectify
 # must not pass for a clean read.
 FIX_PENALTY = 0.93
 AMBIGUOUS_PENALTY = 0.5
-_NOT_PLATE_CHAR = re.compile(r"[^0-9A-ZÄÖÜ]")
 
 
 @dataclass(frozen=True)
@@ -48,11 +46,6 @@ class ReaderTimings:
 
     detect_ms: deque[float] = field(default_factory=_recent)
     recognise_ms: deque[float] = field(default_factory=_recent)
-
-
-def _alnum(text: str) -> str:
-    """The plate characters of a text, separators dropped."""
-    return _NOT_PLATE_CHAR.sub("", text.upper())
 
 
 def _district_len(row: np.ndarray) -> int | None:
@@ -150,8 +143,8 @@ class PlateReader:
         # (and E/H) below; a character that wandered between the rows is a made-up plate
         if read.plate is not None and (
                 len(texts) < 2
-                or len(_alnum(texts[0].raw)) != len(read.plate.district + read.plate.letters)
-                or len(_alnum(texts[1].raw)) != len(read.plate.digits + read.plate.suffix)):
+                or len(plate_chars(texts[0].raw)) != len(read.plate.district + read.plate.letters)
+                or len(plate_chars(texts[1].raw)) != len(read.plate.digits + read.plate.suffix)):
             read = PlateRead(box, joined.raw, joined.confidence, None)
         if self.on_crop is not None:
             self.on_crop(crop, read)

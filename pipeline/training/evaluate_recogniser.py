@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 import time
 from pathlib import Path
 
@@ -22,12 +21,12 @@ import cv2
 import numpy as np
 
 from pipeline.plate.edits import levenshtein
+from pipeline.plate.grammar import plate_chars
 from pipeline.training.synth_data import TEST, sample
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models"
 STOCK_ALLOWLIST = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
-_NOT_PLATE_CHAR = re.compile(r"[^0-9A-ZÄÖÜ]")
 
 
 def load_reader(name: str, quantize: bool = True, models: Path = MODELS):
@@ -52,10 +51,6 @@ def read(reader, name: str, gray: np.ndarray, box: list[int] | None = None) -> s
     kwargs = {"allowlist": STOCK_ALLOWLIST} if name == "stock" else {}
     res = reader.recognize(gray, horizontal_list=[box], free_list=[], detail=1, **kwargs)
     return " ".join(r[1] for r in res)
-
-
-def compact(text: str) -> str:
-    return _NOT_PLATE_CHAR.sub("", text.upper())
 
 
 def grammar_label(text: str, districts) -> str | None:
@@ -84,7 +79,7 @@ class Tally:
     def add(self, truth: str, pred: str, seconds: float, districts, label: str | None) -> None:
         self.n += 1
         self.seconds += seconds
-        t, p = compact(truth), compact(pred)
+        t, p = plate_chars(truth), plate_chars(pred)
         self.exact += t == p
         self.errors += levenshtein(p, t)
         self.chars += len(t)
@@ -160,7 +155,7 @@ def main() -> None:
                           truth if german else None)
                 district = truth.split("-")[0]
                 if set_name == "synthetic_heldout" and any(c in district for c in "ÄÖÜ"):
-                    ok = compact(pred).startswith(district)
+                    ok = plate_chars(pred).startswith(district)
                     for key in ("all", ">=120 px wide") if img.shape[1] >= 120 else ("all",):
                         uml[key][0] += 1
                         uml[key][1] += ok

@@ -232,11 +232,6 @@ def _with_two_line(one_line: list[Detection], two_line: list[Detection]) -> list
     if not two_line:
         return one_line
 
-    def inside(d: Detection, t: Detection) -> bool:
-        a, b = d.box, t.box
-        ix = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
-        iy = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
-        return ix * iy >= 0.6 * a.area
-
-    kept = [d for d in one_line if not any(inside(d, t) for t in two_line)]
+    kept = [d for d in one_line
+            if not any(d.box.intersection(t.box) >= 0.6 * d.box.area for t in two_line)]
     return _suppress(kept + two_line, 0.4)

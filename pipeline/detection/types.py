@@ -25,11 +25,15 @@ class Box:
     def center(self) -> tuple[float, float]:
         return self.x + self.w / 2, self.y + self.h / 2
 
-    def iou(self, other: Box) -> float:
-        """Intersection over union, 0..1."""
+    def intersection(self, other: Box) -> int:
+        """Area both boxes cover, in pixels."""
         ix = max(0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
         iy = max(0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
-        inter = ix * iy
+        return ix * iy
+
+    def iou(self, other: Box) -> float:
+        """Intersection over union, 0..1."""
+        inter = self.intersection(other)
         union = self.area + other.area - inter
         return inter / union if union else 0.0
 

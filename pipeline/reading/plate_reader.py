@@ -8,7 +8,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from pipeline.detection.roi import RegionOfInterest
@@ -16,8 +15,7 @@ from pipeline.detection.two_line import split_rows
 from pipeline.detection.types import Box, Detection, Detector
 from pipeline.plate.grammar import Plate, parse_plate, plate_chars
 from pipeline.reading.recognisers import Recogniser, TextRead
-from pipeline.rectify.characters import characters, dark_blobs, seals_gap
-from pipeline.rectify.rectify import Rectified, rectify
+from pipeline.rectify.rectify import Rectified, district_len, rectify
 
 # Confidence multipliers: a read that needed fixes, or that another split explains as well,
 # must not pass for a clean read.
@@ -46,14 +44,6 @@ class ReaderTimings:
 
     detect_ms: deque[float] = field(default_factory=_recent)
     recognise_ms: deque[float] = field(default_factory=_recent)
-
-
-def _district_len(row: np.ndarray) -> int | None:
-    """The district's length from where the seals stand in a plate row (or None): the tie
-    breaker for ``MEIB 97`` (MEI-B or ME-IB) when the model leaves out the seals' hyphen."""
-    gray = cv2.cvtColor(row, cv2.COLOR_BGR2GRAY) if row.ndim == 3 else row
-    blobs = dark_blobs(gray)
-    return seals_gap(blobs, characters(blobs, gray.shape[1], gray.shape[0]))
 
 
 def _rank(read: PlateRead | None) -> tuple[bool, float]:
@@ -109,14 +99,17 @@ class PlateReader:
             self.on_crop(rectified.image, read)
         return read
 
-    def _read_image(self, box: Box, image: np.ndarray,
-                    district_len: int | None) -> PlateRead | None:
+    def _recognise(self, image: np.ndarray) -> TextRead | None:
+        """The recogniser on one image, timed."""
         t0 = time.perf_counter()
         text = self.recogniser.recognise(image)
         self.timings.recognise_ms.append(1000 * (time.perf_counter() - t0))
-        if text is None:
-            return None
-        return self._parse(box, text, district_len)
+        return text
+
+    def _read_image(self, box: Box, image: np.ndarray,
+                    seals_after: int | None) -> PlateRead | None:
+        text = self._recognise(image)
+        return None if text is None else self._parse(box, text, seals_after)
 
     def _read_two_line(self, box: Box, crop: np.ndarray,
                        at: tuple[int, int]) -> PlateRead | None:
@@ -127,18 +120,12 @@ class PlateReader:
         rows = split_rows(crop, core=(at[0], at[1], box.w, box.h))
         if rows is None:
             return None
-        texts = []
-        for row in rows:
-            t0 = time.perf_counter()
-            text = self.recogniser.recognise(row)
-            self.timings.recognise_ms.append(1000 * (time.perf_counter() - t0))
-            if text is not None:
-                texts.append(text)
+        texts = [t for t in map(self._recognise, rows) if t is not None]
         if not texts:
             return None
         joined = TextRead(" ".join(t.raw for t in texts),
                           float(np.prod([t.confidence for t in texts])))
-        read = self._parse(box, joined, _district_len(rows[0]))
+        read = self._parse(box, joined, district_len(rows[0]))
         # both rows read, and each holds its part: district and letters on top, the digits
         # (and E/H) below; a character that wandered between the rows is a made-up plate
         if read.plate is not None and (
@@ -150,9 +137,10 @@ class PlateReader:
             self.on_crop(crop, read)
         return read
 
-    def _parse(self, box: Box, text: TextRead, district_len: int | None) -> PlateRead:
-        """The grammar on a recogniser's text; the confidence lowered for fixes and doubt."""
-        parsed = parse_plate(text.raw, self.districts, district_len)
+    def _parse(self, box: Box, text: TextRead, seals_after: int | None) -> PlateRead:
+        """The grammar on a recogniser's text (``seals_after``: the district's length as the
+        seals show it); the confidence lowered for fixes and doubt."""
+        parsed = parse_plate(text.raw, self.districts, seals_after)
         if parsed is None:
             return PlateRead(box, text.raw, text.confidence, None)
         confidence = text.confidence * FIX_PENALTY ** parsed.fixes

@@ -72,6 +72,14 @@ def stretch(crop: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return cv2.convertScaleAbs(crop, alpha=alpha, beta=-lo * alpha)
 
 
+def district_len(image: np.ndarray) -> int | None:
+    """The district's length from where the seals stand in a plate row, or None: the tie
+    breaker for ``MEIB 97`` (MEI-B or ME-IB) when the recogniser leaves out the seals' gap."""
+    gray = _gray(image)
+    blobs = dark_blobs(gray)
+    return seals_gap(blobs, characters(blobs, gray.shape[1], gray.shape[0]))
+
+
 def rectify(crop: np.ndarray, config: RectifierConfig | None = None) -> Rectified:
     """The crop to hand the recogniser (see the module docstring for what changes when)."""
     cfg = config or RectifierConfig()

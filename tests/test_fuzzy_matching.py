@@ -19,9 +19,11 @@ from pipeline.matching.fuzzy import (
     PAIR_COSTS,
     FuzzyMatcher,
     MatchThresholds,
-    agreement,
     canonical,
+    consensus,
+    evidence_cost,
     plate_distance,
+    supported,
 )
 from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, UNREGISTERED, ExactMatcher
 from pipeline.plate.grammar import Plate, plate_from_label
@@ -118,15 +120,27 @@ def test_confusion_outvoted_character_by_character_matches(matcher: FuzzyMatcher
     evidence = (("DAKI4711", 1.0), ("DAKL4717", 0.8), ("DAKL1711", 0.7))
     result = matcher.match(Plate("DA", "KI", "4711"), evidence=evidence)
     assert result.status == MATCHED and result.plate == "DAKL4711"
-    assert agreement("DAKL4711", evidence) == pytest.approx(1.5 / 2.5)
+    assert consensus(evidence) == "DAKL4711"
+    # I/L 0.4 + 7/1 0.5 + 1/4 (no confusion) 1.0, each times its read's confidence
+    assert evidence_cost("DAKL4711", evidence) == pytest.approx(0.4 + 0.8 * 0.5 + 0.7 * 1.0)
 
 
 def test_plate_most_reads_contradict_goes_to_review(matcher: FuzzyMatcher) -> None:
-    # exact hit on Jens's plate, but most of the weight read another last character
-    evidence = (("FX1", 1.0), ("FX7", 0.8), ("FX7", 0.7))
+    # exact hit on Jens's plate, but far more weight read another last character: FX7 (not
+    # registered) explains the reads 1.05 better than FX1, more than the slack
+    evidence = (("FX1", 0.6), ("FX7", 2.7))
     assert matcher.match(_plate("F-X 1"), evidence=evidence).status == NEEDS_REVIEW
-    # one read of the car's length out of three: the length itself is in doubt
-    assert agreement("FX1", (("FX1", 1.0), ("FXI1", 0.9), ("FX11", 0.9))) < 0.5
+    # a minority the slack covers: still Jens
+    assert matcher.match(_plate("F-X 1"), evidence=(("FX1", 1.9), ("FX7", 0.8))).status \
+        == MATCHED
+
+
+def test_support_needs_every_character_read_at_its_place() -> None:
+    evidence = (("DAKI4711", 1.0), ("DAKL4717", 0.8))
+    assert supported("DAKL4711", evidence)
+    assert not supported("DAKL4712", evidence)  # no read had the 2
+    # no read of the plate's length: the length itself was never seen
+    assert not supported("FX1", (("FXI1", 0.9), ("FX11", 0.9)))
 
 
 def test_confusion_every_read_repeats_goes_to_review(matcher: FuzzyMatcher) -> None:
@@ -134,10 +148,10 @@ def test_confusion_every_read_repeats_goes_to_review(matcher: FuzzyMatcher) -> N
     result = matcher.match(Plate("DA", "KI", "4711"), evidence=(("DAKI4711", 2.9),))
     assert result.status == NEEDS_REVIEW and result.account is None
     assert result.candidates and result.candidates[0].compact == "DAKL4711"
-    lenient = FuzzyMatcher(matcher._owner.items(), ACCOUNTS.get,
-                           MatchThresholds(unsupported_max_cost=0.4))
-    assert lenient.match(Plate("DA", "KI", "4711"),
-                         evidence=(("DAKI4711", 2.9),)).status == MATCHED
+    # one read saw the L: Ina's plate is backed, and explains the reads within the slack
+    backed = matcher.match(Plate("DA", "KI", "4711"),
+                           evidence=(("DAKI4711", 2.0), ("DAKL4711", 0.9)))
+    assert backed.status == MATCHED and backed.plate == "DAKL4711"
 
 
 def test_exact_plate_checks_in_whatever_the_evidence(matcher: FuzzyMatcher) -> None:
@@ -224,6 +238,8 @@ def test_thresholds_validated() -> None:
         MatchThresholds(margin=-0.1)
     with pytest.raises(ValueError):
         MatchThresholds(dropped_rival_cost=1.5)
+    with pytest.raises(ValueError):
+        MatchThresholds(slack=-0.1)
 
 
 def test_exact_matcher_unchanged() -> None:
@@ -279,8 +295,8 @@ def test_small_multi_frame_simulation_checks_in_no_wrong_account() -> None:
 
 
 def test_small_simulation_with_a_confusion_in_every_read_checks_in_no_wrong_account() -> None:
-    """Every read of every car (registered or not) has a confusion of its own: voting and
-    the reads' agreement check most registered cars in, and no car in as someone else."""
+    """Every read of every car (registered or not) has a confusion of its own: weighing all
+    reads checks most registered cars in (92 % on this seed), and no car in as someone else."""
     rng = random.Random(13)
     source = PlateSource(rng)
     world = build_world(source, 2000)
@@ -288,5 +304,18 @@ def test_small_simulation_with_a_confusion_in_every_read_checks_in_no_wrong_acco
     summary = summarise(run(world, passages, MatchThresholds(), progress=False, seed=13))
     assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
     rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
-    assert rows[("confusion_each_read", "registered")]["correct_share"] > 0.7
+    assert rows[("confusion_each_read", "registered")]["correct_share"] > 0.9
     assert rows[("confusion_each_read", "unregistered")]["correct_share"] > 0.85
+
+
+def test_simulation_cli_sweeps_the_slack(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from pipeline.bench.match_simulation import main
+
+    assert main(["--plates", "300", "--passages", "150", "--seed", "5", "--sweep",
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["thresholds"]["slack"] == MatchThresholds().slack
+    assert {s["slack"] for s in summary["sweep"]} >= {0.3, 0.6, 0.9}
+    assert all(s["wrong_account"] >= 0 for s in summary["sweep"])

@@ -77,6 +77,7 @@ from pipeline.matching.fuzzy import (
     MatchThresholds,
     decide,
     substitution_cost,
+    supported,
 )
 from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, Candidate, Evidence
 from pipeline.plate.districts import district_codes
@@ -447,20 +448,13 @@ class Wide:
     others: frozenset[str]
 
 
-def seen_in(read: str, plate: str, evidence: Evidence) -> bool:
-    """Did some read of the car show ``plate``'s character wherever the voted ``read`` (same
-    length) differs from it?"""
-    same = [r for r, _ in evidence if len(r) == len(plate)]
-    return all(any(r[i] == ch for r in same) for i, ch in enumerate(plate) if read[i] != ch)
-
-
 def voted_class(truth: str, voted: str, evidence: Evidence) -> str:
     """What the voted plate carries: right, one substitution (that some read of the car did
     not make, or that every read made), or another error."""
     if voted == truth:
         return "voted right"
     if len(voted) == len(truth) and sum(a != b for a, b in zip(voted, truth, strict=True)) == 1:
-        return "voted 1 subst, not in all" if seen_in(voted, truth, evidence) \
+        return "voted 1 subst, not in all" if supported(truth, evidence) \
             else "voted 1 subst, in all"
     return "voted other error"
 
@@ -552,17 +546,15 @@ def replay(wide: list[Wide], thresholds: MatchThresholds) -> dict[str, float]:
     return {"max_cost": thresholds.max_cost, "margin": thresholds.margin,
             "review_cost": thresholds.review_cost,
             "dropped_rival_cost": thresholds.dropped_rival_cost,
-            "unsupported_max_cost": thresholds.unsupported_max_cost,
-            "min_agreement": thresholds.min_agreement, "wrong_account": wrong,
+            "slack": thresholds.slack, "wrong_account": wrong,
             "wrong_exact": exact_wrong, "clean_registered_to_review": clean_review,
             "needs_review": review, "one_confusion_correct": one_ok / max(1, one_n),
             "unregistered_to_review": unreg_review / max(1, unreg_n)}
 
 
-SWEEP_MAX_COST = (0.0, 0.4, 0.6)
-SWEEP_MARGIN = (0.0, 0.6, 0.8, 1.0)
-SWEEP_UNSUPPORTED = (0.0, 0.3, 0.4)
-SWEEP_AGREEMENT = (0.0, 0.25, 0.34, 0.5, 0.67, 0.75)
+SWEEP_MAX_COST = (0.6, 1.0)
+SWEEP_MARGIN = (0.8, 1.0)
+SWEEP_SLACK = (0.3, 0.6, 0.9, 1.2)
 
 
 def summarise(result: Run) -> dict[str, object]:
@@ -650,15 +642,12 @@ def main(argv: list[str] | None = None) -> int:
                     "thresholds": {"max_cost": thresholds.max_cost, "margin": thresholds.margin,
                                    "review_cost": thresholds.review_cost,
                                    "dropped_rival_cost": thresholds.dropped_rival_cost,
-                                   "unsupported_max_cost": thresholds.unsupported_max_cost,
-                                   "min_agreement": thresholds.min_agreement},
+                                   "slack": thresholds.slack},
                     "seconds": round(time.monotonic() - started, 1)})
     if args.sweep:
         summary["sweep"] = [
-            replay(result.wide, MatchThresholds(max_cost=m, margin=g, unsupported_max_cost=u,
-                                                min_agreement=a))
-            for m in SWEEP_MAX_COST for g in SWEEP_MARGIN for u in SWEEP_UNSUPPORTED
-            for a in SWEEP_AGREEMENT if u <= m]
+            replay(result.wide, MatchThresholds(max_cost=m, margin=g, slack=k))
+            for m in SWEEP_MAX_COST for g in SWEEP_MARGIN for k in SWEEP_SLACK]
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -666,12 +655,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(world.accounts)} customers, {len(passages)} passages, {thresholds}")
     if args.sweep:
         print("\nsweep (same reads):")
-        print(f"{'agree':>8}{'max_cost':>9}{'margin':>8}{'unseen':>7}{'wrong':>8}{'exact':>7}"
+        print(f"{'slack':>8}{'max_cost':>9}{'margin':>8}{'wrong':>8}{'exact':>7}"
               f"{'review':>8}"
               f"{'clean->rev':>11}{'1-conf ok*':>11}{'unreg->review':>15}")
         for s in summary["sweep"]:  # type: ignore[union-attr]
-            print(f"{s['min_agreement']:>8}{s['max_cost']:>9}{s['margin']:>8}"
-                  f"{s['unsupported_max_cost']:>7}"
+            print(f"{s['slack']:>8}{s['max_cost']:>9}{s['margin']:>8}"
                   f"{s['wrong_account']:>8}"
                   f"{s['wrong_exact']:>7}{s['needs_review']:>8}"
                   f"{s['clean_registered_to_review']:>11}{100 * s['one_confusion_correct']:>10.2f}%"

@@ -20,9 +20,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.training.synth_data import TEST, TRAIN, TRAIN_CONFUSABLE, VAL, sample
+from pipeline.training.synth_data import (
+    TEST,
+    TRAIN,
+    TRAIN_CONFUSABLE,
+    TRAIN_UMLAUT,
+    VAL,
+    VAL_UMLAUT,
+    sample,
+)
 
-SPLITS = {"train": TRAIN, "train_w": TRAIN_CONFUSABLE, "val": VAL, "test": TEST}
+SPLITS = {"train": TRAIN, "train_w": TRAIN_CONFUSABLE, "train_u": TRAIN_UMLAUT,
+          "val": VAL, "val_u": VAL_UMLAUT, "test": TEST}
 
 
 def save_shard(path: Path, labels: list[str], crops: list[np.ndarray]) -> None:

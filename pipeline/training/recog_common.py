@@ -61,6 +61,14 @@ def model_from_english_g2() -> torch.nn.Module:
     return model
 
 
+def model_from_export(pth: Path) -> torch.nn.Module:
+    """Network loaded from an exported ``kennzeichen_de.pth`` (to fine-tune it further)."""
+    state = torch.load(pth, map_location="cpu", weights_only=False)
+    model = build_model()
+    model.load_state_dict(OrderedDict((k.removeprefix("module."), v) for k, v in state.items()))
+    return model
+
+
 def preprocess(gray: np.ndarray, adjust_contrast: float = 0.0) -> torch.Tensor:
     """(1, 64, W) tensor exactly as ``Reader.recognize`` builds it for a whole-crop box."""
     h, w = gray.shape

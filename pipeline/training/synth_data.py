@@ -22,6 +22,7 @@ CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ-"
 SEED_BASE = 20261125
 TRAIN, VAL, TEST = 1, 2, 3  # split ids; TEST is the held-out range for final figures
 TRAIN_CONFUSABLE = 4  # extra training split rich in W/M/H/N/V (real W was read as H)
+TRAIN_UMLAUT, VAL_UMLAUT = 5, 6  # every district has an umlaut (small crops lost the dots)
 CONFUSABLE = "WWWMMHHNVUKÜ"
 UMLAUT_DISTRICTS = tuple(d for d in FALLBACK_DISTRICTS if any(c in d for c in "ÄÖÜ"))
 _AZ = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -45,6 +46,15 @@ def random_district(rng: np.random.Generator) -> str:
     return FALLBACK_DISTRICTS[int(rng.integers(len(FALLBACK_DISTRICTS)))]
 
 
+def umlaut_district(rng: np.random.Generator) -> str:
+    """District with an umlaut: 70 % real umlaut codes, 30 % random 1-3 letters with one."""
+    if rng.random() < 0.7:
+        return UMLAUT_DISTRICTS[int(rng.integers(len(UMLAUT_DISTRICTS)))]
+    chars = [_AZ[int(i)] for i in rng.integers(0, 26, int(rng.integers(1, 4)))]
+    chars[int(rng.integers(len(chars)))] = "ÄÖÜ"[int(rng.integers(3))]
+    return "".join(chars)
+
+
 def confusable_plate(rng: np.random.Generator) -> str:
     """A valid plate whose district and letters are mostly W, M, H, N, V, U, K, Ü."""
 
@@ -66,6 +76,8 @@ def sample(split: int, index: int) -> tuple[str, np.ndarray]:
     rng = np.random.default_rng([SEED_BASE, split, index])
     if split == TRAIN_CONFUSABLE:
         label = confusable_plate(rng)
+    elif split in (TRAIN_UMLAUT, VAL_UMLAUT):
+        label = random_plate(rng, umlaut_district(rng))
     else:
         label = random_plate(rng, random_district(rng))
     return label, detector_crop(render_plate(label, rng), rng)

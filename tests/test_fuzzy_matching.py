@@ -148,10 +148,13 @@ def test_confusion_every_read_repeats_goes_to_review(matcher: FuzzyMatcher) -> N
     result = matcher.match(Plate("DA", "KI", "4711"), evidence=(("DAKI4711", 2.9),))
     assert result.status == NEEDS_REVIEW and result.account is None
     assert result.candidates and result.candidates[0].compact == "DAKL4711"
-    # one read saw the L: Ina's plate is backed, and explains the reads within the slack
+    # some reads saw the L: Ina's plate is backed, and explains the reads within the slack
     backed = matcher.match(Plate("DA", "KI", "4711"),
-                           evidence=(("DAKI4711", 2.0), ("DAKL4711", 0.9)))
+                           evidence=(("DAKI4711", 1.5), ("DAKL4711", 1.2)))
     assert backed.status == MATCHED and backed.plate == "DAKL4711"
+    # one read in four: the unregistered DA-KI 4711 explains them too well
+    assert matcher.match(Plate("DA", "KI", "4711"), evidence=(
+        ("DAKI4711", 2.7), ("DAKL4711", 0.9))).status == NEEDS_REVIEW
 
 
 def test_exact_plate_checks_in_whatever_the_evidence(matcher: FuzzyMatcher) -> None:
@@ -296,7 +299,7 @@ def test_small_multi_frame_simulation_checks_in_no_wrong_account() -> None:
 
 def test_small_simulation_with_a_confusion_in_every_read_checks_in_no_wrong_account() -> None:
     """Every read of every car (registered or not) has a confusion of its own: weighing all
-    reads checks most registered cars in (92 % on this seed), and no car in as someone else."""
+    reads checks most registered cars in (88 % on this seed), and no car in as someone else."""
     rng = random.Random(13)
     source = PlateSource(rng)
     world = build_world(source, 2000)
@@ -304,7 +307,7 @@ def test_small_simulation_with_a_confusion_in_every_read_checks_in_no_wrong_acco
     summary = summarise(run(world, passages, MatchThresholds(), progress=False, seed=13))
     assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
     rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
-    assert rows[("confusion_each_read", "registered")]["correct_share"] > 0.9
+    assert rows[("confusion_each_read", "registered")]["correct_share"] > 0.85
     assert rows[("confusion_each_read", "unregistered")]["correct_share"] > 0.85
 
 
@@ -317,7 +320,7 @@ def test_simulation_cli_sweeps_the_slack(capsys: pytest.CaptureFixture[str]) -> 
                  "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["thresholds"]["slack"] == MatchThresholds().slack
-    assert {s["slack"] for s in summary["sweep"]} >= {0.3, 0.6, 0.9}
+    assert {s["slack"] for s in summary["sweep"]} >= {0.2, 0.3, 0.45}
     # a larger slack only ever accepts more: review never grows with it
     for max_cost in {s["max_cost"] for s in summary["sweep"]}:
         for margin in {s["margin"] for s in summary["sweep"]}:

@@ -554,7 +554,7 @@ def replay(wide: list[Wide], thresholds: MatchThresholds) -> dict[str, float]:
 
 SWEEP_MAX_COST = (0.6, 1.0)
 SWEEP_MARGIN = (0.8, 1.0)
-SWEEP_SLACK = (0.3, 0.6, 0.9, 1.2)
+SWEEP_SLACK = (0.0, 0.2, 0.3, 0.45, 0.6)
 
 
 def summarise(result: Run) -> dict[str, object]:

@@ -8,6 +8,7 @@ plates (split TEST, never used in training or model selection). Evaluation only:
 here feeds back into training.
 
     python -m pipeline.training.evaluate_recogniser [--shared ../shared/data] [--synth 1000]
+                                                    [--first 0] [--misses]
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", default=str(REPO.parent / "shared" / "data"))
     ap.add_argument("--synth", type=int, default=1000, help="held-out synthetic samples")
+    ap.add_argument("--first", type=int, default=0,
+                    help="first held-out sample (a range nothing has looked at yet)")
     ap.add_argument("--no-quantize", action="store_true",
                     help="float weights (EasyOCR quantizes to int8 on CPU by default)")
     ap.add_argument("--misses", action="store_true", help="list the misread plates")
@@ -134,7 +137,7 @@ def main() -> None:
     models = ("stock", "finetuned")
     readers = {m: load_reader(m, not a.no_quantize, Path(a.models)) for m in models}
     sets = real_sets(Path(a.shared))
-    synth = [sample(TEST, i) for i in range(a.synth)]
+    synth = [sample(TEST, i) for i in range(a.first, a.first + a.synth)]
     if synth:
         sets["synthetic_heldout"] = [(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), None, lbl, True)
                                      for lbl, c in synth]

@@ -26,6 +26,7 @@ from pipeline.matching.fuzzy import (
     supported,
 )
 from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, UNREGISTERED, ExactMatcher
+from pipeline.plate.edits import levenshtein
 from pipeline.plate.grammar import Plate, plate_from_label
 from pipeline.store.accounts_csv import Account
 
@@ -82,10 +83,13 @@ def test_distance_symmetric_and_bounded(a: str, b: str) -> None:
     assert d <= max(len(a), len(b))
 
 
-@given(plates, plates, plates)
+@given(plates, plates)
 @settings(max_examples=200, deadline=None)
-def test_distance_triangle_inequality(a: str, b: str, c: str) -> None:
-    assert plate_distance(a, c) <= plate_distance(a, b) + plate_distance(b, c) + 1e-9
+def test_distance_between_a_third_and_all_of_the_edit_count(a: str, b: str) -> None:
+    """Every edit costs 0.3-1.0. (Not a metric, and need not be: OCR reads D as 0 and 0 as
+    Ö more often than D as Ö, so D-0-Ö is cheaper than D-Ö.)"""
+    edits = levenshtein(a, b)
+    assert 0.3 * edits - 1e-9 <= plate_distance(a, b) <= edits + 1e-9
 
 
 def test_pair_costs_symmetric_and_canonical_classes_cover_them() -> None:

@@ -600,7 +600,9 @@ def print_table(summary: dict[str, object], header: str) -> None:
     print(header)
     cols = ("passages", "correct", "needs_review", "unregistered", "wrong_account",
             "wrong_exact", "wrong_every_read", "rejected", "split")
-    print(f"{'error class':<26}{'car':<13}" + "".join(f"{c:>{max(13, len(c) + 1)}}" for c in cols)
+    widths = [max(13, len(c) + 1) for c in cols]
+    print(f"{'error class':<26}{'car':<13}"
+          + "".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=True))
           + f"{'correct %':>11}{'of parsed':>11}")
     for row in summary["rows"]:  # type: ignore[union-attr]
         if row["car"] == "registered" and row["error"] in ("pair cost 0.3", "voted right"):
@@ -612,7 +614,7 @@ def print_table(summary: dict[str, object], header: str) -> None:
         shares = "".join(f"{100 * x:>10.2f}%" if x is not None else f"{'-':>11}"
                          for x in (row["correct_share"], row["correct_share_parsed"]))
         print(f"{row['error']:<26}{row['car']:<13}"
-              + "".join(f"{row[c]:>{max(13, len(c) + 1)}}" for c in cols) + shares)
+              + "".join(f"{row[c]:>{w}}" for c, w in zip(cols, widths, strict=True)) + shares)
     totals = summary["totals"]
     lat = summary["latency"]
     print(f"totals: {totals}")

@@ -39,20 +39,23 @@ def random_district(rng: np.random.Generator) -> str:
     if u < 0.10:
         return UMLAUT_DISTRICTS[int(rng.integers(len(UMLAUT_DISTRICTS)))]
     if u < 0.50:
-        chars = [_AZ[int(i)] for i in rng.integers(0, 26, int(rng.integers(1, 4)))]
-        if u < 0.15:
-            chars[int(rng.integers(len(chars)))] = "ÄÖÜ"[int(rng.integers(3))]
-        return "".join(chars)
+        return random_code(rng, umlaut=u < 0.15)
     return FALLBACK_DISTRICTS[int(rng.integers(len(FALLBACK_DISTRICTS)))]
+
+
+def random_code(rng: np.random.Generator, umlaut: bool) -> str:
+    """Random 1-3 letters, one of them replaced by Ä, Ö or Ü when ``umlaut``."""
+    chars = [_AZ[int(i)] for i in rng.integers(0, 26, int(rng.integers(1, 4)))]
+    if umlaut:
+        chars[int(rng.integers(len(chars)))] = "ÄÖÜ"[int(rng.integers(3))]
+    return "".join(chars)
 
 
 def umlaut_district(rng: np.random.Generator) -> str:
     """District with an umlaut: 70 % real umlaut codes, 30 % random 1-3 letters with one."""
     if rng.random() < 0.7:
         return UMLAUT_DISTRICTS[int(rng.integers(len(UMLAUT_DISTRICTS)))]
-    chars = [_AZ[int(i)] for i in rng.integers(0, 26, int(rng.integers(1, 4)))]
-    chars[int(rng.integers(len(chars)))] = "ÄÖÜ"[int(rng.integers(3))]
-    return "".join(chars)
+    return random_code(rng, umlaut=True)
 
 
 def confusable_plate(rng: np.random.Generator) -> str:

@@ -1,0 +1,170 @@
+"""How well can *any* matching rule do on a read with one confusion? A bound from the simulation.
+
+    python -m pipeline.bench.match_bound [--plates 22000] [--samples 200000] [--seed 2] [--json]
+
+A registered car read with one confusion gives text ``s``; an unregistered car whose plate *is*
+``s``, read right, gives the same text. Whatever a rule does with ``s`` it does in both cases:
+check in the customer (right for the first car, a wrong account for the second) or not. The
+simulation's own generative model (``match_simulation``: which plates are registered, how plates
+are drawn, the error mix, the confusion table) gives the probability of both, so the best any
+rule can do is a Neyman-Pearson curve: check in the texts with the best odds first, and count
+the wrong accounts that buys. The other explanation counted is that car read right (another
+customer's car when ``s`` is registered); other error paths that also end in ``s`` are left
+out, so the figures are *lower* bounds on the wrong check-ins.
+
+The multi-frame mode with an error every read repeats has the same bound: the frames' own
+errors are drawn from the repeated read, not from the plate, so they tell nothing more about it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from dataclasses import dataclass
+
+from pipeline.bench.match_simulation import (
+    _BANNED_SERIES,
+    CONFUSIONS,
+    DISTRICT_WEIGHTS,
+    ERROR_MIX,
+    OTHER_DISTRICTS,
+    REGISTERED_SHARE,
+    PlateSource,
+    World,
+    build_world,
+)
+from pipeline.plate.grammar import MAX_CHARS, Plate
+
+TARGETS = (0.5, 0.8, 0.9, 0.95, 0.99)
+PASSAGES = 100_000
+
+
+def plate_probability(source: PlateSource, plate: Plate) -> float:
+    """Probability that ``source.plate()`` draws ``plate`` (0 for a plate it never draws)."""
+    d, letters, digits, suffix = plate.district, plate.letters, plate.digits, plate.suffix
+    if d in DISTRICT_WEIGHTS:
+        p = (1 - OTHER_DISTRICTS / 100) * DISTRICT_WEIGHTS[d] / sum(DISTRICT_WEIGHTS.values())
+    elif d in source.others:
+        p = OTHER_DISTRICTS / 100 / len(source.others)
+    else:
+        return 0.0
+    if not (letters.isascii() and letters.isalpha() and letters.isupper()
+            and len(letters) in (1, 2) and letters not in _BANNED_SERIES):
+        return 0.0
+    if not (digits.isdigit() and digits[0] != "0" and 1 <= len(digits) <= 4):
+        return 0.0
+    keys, weights = source.shapes(d)
+    shape = dict(zip(keys, weights, strict=True)).get((len(letters), len(digits)))
+    if shape is None:
+        return 0.0
+    p *= shape / sum(weights)
+    p /= 26 ** len(letters) - (len(_BANNED_SERIES) if len(letters) == 2 else 0)
+    p /= 9 * 10 ** (len(digits) - 1)
+    room = len(d) + len(letters) + len(digits) < MAX_CHARS
+    p_suffix = {"": 0.97, "E": 0.02, "H": 0.01} if room else {"": 1.0}
+    return p * p_suffix.get(suffix, 0.0)
+
+
+def confused(plate: Plate, position: int, char: str) -> Plate:
+    """``plate`` with the character at ``position`` of its compact form replaced."""
+    parts = [plate.district, plate.letters, plate.digits, plate.suffix]
+    for k, part in enumerate(parts):
+        if position < len(part):
+            parts[k] = part[:position] + char + part[position + 1:]
+            break
+        position -= len(part)
+    return Plate(*parts)
+
+
+@dataclass(frozen=True)
+class Bound:
+    target: float  # share of one-confusion reads of registered cars checked in
+    wrong: float  # at least this many wrong accounts per PASSAGES passages, in expectation
+
+
+def bound_curve(source: PlateSource, world: World, samples: int, rng: random.Random,
+                registered_share: float = REGISTERED_SHARE,
+                ) -> tuple[list[Bound], dict[str, float]]:
+    """Lower bounds on the wrong accounts any rule checks in per PASSAGES passages, for each
+    share in TARGETS of one-confusion registered reads it checks in. ``registered_share``:
+    of the passages, the share of registered cars (the rest are unregistered)."""
+    registered = list(world.plates.values())
+    n_reg = len(registered)
+    p_registered_car = registered_share / n_reg  # one passage is this registered plate
+    clean, one = ERROR_MIX["clean"], ERROR_MIX["one_confusion"]
+    ratios = []
+    exact = 0
+    for _ in range(samples):
+        plate = rng.choice(registered)
+        text = plate.compact
+        spots = [i for i, c in enumerate(text) if c in CONFUSIONS]
+        i = rng.choice(spots)
+        alts = CONFUSIONS[text[i]]
+        char = rng.choices([a for a, _ in alts], weights=[w for _, w in alts])[0]
+        p_read = dict(alts)[char] / sum(w for _, w in alts) / len(spots)
+        this = p_registered_car * one * p_read
+        other = confused(plate, i, char)
+        if other.compact in world.owner:  # another customer's car, read right
+            exact += 1
+            rival = p_registered_car * clean
+        else:  # an unregistered car with that plate, read right
+            rival = (1 - registered_share) * clean * plate_probability(source, other)
+        ratios.append(rival / this)
+    ratios.sort()
+    mass = registered_share * one * PASSAGES  # one-confusion registered reads per PASSAGES
+    curve = []
+    for target in TARGETS:
+        k = max(1, round(target * samples))
+        curve.append(Bound(target, mass * sum(ratios[:k]) / samples))
+    # the largest share checked in with at most one wrong account expected per PASSAGES
+    total, k = 0.0, 0
+    while k < samples and (total + ratios[k]) * mass / samples <= 1.0:
+        total += ratios[k]
+        k += 1
+    return curve, {"exact_hit_share": exact / samples, "share_at_one_wrong": k / samples,
+                   "one_confusion_per_passages": mass}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipeline.bench.match_bound",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--plates", type=int, default=22000, help="registered plates")
+    ap.add_argument("--samples", type=int, default=200_000,
+                    help="one-confusion reads drawn to estimate the bound")
+    ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--registered-share", type=float, default=REGISTERED_SHARE,
+                    help=f"share of passages that are registered cars (default "
+                         f"{REGISTERED_SHARE}, as in match_simulation)")
+    ap.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    args = ap.parse_args(argv)
+    if not 0 < args.registered_share <= 1:
+        ap.error("--registered-share must be in (0, 1]")
+    rng = random.Random(args.seed)
+    print(f"drawing {args.plates} registered plates (seed {args.seed})", file=sys.stderr)
+    source = PlateSource(rng)
+    world = build_world(source, args.plates)
+    curve, facts = bound_curve(source, world, args.samples, rng, args.registered_share)
+    if args.json:
+        print(json.dumps({"seed": args.seed, "plates": len(world.owner),
+                          "registered_share": args.registered_share,
+                          "samples": args.samples, "passages": PASSAGES, **facts,
+                          "bound": [{"target": b.target, "wrong_at_least": b.wrong}
+                                    for b in curve]}, indent=2))
+        return 0
+    print(f"{len(world.owner)} registered plates, {PASSAGES} passages, "
+          f"{100 * args.registered_share:.0f}% of them registered cars "
+          f"({facts['one_confusion_per_passages']:.0f} of them registered cars read with one "
+          f"confusion); {100 * facts['exact_hit_share']:.2f}% of those confusions are "
+          "another customer's plate")
+    print(f"{'checked in':>12}{'wrong accounts, at least':>27}")
+    for b in curve:
+        print(f"{100 * b.target:>11.0f}%{b.wrong:>27.1f}")
+    print(f"at most one wrong account expected: at most "
+          f"{100 * facts['share_at_one_wrong']:.1f}% of one-confusion reads checked in")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

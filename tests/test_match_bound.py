@@ -1,0 +1,77 @@
+"""The bound on what any matching rule can do with a one-confusion read (match_bound)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+
+import pytest
+
+from pipeline.bench.match_bound import bound_curve, confused, main, plate_probability
+from pipeline.bench.match_simulation import PlateSource, build_world
+from pipeline.plate.grammar import Plate
+
+
+@pytest.fixture(scope="module")
+def source() -> PlateSource:
+    return PlateSource(random.Random(7))
+
+
+def test_plate_probability_is_the_sources_own_distribution(source: PlateSource) -> None:
+    # the share of F plates of a shape, counted on draws, matches the probability summed over
+    # every plate of that shape (a few hundred draws each: within 15 %)
+    draws = 200_000
+    counted = Counter[tuple[int, int]]()
+    for _ in range(draws):
+        p = source.plate()
+        if p.district == "F":
+            counted[len(p.letters), len(p.digits)] += 1
+    az = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    for letters, digits in (((a + b for a in az for b in az), range(1, 10)),
+                            (az, range(100, 1000))):
+        series = list(letters)
+        predicted = sum(plate_probability(source, Plate("F", s, str(n), suffix))
+                        for s in series for n in digits for suffix in ("", "E", "H"))
+        shape = (len(series[0]), len(str(digits[0])))
+        assert counted[shape] / draws == pytest.approx(predicted, rel=0.15), shape
+
+
+def test_plates_the_source_never_draws_have_probability_zero(source: PlateSource) -> None:
+    assert plate_probability(source, Plate("OF", "AB", "123")) > 0
+    for never in (Plate("OF", "A8", "123"), Plate("OF", "AB", "023"), Plate("XQ", "AB", "123"),
+                  Plate("OF", "AB", "12T"), Plate("OF", "SS", "123"), Plate("OF", "AB", "123", "F"),
+                  Plate("OF", "ÄB", "123")):
+        assert plate_probability(source, never) == 0.0, never
+
+
+def test_confused_replaces_one_character_of_the_compact_form() -> None:
+    plate = Plate("OF", "AB", "123", "E")
+    assert confused(plate, 0, "D") == Plate("DF", "AB", "123", "E")
+    assert confused(plate, 3, "8") == Plate("OF", "A8", "123", "E")
+    assert confused(plate, 6, "7") == Plate("OF", "AB", "127", "E")
+    assert confused(plate, 7, "F") == Plate("OF", "AB", "123", "F")
+
+
+def test_no_rule_checks_in_nearly_every_confused_read_without_wrong_accounts() -> None:
+    rng = random.Random(3)
+    source = PlateSource(rng)
+    world = build_world(source, 22000)
+    curve, facts = bound_curve(source, world, 20_000, rng)
+    wrong = [b.wrong for b in curve]
+    assert wrong == sorted(wrong)  # checking in more never costs fewer wrong accounts
+    at = {b.target: b.wrong for b in curve}
+    assert at[0.5] < 1  # half the confusions give text no unregistered car carries
+    assert at[0.99] > 10  # the issue's 99 % costs dozens per 100,000 passages
+    assert 0.5 < facts["share_at_one_wrong"] < 0.9
+    # without unregistered cars only other customers' plates compete, and those are rare
+    curve, _ = bound_curve(source, world, 20_000, rng, registered_share=1.0)
+    assert all(b.wrong == 0 for b in curve)
+
+
+def test_cli_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--plates", "2000", "--samples", "2000", "--seed", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["registered_share"] == 0.8
+    assert [b["target"] for b in out["bound"]] == [0.5, 0.8, 0.9, 0.95, 0.99]
+    assert out["one_confusion_per_passages"] == pytest.approx(12_000)

@@ -17,8 +17,12 @@ from dataclasses import dataclass
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ"
 MAX_CHARS = 8
 
-# Position-aware fixes for characters OCR confuses between the letter and digit shapes.
-TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G"}
+# Position-aware fixes for characters OCR confuses between the letter and digit shapes: a
+# glyph of the wrong kind for its place, with one look-alike of the right kind (a 4 read for
+# A, a 7 for T). Glyphs with two (3: B or E) are not guessed, nor A, T and L among the digits:
+# they would turn signs (EXIT 3), foreign plates (PP-587-AO) and a spurious edge glyph
+# (OF-ZZL 650 as OF-ZZ 1650, another customer's plate) into German plates.
+TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G", "4": "A", "7": "T"}
 TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "B": "8", "S": "5", "Z": "2", "G": "6"}
 # A token boundary (space, hyphen) that a reading does not explain costs more than a fix:
 # the seals' gap and the letter/digit gap are what tell B-NO 1234 from BN-O 1234.

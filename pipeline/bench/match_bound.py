@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 
 from pipeline.bench.match_simulation import (
-    _BANNED_SERIES,
+    BANNED_SERIES,
     CONFUSIONS,
     DISTRICT_WEIGHTS,
     ERROR_MIX,
@@ -51,7 +51,7 @@ def plate_probability(source: PlateSource, plate: Plate) -> float:
     else:
         return 0.0
     if not (letters.isascii() and letters.isalpha() and letters.isupper()
-            and len(letters) in (1, 2) and letters not in _BANNED_SERIES):
+            and len(letters) in (1, 2) and letters not in BANNED_SERIES):
         return 0.0
     if not (digits.isdigit() and digits[0] != "0" and 1 <= len(digits) <= 4):
         return 0.0
@@ -60,7 +60,7 @@ def plate_probability(source: PlateSource, plate: Plate) -> float:
     if shape is None:
         return 0.0
     p *= shape / sum(weights)
-    p /= 26 ** len(letters) - (len(_BANNED_SERIES) if len(letters) == 2 else 0)
+    p /= 26 ** len(letters) - (len(BANNED_SERIES) if len(letters) == 2 else 0)
     p /= 9 * 10 ** (len(digits) - 1)
     room = len(d) + len(letters) + len(digits) < MAX_CHARS
     p_suffix = {"": 0.97, "E": 0.02, "H": 0.01} if room else {"": 1.0}

@@ -35,18 +35,23 @@ The defaults of ``MatchThresholds`` were tuned with ``--seed 1 --sweep`` (tuning
 reported with ``--seed 2`` (the default, reporting seed): never tune on the reporting seed.
 
 Figures (22,000 plates, 100,000 passages, defaults max_cost 1.0, slack 0.3, margin 0.8,
-2026-12-01; "old" is the rule before, per-character agreement >= 0.5 of the reads):
+grammar of 2026-12-01 (4 read for A and 7 for T among letters); "old" is the matching rule
+before the evidence rule, per-character agreement >= 0.5 of the reads):
 
 ================  ====================================  ==========================
 seed              each read its own confusion           errors every read repeats
 ================  ====================================  ==========================
-1 (tuning)        89.9 % of registered checked in, 0    4 wrong (old 3)
-                  wrong (old 74.8 %, 0 wrong)
-2 (reporting)     88.7 %, 4 wrong, 3 of them exact      3 wrong (old 1): 1 exact,
-                  hits (old 73.6 %, 3 wrong)            1 where every read was it
-3 (second look)   90.0 %, 4 wrong, all exact hits       8 wrong, all exact hits,
-                  (old 74.9 %, the same 4)              the same 8 as the old rule
+1 (tuning)        90.0 % of registered checked in, 1    4 wrong (old 3): 3 exact,
+                  wrong (old 74.8 %, 0 wrong)           2 where every read was it
+2 (reporting)     89.9 %, 3 wrong, 2 of them exact      3 wrong (old 1): 2 exact,
+                  hits (old 73.6 %, 3 wrong)            0 where every read was it
+3 (second look)   90.0 %, 4 wrong, 3 exact hits         8 wrong, all exact hits
+                  (old 74.9 %, 4)                       (old: 8)
 ================  ====================================  ==========================
+
+One lone read per car (``--frames 1``, seed 2): 36.0 % of registered cars read with one
+confusion checked in, the rest to review or rejected by the grammar; 6 wrong accounts (3 of
+them among these cars), all reads that were exactly another customer's plate.
 
 - "Exact hit": the voted plate, carrying most of the reads' weight, is exactly another
   customer's plate (``wrong_exact``); ``wrong_every_read``: no read of the car showed
@@ -56,7 +61,11 @@ seed              each read its own confusion           errors every read repeat
   hits, the old rule's too) and it chose max_cost below.
 - With errors every read repeats, 95.8 % of registered cars whose plate the vote got right
   are checked in (seed 2); a confusion in every read goes to review (0 % checked in).
-- match latency (CPU, seed 2): mean 226-413 us, p95 0.5-1.0 ms.
+- match latency (CPU, seed 2): mean 211-438 us, p95 0.5-1.1 ms.
+- The grammar's 4 -> A and 7 -> T were judged on seed 1 (830 fewer cars rejected, 583 more
+  checked in, wrong accounts unchanged); the other seeds were measured after. Wrong counts of
+  a few per 100,000 move by one or two between runs whenever anything upstream changes
+  (the reads' random confidences follow from which reads parse).
 - Tuning (seeds 1 and 3 only): slack 0.45 checked in 2 wrong accounts on seed 1 with a
   confusion in each read; the margin on the reads taken as one took the repeated-error wrong
   accounts of seed 1 from 12 to 4; max_cost 0.6 instead of 1.0 saved one of those and cost
@@ -113,7 +122,7 @@ ERROR_MIX: dict[str, float] = {"clean": 0.55, "one_confusion": 0.15, "two_confus
                                "dropped": 0.07, "extra": 0.07, "separator": 0.09}
 CLASSES = tuple(ERROR_MIX)
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_BANNED_SERIES = {"SS", "SA", "SD", "HJ", "KZ", "NS", "HH"}
+BANNED_SERIES = {"SS", "SA", "SD", "HJ", "KZ", "NS", "HH"}
 
 # What OCR reads instead of a character, with relative frequency (plate-reading confusions:
 # letter/digit shapes, round letters, thin verticals, FE-Schrift W, worn bars, digit blur).
@@ -203,7 +212,7 @@ class PlateSource:
     def letters(self, n: int) -> str:
         while True:
             s = "".join(self.rng.choice(_LETTERS) for _ in range(n))
-            if s not in _BANNED_SERIES:
+            if s not in BANNED_SERIES:
                 return s
 
     def digits(self, n: int) -> str:

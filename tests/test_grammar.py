@@ -42,6 +42,24 @@ def test_position_aware_confusions_are_fixed_and_counted() -> None:
     assert result.fixes == 3
 
 
+@pytest.mark.parametrize("raw", ["LOF-AB 123", "OFI AB 123", "OF-AB 123 I", "1 OF AB 123",
+                                 "OFL-AB 123"])
+def test_a_spurious_thin_glyph_at_an_end_or_the_seals_is_dropped(raw: str) -> None:
+    """The plate's edge, a bolt or the seals read as I, 1 or L: one fix, not a lost car."""
+    result = parse_plate(raw, DISTRICTS)
+    assert result is not None
+    assert result.plate.display == "OF-AB 123" and result.fixes == 1
+
+
+def test_a_glyph_that_is_a_fix_or_spurious_is_ambiguous() -> None:
+    # OF-AB 12I: the digit 1 read as I, or an edge after OF-AB 12? Not guessed.
+    result = parse_plate("OF-AB 12I", DISTRICTS)
+    assert result is not None and result.ambiguous
+    # a glyph that is the plate's own is never dropped when the text reads as it is
+    clean = parse_plate("OF-AB 1231", DISTRICTS)
+    assert clean is not None and clean.plate.digits == "1231" and not clean.ambiguous
+
+
 def test_umlaut_restored_where_only_the_umlaut_district_exists() -> None:
     result = parse_plate("DUW AS870", DISTRICTS)
     assert result is not None
@@ -99,7 +117,9 @@ def test_display_form_round_trips(district: str, lets: str, digs: str, suffix: s
     plate = Plate(district, lets, digs, suffix)
     result = parse_plate(plate.display, DISTRICTS)
     if len(plate.compact) > MAX_CHARS:
-        assert result is None
+        # never that plate; at most another one, read without a spurious thin glyph
+        assert result is None or (result.fixes >= 1
+                                  and len(result.plate.compact) == len(plate.compact) - 1)
     else:
         assert result is not None
         assert result.plate == plate

@@ -201,8 +201,43 @@ def parse_plate(raw: str, districts: frozenset[str] | None = None,
     fix and the separators they ignore; a tie between different plates is ``ambiguous``,
     unless ``district_len`` (how many glyphs the rectifier saw before the seals) picks
     exactly one of them. It only breaks ties: it never outweighs what the text says.
+    A thin glyph at either end or just before the seals' gap may be spurious (``SPURIOUS``:
+    the plate's edge, a bolt or the seals read as I, 1 or L): the text without it is another
+    reading, one fix dearer.
     """
-    tokens, seen, hyphens = _boundaries(raw.upper().replace("ß", "SS"))
+    text = raw.upper().replace("ß", "SS")
+    readings = [(r.cost, r.fixes, r) for r in [_parse(text, districts, district_len)] if r]
+    readings += [(r.cost + 1, r.fixes + 1, r) for r in (_parse(t, districts, district_len)
+                                                        for t in _without_spurious(text)) if r]
+    if not readings:
+        return None
+    cost = min(c for c, _, _ in readings)
+    best = [(fixes, r) for c, fixes, r in readings if c == cost]
+    fixes, first = best[0]
+    ambiguous = first.ambiguous or len({r.plate for _, r in best}) > 1
+    return ParseResult(first.plate, fixes, ambiguous, cost)
+
+
+SPURIOUS = "I1L"
+_GLYPH = re.compile(r"[0-9A-ZÄÖÜ]")
+
+
+def _without_spurious(text: str) -> list[str]:
+    """``text`` without one thin glyph at its start, its end or just before its first gap."""
+    spots = [m.start() for m in _GLYPH.finditer(text)]
+    if not spots:
+        return []
+    places = {spots[0], spots[-1]}
+    seals = next((a for a, b in zip(spots, spots[1:], strict=False) if b > a + 1), None)
+    if seals is not None:
+        places.add(seals)
+    return [text[:i] + text[i + 1:] for i in sorted(places) if text[i] in SPURIOUS]
+
+
+def _parse(text: str, districts: frozenset[str] | None,
+           district_len: int | None) -> ParseResult | None:
+    """``parse_plate`` of upper-case text as read, nothing dropped."""
+    tokens, seen, hyphens = _boundaries(text)
     compact = "".join(tokens)
     if not 3 <= len(compact) <= MAX_CHARS:
         return None

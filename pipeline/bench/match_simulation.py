@@ -35,23 +35,26 @@ The defaults of ``MatchThresholds`` were tuned with ``--seed 1 --sweep`` (tuning
 reported with ``--seed 2`` (the default, reporting seed): never tune on the reporting seed.
 
 Figures (22,000 plates, 100,000 passages, defaults max_cost 1.0, slack 0.3, margin 0.8,
-grammar of 2026-12-01 (4 read for A and 7 for T among letters); "old" is the matching rule
-before the evidence rule, per-character agreement >= 0.5 of the reads):
+grammar of 2026-12-01: 4 read for A and 7 for T among letters, a spurious thin glyph at an end
+or the seals dropped; "old" is the matching rule before the evidence rule, per-character
+agreement >= 0.5 of the reads):
 
 ================  ====================================  ==========================
 seed              each read its own confusion           errors every read repeats
 ================  ====================================  ==========================
-1 (tuning)        90.0 % of registered checked in, 1    4 wrong (old 3): 3 exact,
+1 (tuning)        89.5 % of registered checked in, 1    4 wrong (old 3): 3 exact,
                   wrong (old 74.8 %, 0 wrong)           2 where every read was it
-2 (reporting)     89.9 %, 3 wrong, 2 of them exact      3 wrong (old 1): 2 exact,
+2 (reporting)     89.4 %, 4 wrong, 2 of them exact      3 wrong (old 1): 1 exact,
                   hits (old 73.6 %, 3 wrong)            0 where every read was it
-3 (second look)   90.0 %, 4 wrong, 3 exact hits         8 wrong, all exact hits
+3 (second look)   89.5 %, 5 wrong, 4 exact hits         8 wrong, all exact hits
                   (old 74.9 %, 4)                       (old: 8)
 ================  ====================================  ==========================
 
-One lone read per car (``--frames 1``, seed 2): 36.0 % of registered cars read with one
-confusion checked in, the rest to review or rejected by the grammar; 6 wrong accounts (3 of
-them among these cars), all reads that were exactly another customer's plate.
+With errors every read repeats (seed 2), 69.3 % of all registered cars are checked in
+(66.1 % with the grammar before 2026-12-01), 4,579 are rejected by the grammar and get no
+arrival (7,511 before), wrong accounts 3 both times. One lone read per car (``--frames 1``,
+seed 2): 69.9 % (66.8 %) of registered cars and 34.4 % of those read with one confusion
+checked in; 6 wrong accounts both times, all reads that were exactly another customer's plate.
 
 - "Exact hit": the voted plate, carrying most of the reads' weight, is exactly another
   customer's plate (``wrong_exact``); ``wrong_every_read``: no read of the car showed
@@ -59,17 +62,15 @@ them among these cars), all reads that were exactly another customer's plate.
   20 % unregistered cars drawn from the same dense number space these are a few per 100,000
   passages. Seed 3 was made after the rule was fixed; its wrong cases were read (all exact
   hits, the old rule's too) and it chose max_cost below.
-- With errors every read repeats, 95.8 % of registered cars whose plate the vote got right
+- With errors every read repeats, 95.6 % of registered cars whose plate the vote got right
   are checked in (seed 2); a confusion in every read goes to review (0 % checked in).
-- match latency (CPU, seed 2): mean 211-438 us, p95 0.5-1.1 ms.
-- The grammar's 4 -> A and 7 -> T were judged on seed 1 (830 fewer cars rejected, 583 more
-  checked in, wrong accounts unchanged); the other seeds were measured after. Wrong counts of
-  a few per 100,000 move by one or two between runs whenever anything upstream changes
-  (the reads' random confidences follow from which reads parse).
-- Tuning (seeds 1 and 3 only): slack 0.45 checked in 2 wrong accounts on seed 1 with a
-  confusion in each read; the margin on the reads taken as one took the repeated-error wrong
-  accounts of seed 1 from 12 to 4; max_cost 0.6 instead of 1.0 saved one of those and cost
-  6.5 points of check-ins. Seed 2 was run twice during this work (slack 0.6, then 0.3).
+- match latency (CPU, seed 2): mean 236-447 us, p95 0.5-1.1 ms.
+- The grammar changes were judged on seed 1 (with errors every read repeats: 3,763 fewer cars
+  rejected, 3,255 more checked in, wrong accounts 4 before and after; a first version that
+  also dropped a glyph on top of fixes made two more wrong accounts on seed 3, read there,
+  and was narrowed; seed 2 was run with both versions, 3 wrong each). Wrong counts of a few
+  per 100,000 move by one or two between runs whenever anything upstream changes (the reads'
+  random confidences follow from which reads parse).
 
 The issue's goal (0 wrong accounts *and* >= 99% for one confusion) is not reached, and no rule
 can reach it in this world: ``python -m pipeline.bench.match_bound`` shows that checking in 99%

@@ -202,13 +202,14 @@ def parse_plate(raw: str, districts: frozenset[str] | None = None,
     unless ``district_len`` (how many glyphs the rectifier saw before the seals) picks
     exactly one of them. It only breaks ties: it never outweighs what the text says.
     A thin glyph at either end or just before the seals' gap may be spurious (``SPURIOUS``:
-    the plate's edge, a bolt or the seals read as I, 1 or L): the text without it is another
-    reading, one fix dearer.
+    the plate's edge, a bolt or the seals read as I, 1 or L): when the text without it is a
+    plate as read, that is another reading, as dear as one fix.
     """
     text = raw.upper().replace("ß", "SS")
     readings = [(r.cost, r.fixes, r) for r in [_parse(text, districts, district_len)] if r]
-    readings += [(r.cost + 1, r.fixes + 1, r) for r in (_parse(t, districts, district_len)
-                                                        for t in _without_spurious(text)) if r]
+    # only a plate as read once the glyph is gone: a drop on top of fixes makes junk a plate
+    readings += [(1.0, 1, r) for r in (_parse(t, districts, district_len)
+                                       for t in _without_spurious(text)) if r and r.cost == 0]
     if not readings:
         return None
     cost = min(c for c, _, _ in readings)

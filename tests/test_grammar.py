@@ -51,6 +51,18 @@ def test_a_spurious_thin_glyph_at_an_end_or_the_seals_is_dropped(raw: str) -> No
     assert result.plate.display == "OF-AB 123" and result.fixes == 1
 
 
+@pytest.mark.parametrize("raw", ["OF-AB 11234", "OFF-AB 1234", "OF-ABB 1234"])
+def test_a_glyph_read_twice_is_read_once_when_the_text_is_no_plate(raw: str) -> None:
+    result = parse_plate(raw, DISTRICTS)
+    assert result is not None
+    assert result.plate.display == "OF-AB 1234" and result.fixes == 1
+
+
+def test_a_doubled_glyph_of_a_plate_as_read_is_kept() -> None:
+    result = parse_plate("OF-AA 1123", DISTRICTS)
+    assert result is not None and result.plate.display == "OF-AA 1123" and result.fixes == 0
+
+
 def test_a_glyph_that_is_a_fix_or_spurious_is_ambiguous() -> None:
     # OF-AB 12I: the digit 1 read as I, or an edge after OF-AB 12? Not guessed.
     result = parse_plate("OF-AB 12I", DISTRICTS)

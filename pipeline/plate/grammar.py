@@ -224,15 +224,18 @@ _GLYPH = re.compile(r"[0-9A-ZÄÖÜ]")
 
 
 def _without_spurious(text: str) -> list[str]:
-    """``text`` without one thin glyph at its start, its end or just before its first gap."""
+    """``text`` without one thin glyph at its start, its end or just before its first gap, or
+    without one of two equal glyphs in a row (a glyph the recogniser read twice)."""
     spots = [m.start() for m in _GLYPH.finditer(text)]
     if not spots:
         return []
-    places = {spots[0], spots[-1]}
-    seals = next((a for a, b in zip(spots, spots[1:], strict=False) if b > a + 1), None)
-    if seals is not None:
+    pairs = list(zip(spots, spots[1:], strict=False))
+    places = {i for i in {spots[0], spots[-1]} if text[i] in SPURIOUS}
+    seals = next((a for a, b in pairs if b > a + 1), None)
+    if seals is not None and text[seals] in SPURIOUS:
         places.add(seals)
-    return [text[:i] + text[i + 1:] for i in sorted(places) if text[i] in SPURIOUS]
+    places |= {a for a, b in pairs if b == a + 1 and text[a] == text[b]}
+    return [text[:i] + text[i + 1:] for i in sorted(places)]
 
 
 def _parse(text: str, districts: frozenset[str] | None,

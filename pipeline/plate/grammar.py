@@ -202,8 +202,9 @@ def parse_plate(raw: str, districts: frozenset[str] | None = None,
     unless ``district_len`` (how many glyphs the rectifier saw before the seals) picks
     exactly one of them. It only breaks ties: it never outweighs what the text says.
     A thin glyph at either end or just before the seals' gap may be spurious (``SPURIOUS``:
-    the plate's edge, a bolt or the seals read as I, 1 or L): when the text without it is a
-    plate as read, that is another reading, as dear as one fix.
+    the plate's edge, a bolt or the seals read as I, 1 or L), and of two equal glyphs in a
+    row one may be read twice: when the text without it is a plate as read, that is another
+    reading, as dear as one fix.
     """
     text = raw.upper().replace("ß", "SS")
     readings = [(r.cost, r.fixes, r) for r in [_parse(text, districts, district_len)] if r]

@@ -207,7 +207,10 @@ def parse_plate(raw: str, districts: frozenset[str] | None = None,
     reading, as dear as one fix.
     """
     text = raw.upper().replace("ß", "SS")
-    readings = [(r.cost, r.fixes, r) for r in [_parse(text, districts, district_len)] if r]
+    as_read = _parse(text, districts, district_len)
+    if as_read is not None and as_read.cost == 0:
+        return as_read  # nothing to fix: no reading without a glyph can be as cheap
+    readings = [(as_read.cost, as_read.fixes, as_read)] if as_read else []
     # only a plate as read once the glyph is gone: a drop on top of fixes makes junk a plate
     readings += [(1.0, 1, r) for r in (_parse(t, districts, district_len)
                                        for t in _without_spurious(text)) if r and r.cost == 0]

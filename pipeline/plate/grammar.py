@@ -38,8 +38,10 @@ LOOKALIKE_LETTERS: dict[str, str] = {
     "Ö": "Ü", "Ü": "Ö",
 }
 
-_SEPARATORS = re.compile(r"[^0-9A-ZÄÖÜ]+")
-_SPLIT = re.compile(r"([^0-9A-ZÄÖÜ]+)")
+_PLATE_CHARS = "0-9A-ZÄÖÜ"  # a regex character class: what can be on a plate
+_SEPARATORS = re.compile(f"[^{_PLATE_CHARS}]+")
+_SPLIT = re.compile(f"([^{_PLATE_CHARS}]+)")
+_GLYPH = re.compile(f"[{_PLATE_CHARS}]")
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,6 @@ def parse_plate(raw: str, districts: frozenset[str] | None = None,
 
 
 SPURIOUS = "I1L"
-_GLYPH = re.compile(r"[0-9A-ZÄÖÜ]")
 
 
 def _without_spurious(text: str) -> list[str]:

@@ -95,7 +95,6 @@ def evaluate(model: torch.nn.Module, pool: ShardPool, batch: int = 64) -> dict:
                 idx = members[k:k + batch]
                 out = model(tensors(pool, idx, None), None)
                 preds.update(zip(idx, greedy_decode(out), strict=True))
-    model.train()
     exact = compact = errors = chars = uml_n = uml_ok = 0
     for i, label in enumerate(pool.labels):
         p = preds[i]
@@ -140,6 +139,9 @@ def main() -> None:
                          "instead of english_g2")
     ap.add_argument("--train-splits", default="train,train_w,train_u",
                     help="shard prefixes to train on (those present are used)")
+    ap.add_argument("--freeze", choices=("first3", "cnn"), default="first3",
+                    help="frozen layers: the first three convolutions (default) or the whole "
+                         "VGG feature extractor (only the BiLSTMs and the output layer learn)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -156,9 +158,18 @@ def main() -> None:
         log.flush()
 
     model = model_from_english_g2() if a.init is None else model_from_export(a.init)
-    for i in FROZEN_CONVS:
-        for p in model.FeatureExtraction.ConvNet[i].parameters():
-            p.requires_grad_(False)
+    convs = model.FeatureExtraction.ConvNet
+    frozen = [convs] if a.freeze == "cnn" else [convs[i] for i in FROZEN_CONVS]
+    for p in (p for layer in frozen for p in layer.parameters()):
+        p.requires_grad_(False)
+
+    def train_mode() -> None:
+        """Training mode, except that a frozen feature extractor keeps its BatchNorm
+        statistics (batch statistics would change what it computes)."""
+        model.train()
+        if a.freeze == "cnn":
+            convs.eval()
+
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=a.lr)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     step, best, elapsed0 = 0, -1.0, 0.0
@@ -192,7 +203,7 @@ def main() -> None:
         best = validate()
         say(f"step 0 score {best:.4f}")
 
-    model.train()
+    train_mode()
     t0, losses = time.time(), []
     while step < a.steps:
         rng = np.random.default_rng([a.seed, step])
@@ -219,6 +230,7 @@ def main() -> None:
             losses = []
         if step % a.val_every == 0 or step == a.steps:
             score = validate()
+            train_mode()
             if score > best:
                 best = score
                 save_atomic({"model": model.state_dict(), "step": step, "score": score,

@@ -86,7 +86,8 @@ def district(label: str) -> str:
 
 
 def evaluate(model: torch.nn.Module, pool: ShardPool, batch: int = 64) -> dict:
-    """Exact-plate accuracy (with and without the '-'), CER and umlaut-district accuracy."""
+    """Exact-plate accuracy (with and without the '-'), CER and umlaut-district accuracy.
+    Leaves the model in eval mode; the training loop restores its own mode."""
     model.eval()
     preds: dict[int, str] = {}
     with torch.no_grad():

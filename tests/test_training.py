@@ -37,11 +37,16 @@ def train(data: Path, run: Path, *args: str) -> str:
     return done.stdout
 
 
+def last(run: Path) -> dict:
+    """The run's resumable checkpoint (model, optimizer, step)."""
+    return torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+
+
 def test_frozen_feature_extractor_stays_as_shipped_and_a_run_resumes(
         data: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     train(data, run, "--steps", "2", "--freeze", "cnn")
-    first = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    first = last(run)
     assert first["step"] == 2
 
     shipped = model_from_export(SHIPPED).state_dict()
@@ -54,14 +59,14 @@ def test_frozen_feature_extractor_stays_as_shipped_and_a_run_resumes(
 
     out = train(data, run, "--steps", "3", "--freeze", "cnn", "--resume")
     assert "resumed at step 2" in out
-    assert torch.load(run / "last.pt", map_location="cpu", weights_only=False)["step"] == 3
+    assert last(run)["step"] == 3
 
 
 def test_default_training_moves_the_unfrozen_convolutions(data: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     train(data, run, "--steps", "2")
-    trained = torch.load(run / "last.pt", map_location="cpu", weights_only=False)["model"]
+    trained = last(run)["model"]
     shipped = model_from_export(SHIPPED).state_dict()
-    first, last = "FeatureExtraction.ConvNet.0.weight", "FeatureExtraction.ConvNet.18.weight"
-    assert torch.equal(trained[first], shipped[first])
-    assert not torch.equal(trained[last], shipped[last])
+    frozen, free = "FeatureExtraction.ConvNet.0.weight", "FeatureExtraction.ConvNet.18.weight"
+    assert torch.equal(trained[frozen], shipped[frozen])
+    assert not torch.equal(trained[free], shipped[free])

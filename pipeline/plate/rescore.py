@@ -66,7 +66,8 @@ def parse_read(text: TextRead, districts: frozenset[str] | None,
         return parsed
     if parsed is not None:
         # the grammar's district and, if the model set the seals apart, the text before them
-        base, read = parsed, {parsed.plate.district, text.raw.partition("-")[0].strip().upper()}
+        head, sep, _ = text.raw.partition("-")
+        base, read = parsed, {parsed.plate.district} | ({head.strip().upper()} if sep else set())
     else:
         found = _as_read(text.raw)
         if found is None:

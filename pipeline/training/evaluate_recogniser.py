@@ -27,12 +27,11 @@ import numpy as np
 from pipeline.plate.edits import levenshtein
 from pipeline.plate.grammar import parse_plate, plate_chars
 from pipeline.plate.rescore import parse_read
-from pipeline.reading.recognisers import PlateModelRecogniser, TextRead
+from pipeline.reading.recognisers import STOCK_ALLOWLIST, PlateModelRecogniser, TextRead
 from pipeline.training.synth_data import TEST, sample
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models"
-STOCK_ALLOWLIST = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
 
 
 def load_reader(name: str, quantize: bool = True, models: Path = MODELS):

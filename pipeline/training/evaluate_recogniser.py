@@ -50,11 +50,12 @@ def load_reader(name: str, quantize: bool = True, models: Path = MODELS):
 
 
 def read(reader, name: str, gray: np.ndarray, box: list[int] | None = None) -> TextRead:
-    """What ``name`` reads in ``box`` (x0, x1, y0, y1; default: whole crop)."""
+    """What ``name`` reads in ``box`` (x0, x1, y0, y1; default: whole crop); ``reader`` is
+    EasyOCR's for stock, the product's ``PlateModelRecogniser`` for the fine-tuned model."""
     if box is not None:
         gray = gray[box[2]:box[3], box[0]:box[1]]
     if name != "stock":
-        return PlateModelRecogniser(reader).recognise(gray) or TextRead("", 0.0)
+        return reader.recognise(gray) or TextRead("", 0.0)
     h, w = gray.shape
     res = reader.recognize(gray, horizontal_list=[[0, w, 0, h]], free_list=[], detail=1,
                            allowlist=STOCK_ALLOWLIST)
@@ -165,6 +166,7 @@ def main() -> None:
     districts = official_districts()
     models = ("finetuned",) if a.skip_stock else ("stock", "finetuned")
     readers = {m: load_reader(m, not a.no_quantize, Path(a.models)) for m in models}
+    readers["finetuned"] = PlateModelRecogniser(readers["finetuned"])
     sets = real_sets(Path(a.shared))
     synth = [sample(TEST, i) for i in range(a.first, a.first + a.synth)]
     if synth:

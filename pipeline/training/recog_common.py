@@ -16,9 +16,9 @@ import torch
 from easyocr.utils import get_image_list
 
 from pipeline.reading.ctc import best_path
+from pipeline.reading.recognisers import MODEL_HEIGHT as IMG_H
 from pipeline.training.synth_data import CHARSET
 
-IMG_H = 64
 NETWORK_PARAMS = {"input_channel": 1, "output_channel": 256, "hidden_size": 256}
 MODEL_NAME = "kennzeichen_de"
 

@@ -15,9 +15,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from pipeline.synth.fe_glyphs import GlyphBank
 
 PLATE_RE = re.compile(r"^([A-ZÄÖÜ]{1,3})-([A-ZÄÖÜ]{1,2})([1-9][0-9]{0,3})([EH]?)$")
 MAX_CHARS = 8
@@ -153,13 +157,27 @@ def _stroke_glyph(char: str, cap_px: int, stroke: float, rng: np.random.Generato
     return cv2.resize(arr, (arr.shape[1], h), interpolation=cv2.INTER_AREA)
 
 
+def _bank_glyph(char: str, style: dict, height: int, rng: np.random.Generator) -> np.ndarray:
+    """A real FE-Schrift instance of ``char`` from the plate's glyph bank, ``height`` px high,
+    its stroke made bolder or thinner by the plate's ``bank_weight`` (px at mask size)."""
+    mask = style["bank"].pick(char, rng)
+    k = style["bank_weight"]
+    if k:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(k) + 1,) * 2)
+        mask = cv2.dilate(mask, kernel) if k > 0 else cv2.erode(mask, kernel)
+    w = max(2, round(mask.shape[1] * height / mask.shape[0]))
+    return cv2.resize(mask, (w, height), interpolation=cv2.INTER_AREA)
+
+
 def _char_mask(char: str, style: dict, cap_px: int, rng: np.random.Generator | None
                ) -> np.ndarray:
     """Mask for one plate character in the plate's style, umlauts with drawn dots."""
     base = UMLAUT_BASE.get(char, char)
     body_h = int(round(cap_px * 0.8)) if base != char else cap_px
     stroke = style["stroke_mm"] * cap_px / 75.0
-    if base in style["fe_chars"]:
+    if style["bank"] is not None and rng is not None:
+        body = _bank_glyph(base, style, body_h, rng)
+    elif base in style["fe_chars"]:
         body = _stroke_glyph(base, body_h, stroke, rng)
     else:
         body = _glyph_mask(style["font"], base, style["weight"], body_h)
@@ -170,7 +188,8 @@ def _char_mask(char: str, style: dict, cap_px: int, rng: np.random.Generator | N
         # 75 mm height, so wide glyphs (W, M, ...) become narrow and steep.
         cell = int(round(cap_px * (47.5 if base.isalpha() else 44.5) / 75.0))
         if w > cell:
-            if base not in style["fe_chars"]:  # keep the stroke weight when compressing
+            if base not in style["fe_chars"] and style["bank"] is None:
+                # keep the stroke weight when compressing a font glyph
                 body = _glyph_mask(style["font"], base, style["weight"] + 2, body_h)
             w = cell
     body = cv2.resize(body, (w, body_h), interpolation=cv2.INTER_AREA)
@@ -192,7 +211,22 @@ def _char_mask(char: str, style: dict, cap_px: int, rng: np.random.Generator | N
 def _default_style() -> dict:
     return {"font": FONT_DIN, "weight": 3, "squeeze": 1.0, "fe_chars": frozenset(),
             "cells": False, "band": True, "hu_colour": HU_COLOURS_BGR[0], "paper": (250, 250, 250),
-            "ink": (20, 20, 20), "season": False, "stroke_mm": 10.0}
+            "ink": (20, 20, 20), "season": False, "stroke_mm": 10.0, "bank": None,
+            "bank_weight": 0}
+
+
+def _plate_style(rng: np.random.Generator | None, glyphs: GlyphBank | None) -> dict:
+    """The default style without ``rng``; else a random one, drawn from ``glyphs`` (real
+    FE-Schrift instances in the FE cell widths) when a bank is given. The bank's draws come
+    after the font style's, so renders without a bank are unchanged by its existence."""
+    if rng is None:
+        return _default_style()
+    style = _random_style(rng)
+    if glyphs is not None:
+        style["bank"], style["cells"], style["fe_chars"] = glyphs, True, frozenset()
+        style["squeeze"] = float(rng.uniform(0.92, 1.06))
+        style["bank_weight"] = int(rng.integers(-4, 5))
+    return style
 
 
 def _random_style(rng: np.random.Generator) -> dict:
@@ -349,15 +383,17 @@ def _draw_row(img: np.ndarray, masks: list, left: float, right: float, y: int, c
 
 
 def render_plate(plate: str, rng: np.random.Generator | None = None, *,
-                 height: int = 110) -> np.ndarray:
+                 height: int = 110, glyphs: GlyphBank | None = None) -> np.ndarray:
     """Clean front-on BGR uint8 image of ``plate`` (label form, e.g. ``OF-AB123``).
 
     ``rng=None`` gives a deterministic default style (OpenDIN, band, orange HU sticker);
     with an ``rng`` the font, weight, width, FE-like W/M/1, colours, band and a seasonal
-    month field vary. The image is ``height`` px high and ``height * 520 / 110`` px wide.
+    month field vary, and with ``glyphs`` every character is a real FE-Schrift instance
+    from that bank (``pipeline.synth.fe_glyphs``). The image is ``height`` px high and
+    ``height * 520 / 110`` px wide.
     """
     district, letters, digits, suffix = parse_label(plate)
-    style = _default_style() if rng is None else _random_style(rng)
+    style = _plate_style(rng, glyphs)
     s = float(_SS)
     W, H = int(PLATE_MM[0] * s), int(PLATE_MM[1] * s)
     img = _blank_plate(W, H, s, style)
@@ -387,7 +423,7 @@ def render_plate(plate: str, rng: np.random.Generator | None = None, *,
 
 def render_two_line_plate(plate: str, rng: np.random.Generator | None = None, *,
                           size_mm: tuple[int, int] | None = None,
-                          height: int = 200) -> np.ndarray:
+                          height: int = 200, glyphs: GlyphBank | None = None) -> np.ndarray:
     """Clean front-on BGR uint8 image of ``plate`` as a two-line plate.
 
     Top row: district, the stacked seals (smaller than on one-line plates), letters; bottom
@@ -398,7 +434,7 @@ def render_two_line_plate(plate: str, rng: np.random.Generator | None = None, *,
     seasonal field is not drawn. The image is ``height`` px high (1 px per mm at 200).
     """
     district, letters, digits, suffix = parse_label(plate)
-    style = _default_style() if rng is None else _random_style(rng)
+    style = _plate_style(rng, glyphs)
     if size_mm is None:
         size_mm = TWO_LINE_MM[0] if rng is None else TWO_LINE_MM[int(rng.integers(3))]
     if size_mm not in TWO_LINE_CAP_MM:

@@ -22,16 +22,20 @@ import numpy as np
 
 from pipeline.training.synth_data import (
     TEST,
+    TEST_FE,
     TRAIN,
     TRAIN_CONFUSABLE,
+    TRAIN_FE,
     TRAIN_UMLAUT,
     VAL,
+    VAL_FE,
     VAL_UMLAUT,
     sample,
 )
 
 SPLITS = {"train": TRAIN, "train_w": TRAIN_CONFUSABLE, "train_u": TRAIN_UMLAUT,
-          "val": VAL, "val_u": VAL_UMLAUT, "test": TEST}
+          "val": VAL, "val_u": VAL_UMLAUT, "test": TEST,
+          "train_fe": TRAIN_FE, "val_fe": VAL_FE, "test_fe": TEST_FE}
 
 
 def save_shard(path: Path, labels: list[str], crops: list[np.ndarray]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.synth.augment import detector_crop
+from pipeline.synth.fe_glyphs import GlyphBank, load_bank
 from pipeline.synth.plate_render import (
     FALLBACK_DISTRICTS,
     MAX_CHARS,
@@ -23,6 +24,11 @@ SEED_BASE = 20261125
 TRAIN, VAL, TEST = 1, 2, 3  # split ids; TEST is the held-out range for final figures
 TRAIN_CONFUSABLE = 4  # extra training split rich in W/M/H/N/V (real W was read as H)
 TRAIN_UMLAUT, VAL_UMLAUT = 5, 6  # every district has an umlaut (small crops lost the dots)
+# Plates from the real FE-Schrift glyph bank (pipeline.synth.fe_glyphs): training plates from
+# its training instances (FE_SHARE of them; the rest in the fonts, for variety), validation
+# and test plates only from its validation instances and all in the real glyphs.
+TRAIN_FE, VAL_FE, TEST_FE = 7, 8, 9
+FE_SHARE = 0.8
 CONFUSABLE = "WWWMMHHNVUKÜ"
 UMLAUT_DISTRICTS = tuple(d for d in FALLBACK_DISTRICTS if any(c in d for c in "ÄÖÜ"))
 _AZ = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -74,6 +80,15 @@ def confusable_plate(rng: np.random.Generator) -> str:
     return label
 
 
+def glyphs_for(split: int, rng: np.random.Generator) -> GlyphBank | None:
+    """The glyph bank part a sample of ``split`` is drawn from, or ``None`` for the fonts."""
+    if split == TRAIN_FE:
+        return load_bank("train") if rng.random() < FE_SHARE else None
+    if split in (VAL_FE, TEST_FE):
+        return load_bank("val")
+    return None
+
+
 def sample(split: int, index: int) -> tuple[str, np.ndarray]:
     """(label, BGR uint8 crop) number ``index`` of ``split``."""
     rng = np.random.default_rng([SEED_BASE, split, index])
@@ -83,4 +98,5 @@ def sample(split: int, index: int) -> tuple[str, np.ndarray]:
         label = random_plate(rng, umlaut_district(rng))
     else:
         label = random_plate(rng, random_district(rng))
-    return label, detector_crop(render_plate(label, rng), rng)
+    plate = render_plate(label, rng, glyphs=glyphs_for(split, rng))
+    return label, detector_crop(plate, rng)

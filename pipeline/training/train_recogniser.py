@@ -140,6 +140,12 @@ def main() -> None:
                          "instead of english_g2")
     ap.add_argument("--train-splits", default="train,train_w,train_u",
                     help="shard prefixes to train on (those present are used)")
+    ap.add_argument("--val", default="val",
+                    help="validation split that selects the checkpoint (val_fe: plates in the "
+                         "glyph bank's validation instances)")
+    ap.add_argument("--val-u", default="val_u",
+                    help="umlaut validation split averaged into the score when present; "
+                         "'' for none")
     ap.add_argument("--freeze", choices=("first3", "cnn"), default="first3",
                     help="frozen layers: the first three convolutions (default) or the whole "
                          "VGG feature extractor (only the BiLSTMs and the output layer learn)")
@@ -183,7 +189,8 @@ def main() -> None:
         say(f"resumed at step {step}, best score {best:.4f}")
 
     train = ShardPool(Path(a.data), tuple(a.train_splits.split(",")))
-    val, val_u = ShardPool(Path(a.data), ("val",)), ShardPool(Path(a.data), ("val_u",))
+    val = ShardPool(Path(a.data), (a.val,))
+    val_u = ShardPool(Path(a.data), (a.val_u,) if a.val_u else ())
     say(f"train samples {train.refresh()}, val samples {val.refresh()}, "
         f"umlaut val samples {val_u.refresh()}, args {vars(a)}")
     if not train.crops or not val.crops:

@@ -91,6 +91,17 @@ def test_a_clean_read_is_left_alone() -> None:
     assert parse_read(read_of("KON-WJ82"), None) == parse_plate("KON-WJ82", None)
 
 
+def test_scoring_never_drops_a_glyph_the_model_saw() -> None:
+    # a real scene of B-EG 773E read BEG773E with a faint E: the nearby code B must take the
+    # E into the letters (B-EG), never drop it (B-G 773E); the split stays ambiguous
+    read = read_of("BEG773E", at1={"E": 0.5})
+    grammar = parse_plate(read.raw, DISTRICTS)
+    assert grammar is not None and grammar.ambiguous
+    result = parse_read(read, DISTRICTS)
+    assert result is not None and result.plate.compact == "BEG773E" and result.ambiguous
+    assert result.plate.display in ("B-EG 773E", "BE-G 773E")
+
+
 def test_no_seal_gap_no_made_up_plate() -> None:
     # the grammar rejects it and nothing marks it as a German plate: it stays rejected
     assert parse_read(read_of("TNLZQ32", at1={"N": 0.5, "Ö": 0.3}), DISTRICTS) is None

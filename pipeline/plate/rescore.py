@@ -74,14 +74,28 @@ def parse_read(text: TextRead, districts: frozenset[str] | None,
             return None
         base, read = found[1], {found[0]}
     plate = base.plate
-    rest = plate.letters + plate.digits + plate.suffix
-    options = sorted({d for r in read for d in nearby_districts(r, districts)
-                      if len(d) + len(rest) <= MAX_CHARS} | ({plate.district} if parsed else set()))
+    options = sorted({p for r in read for d in nearby_districts(r, districts)
+                      if (p := _keeping_glyphs(plate, r, d)) is not None}
+                     | ({plate} if parsed else set()), key=lambda p: p.label)
     if not options:
         return parsed
-    likelihood = text.scores.log_likelihood([f"{d}-{rest}" for d in options])
+    likelihood = text.scores.log_likelihood([p.label for p in options])
     best = options[int(likelihood.argmax())]
-    if not likelihood.max() > -float("inf") or (parsed is not None and best == plate.district):
+    if not likelihood.max() > -float("inf") or (parsed is not None and best == plate):
         return parsed
-    return ParseResult(Plate(best, plate.letters, plate.digits, plate.suffix),
-                       fixes=base.fixes + 1, ambiguous=base.ambiguous, cost=base.cost + 1)
+    return ParseResult(best, fixes=base.fixes + 1, ambiguous=base.ambiguous, cost=base.cost + 1)
+
+
+def _keeping_glyphs(plate: Plate, read: str, code: str) -> Plate | None:
+    """``plate`` with ``code`` for the district ``read``, or None. A code shorter than the
+    district read is only taken as its beginning, the glyphs after it moving to the letters:
+    a glyph the model saw is never dropped (``BEG773E``: ``B-EG 773E``, not ``B-G 773E``)."""
+    letters = plate.letters
+    if len(code) < len(read):
+        tail = read[len(code):]
+        if (read != plate.district or read[:len(code)].translate(_FOLD) != code.translate(_FOLD)
+                or len(tail) + len(letters) > 2):
+            return None
+        letters = tail + letters
+    out = Plate(code, letters, plate.digits, plate.suffix)
+    return out if len(out.compact) <= MAX_CHARS else None

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
+from pipeline.detection.characters import characters, dark_blobs, row_angle
 from pipeline.detection.types import Box
-from pipeline.rectify.characters import characters, dark_blobs, row_angle
 from pipeline.rectify.rectify import GLYPH_SHARE, level, rectify
 from pipeline.synth.plate_render import render_plate
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from pipeline.rectify.characters import characters, dark_blobs, row_angle, seals_gap
+from pipeline.detection.characters import characters, dark_blobs, row_angle, seals_gap
 
 GLYPH_SHARE = 75 / 110  # glyph height / plate height (DIN 74069)
 

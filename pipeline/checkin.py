@@ -18,6 +18,7 @@ from pipeline.frames.types import Frame, FrameSource
 from pipeline.matching.matcher import MATCHED, Matcher
 from pipeline.privacy.pseudonyms import plate_pseudonym
 from pipeline.reading.plate_reader import PlateReader
+from pipeline.store.errors import store_error_hint
 from pipeline.store.protocol import Store
 from pipeline.store.sqlite_store import OutboxItem, ReadRecord
 from pipeline.tracking.passages import Passage, PassageTracker
@@ -38,6 +39,7 @@ class RunSummary:
     last_arrival_at: float | None = None
     events: deque[ArrivalEvent] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
     statuses: Counter[str] = field(default_factory=Counter)
+    unstored: int = 0  # arrivals the store could not take before the run ended
 
     def add(self, events: list[ArrivalEvent]) -> None:
         self.events.extend(events)
@@ -83,6 +85,7 @@ class CheckIn:
         # passages the store could not take (a database server away): kept, in order, and
         # recorded first thing on the next frame
         self.parked: deque[_Unrecorded] = deque()
+        self.store_problem = ""  # why the store refused the last write, with what to do
 
     def _timed(self, stage: str, t0: float) -> float:
         now = time.perf_counter()
@@ -108,10 +111,17 @@ class CheckIn:
         return earlier + self._emit_all(passages)
 
     def finish(self) -> list[ArrivalEvent]:
+        """Emit the cars still in view. Passages the store still refuses stay in ``parked``:
+        a file or folder is read again from before them at the next start; a live camera's
+        are lost."""
         events = self.record_parked() + self._emit_all(self.tracker.flush())
-        if self.parked:
-            log.error("%d arrival(s) could not be stored (database unreachable) and are lost "
-                      "with this stop", len(self.parked))
+        if self.parked and self.replay_key is not None:
+            log.error("%d arrival(s) could not be stored (%s); the resume point stays before "
+                      "them: fix it and run again, they are read again then", len(self.parked),
+                      self.store_problem)
+        elif self.parked:
+            log.error("%d arrival(s) could not be stored (%s) and are lost with this stop",
+                      len(self.parked), self.store_problem)
         return events
 
     def _emit_all(self, passages: list[Passage]) -> list[ArrivalEvent]:
@@ -210,8 +220,9 @@ class CheckIn:
             return False
         except Exception as exc:  # noqa: BLE001 - any engine's "server gone" error
             if not self.parked:
-                log.error("cannot store arrival %s (%s); keeping it and retrying with every "
-                          "frame", item.event.event_id[:8], exc)
+                self.store_problem = store_error_hint(exc)
+                log.error("cannot store arrival %s (%s): %s; keeping it and retrying with every "
+                          "frame", item.event.event_id[:8], exc, self.store_problem)
             return None
         return True
 
@@ -237,38 +248,84 @@ class _Unrecorded:
     matched: bool
 
 
+class _ResumePoint:
+    """Saves where a file or folder run may resume, holding a save the store refused and
+    trying it again with the next one (a database briefly not writable never ends a run)."""
+
+    def __init__(self, save: Callable[[int, bool], None]) -> None:
+        self._save = save
+        self.failing = False
+
+    def save(self, next_frame: int, done: bool = False) -> bool:
+        try:
+            self._save(next_frame, done)
+        except Exception as exc:  # noqa: BLE001 - any engine's write error
+            if not self.failing:
+                self.failing = True
+                log.error("cannot save the resume point (%s): %s; the run goes on and saves it "
+                          "with the next frame without a car in view", exc,
+                          store_error_hint(exc))
+            return False
+        if self.failing:
+            self.failing = False
+            log.info("resume point saved again (frame %d)", next_frame)
+        return True
+
+
+def _close_on_stop(source: FrameSource, stop: threading.Event,
+                   ended: threading.Event) -> threading.Thread:
+    """Close ``source`` as soon as ``stop`` is set, so that a source waiting for a camera
+    that is down (reconnect backoff, no frames) ends its ``frames()`` at once."""
+    def watch() -> None:
+        while not ended.is_set():
+            if stop.wait(0.1):
+                source.close()
+                return
+
+    thread = threading.Thread(target=watch, name="stop-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_source(source: FrameSource, checkin: CheckIn, stop: threading.Event,
                progress_every: int = 50, summary: RunSummary | None = None,
                checkpoint: Callable[[int, bool], None] | None = None) -> RunSummary:
     """Feed every frame of ``source`` through ``checkin`` until it ends or ``stop`` is set.
     A frame that fails in a stage is logged and skipped; the loop keeps going. ``summary``
     is updated as it goes, so a status thread can read it. ``checkpoint(next_frame, done)``
-    is told each frame after which no car is in view (a safe place to resume a file)."""
+    is told each frame after which no car is in view and every arrival is stored (a safe
+    place to resume a file); ``done`` only when the source ended and nothing is unstored."""
     summary = summary if summary is not None else RunSummary()
+    resume = _ResumePoint(checkpoint) if checkpoint is not None else None
     started = time.monotonic()
-    finished = True
-    for frame in source.frames():
-        if stop.is_set():
-            finished = False
-            break
-        summary.frames += 1
-        try:
-            events = checkin.process(frame)
-        except Exception:
-            log.exception("frame %d (%s) failed; skipped", frame.number, frame.origin)
-            continue
-        if events:
-            summary.add(events)
-            summary.last_arrival_at = time.time()
-        if checkpoint is not None and checkin.tracker.idle() and not checkin.parked:
-            checkpoint(frame.number + 1, False)
-        summary.seconds = time.monotonic() - started
-        if progress_every and summary.frames % progress_every == 0:
-            log.info("%d frames, %d arrivals so far", summary.frames, summary.passages)
-    source.close()
+    ended = threading.Event()
+    _close_on_stop(source, stop, ended)
+    try:
+        for frame in source.frames():
+            if stop.is_set():
+                break
+            summary.frames += 1
+            try:
+                events = checkin.process(frame)
+            except Exception:
+                log.exception("frame %d (%s) failed; skipped", frame.number, frame.origin)
+                continue
+            if events:
+                summary.add(events)
+                summary.last_arrival_at = time.time()
+            summary.unstored = len(checkin.parked)
+            if resume is not None and checkin.tracker.idle() and not checkin.parked:
+                resume.save(frame.number + 1)
+            summary.seconds = time.monotonic() - started
+            if progress_every and summary.frames % progress_every == 0:
+                log.info("%d frames, %d arrivals so far", summary.frames, summary.passages)
+    finally:
+        ended.set()
+        source.close()
     summary.add(checkin.finish())
-    if checkpoint is not None and finished:
-        checkpoint(-1, True)
+    summary.unstored = len(checkin.parked)
+    if resume is not None and not stop.is_set() and not checkin.parked:
+        resume.save(-1, True)
     summary.corrupt = source.stats.corrupt
     summary.seconds = time.monotonic() - started
     return summary

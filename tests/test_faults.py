@@ -231,3 +231,116 @@ def test_live_camera_stream_that_dies_and_returns_during_run(
         camera.stop()
         if run.poll() is None:
             run.kill()
+
+
+# -- a broker that refuses publishes (MQTT 5 PUBACK reason codes) -------------------------
+
+ACL_ALLOWS_STATE_ONLY = """user pipeline
+topic write checkin/faults/status/#
+topic write checkin/faults/availability/#
+topic write checkin/faults/camera/#
+
+user reader
+topic read checkin/#
+"""
+ACL_ALLOWS_ALL = ACL_ALLOWS_STATE_ONLY + "\nuser pipeline\ntopic write checkin/faults/#\n"
+
+
+def acl_broker(tmp_path: Path, port: int, acl: str) -> tuple[MosquittoProcess, Path]:
+    """Mosquitto with passwords and an ACL file that the test may rewrite (SIGHUP reloads)."""
+    acl_file = tmp_path / "broker.acl"
+    acl_file.write_text(acl, encoding="utf-8")
+    broker = MosquittoProcess(port=port, users={"pipeline": "p", "reader": "r"},
+                              extra_config=f"acl_file {acl_file}\n").start()
+    return broker, acl_file
+
+
+def reload_acl(broker: MosquittoProcess, acl_file: Path, acl: str) -> None:
+    acl_file.write_text(acl, encoding="utf-8")
+    assert broker.process is not None
+    broker.process.send_signal(signal.SIGHUP)
+
+
+def wait_until(condition: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return bool(condition())
+
+
+def test_broker_refusing_a_publish_keeps_it_in_the_outbox_says_so_once_and_sends_it_later(
+        tmp_path: Path, subscriber_factory: Any, caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()
+    broker, acl_file = acl_broker(tmp_path, port, ACL_ALLOWS_STATE_ONLY)
+    store = SqliteStore(tmp_path / "c.sqlite3")
+    for i in range(3):
+        store.record_passage(
+            ReadRecord(f"r{i}", "2026-11-25T07:00:00.000Z", "cam", None, None, 0.9,
+                       "unregistered", None, f"e{i}"),
+            OutboxItem(0, f"e{i}", "checkin/faults/arrival", json.dumps({"event_id": f"e{i}"})))
+    sub = subscriber_factory(port, "checkin/#", auth=("reader", "r"))
+    publisher = MqttPublisher(MqttSettings(port=port, username="pipeline", password="p",
+                                           ack_timeout_s=2), store,
+                              "checkin/faults/availability/cam")
+    try:
+        with caplog.at_level(logging.INFO):
+            publisher.start()
+            assert wait_until(lambda: publisher.refused is not None, 10), "no refusal seen"
+            assert not publisher.flush(5)  # a refusal ends the wait: the ACL will not change
+            time.sleep(3.5)  # retries at 1 s and 2 s: still logged only once
+            assert store.outbox_depth() == 3 and sub.payloads("arrival") == []
+            assert "Not authorized" in str(publisher.refused)
+            refusals = [r for r in caplog.records if "refused an arrival" in r.getMessage()]
+            assert len(refusals) == 1 and refusals[0].levelno == logging.ERROR
+            assert "ACL" in refusals[0].getMessage()  # says what to do
+            reload_acl(broker, acl_file, ACL_ALLOWS_ALL)
+            assert wait_until(lambda: store.outbox_depth() == 0, 60), \
+                "outbox not drained after the ACL allowed it"
+        got = sub.wait_for("arrival", 3)
+        assert sorted(p["event_id"] for p in got) == ["e0", "e1", "e2"]
+        assert publisher.refused is None and "delivering arrivals again" in caplog.text
+    finally:
+        publisher.stop()
+        broker.stop()
+        store.close()
+
+
+def test_run_whose_arrivals_the_broker_refuses_exits_non_zero_and_loses_none(
+        tmp_path: Path, subscriber_factory: Any) -> None:
+    """The pipeline's login may not publish arrivals (ACL): the run keeps every event in the
+    outbox, reports the refusal in its heartbeat and exits 3; once the ACL allows it, the
+    next start sends them all."""
+    port = free_port()
+    broker, acl_file = acl_broker(tmp_path, port, ACL_ALLOWS_STATE_ONLY)
+    config = site_config(tmp_path, port, username="pipeline", password="p")
+    cars = len((SAMPLES / "ground_truth.csv").read_text(encoding="utf-8").splitlines()) - 1
+    sub = subscriber_factory(port, "checkin/#", auth=("reader", "r"))
+    command = [sys.executable, "-m", "pipeline", "--config", str(config), "run", "--source",
+               str(SAMPLES), "--json"]
+    try:
+        first = subprocess.run(command, capture_output=True, cwd=tmp_path, timeout=300)
+        result = json.loads(first.stdout)
+        recorded = recorded_event_ids(tmp_path / "c.sqlite3")
+        print(f"refused run: cars {cars}, recorded {len(recorded)}, received "
+              f"{len(sub.payloads('arrival'))}, outbox {result['undelivered']}, "
+              f"exit {first.returncode}")
+        assert first.returncode == 3, first.stderr.decode()[-2000:]
+        assert result["undelivered"] == len(recorded) == result["arrivals"] == cars
+        assert "Not authorized" in result["broker_refused"]
+        assert sub.payloads("arrival") == []
+        assert any("Not authorized" in str(s.get("broker_refused"))
+                   for s in sub.payloads("/status/entrance")), "heartbeat does not show it"
+        assert first.stderr.decode().count("refused an arrival") == 1
+        reload_acl(broker, acl_file, ACL_ALLOWS_ALL)
+        time.sleep(0.5)  # the broker reads the ACL again
+        second = subprocess.run(command, capture_output=True, cwd=tmp_path, timeout=300)
+        assert second.returncode == 0, second.stderr.decode()[-2000:]
+        received = [p["event_id"] for p in sub.wait_for("arrival", len(recorded))]
+        print(f"after the ACL fix: received unique {len(set(received))}, lost "
+              f"{len(recorded - set(received))}, duplicate ids "
+              f"{len(received) - len(set(received))}, exit {second.returncode}")
+        assert set(received) == recorded and len(received) == len(recorded)
+    finally:
+        broker.stop()

@@ -32,7 +32,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         from pipeline.events.local_broker import start_local_broker
 
         broker = start_local_broker()
-        mqtt = MqttSettings(host="127.0.0.1", port=broker.port)
+        mqtt = MqttSettings(host="127.0.0.1", port=broker.port, protocol=broker.mqtt_protocol)
     try:
         result = run_pipeline(settings, args.source, mqtt, stop, restart=args.restart)
     finally:
@@ -42,6 +42,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print_json({k: v for k, v in result.items()})
     else:
         _print_run_summary(result)
+    return run_exit_code(result)
+
+
+def run_exit_code(result: dict[str, Any]) -> int:
+    """0: everything stored and acknowledged; 4: arrivals the database could not store (a
+    folder or file resumes before them); 3: events wait in the outbox (the broker was away
+    or refused them)."""
+    if result["arrivals_not_stored"]:
+        return 4
     return 0 if result["undelivered"] == 0 else 3
 
 
@@ -50,7 +59,9 @@ def _print_run_summary(result: dict[str, Any]) -> None:
           f"{result['seconds']} s with {result['recogniser']}: {result['arrivals']} arrivals, "
           f"{result['matched']} matched, {result['unregistered']} unregistered, "
           f"{result['needs_review']} to review; "
-          f"{result['published']} published, {result['undelivered']} waiting in the outbox")
+          f"{result['published']} published, {result['undelivered']} waiting in the outbox"
+          + (f"; {result['arrivals_not_stored']} NOT STORED (see the log)"
+             if result["arrivals_not_stored"] else ""))
 
 
 
@@ -77,7 +88,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(f"demo: imported {count} sample accounts into {settings.database}")
     store.close()
     broker = start_local_broker()
-    mqtt = MqttSettings(host="127.0.0.1", port=broker.port)
+    mqtt = MqttSettings(host="127.0.0.1", port=broker.port, protocol=broker.mqtt_protocol)
     received: list[dict[str, Any]] = []
 
     def show(payload: dict[str, Any]) -> None:
@@ -101,7 +112,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     truth = source / "ground_truth.csv"
     if truth.is_file():
         print(score_against_truth(result["events"], truth))
-    return 0 if result["undelivered"] == 0 else 3
+    return run_exit_code(result)
 
 
 def score_against_truth(events: list[dict[str, Any]], truth_csv: Path) -> str:

@@ -90,11 +90,12 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
     publisher = MqttPublisher(mqtt, store, topics.availability)
     summary = RunSummary()
 
-    def counters() -> dict[str, float | int | None]:
+    def counters() -> dict[str, float | int | str | None]:
         return {"fps": summary.frames / summary.seconds if summary.seconds else 0.0,
                 "frames": summary.frames, "dropped": getattr(source, "dropped", 0),
                 "last_arrival_at": summary.last_arrival_at,
-                "outbox_depth": store.outbox_depth(), "broker_connected": publisher.connected}
+                "outbox_depth": store.outbox_depth(), "broker_connected": publisher.connected,
+                "broker_refused": publisher.refused, "unstored": summary.unstored}
 
     purger = PurgeScheduler(store, settings.privacy, crops=crops_retention(settings))
     status = StatusReporter(topics, settings.camera.id, settings.camera.site, source.stats,
@@ -121,7 +122,11 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         run_source(source, checkin, stop, summary=summary, checkpoint=save)
         delivered = publisher.flush(settings.flush_timeout_s)
         undelivered = store.outbox_depth()
-        if not delivered:
+        if publisher.refused is not None:
+            log.error("%d event(s) stay in the outbox %s: the broker refused them (%s); fix "
+                      "the broker's ACL or the topic settings and start again to send them",
+                      undelivered, describe(settings.database), publisher.refused)
+        elif not delivered:
             log.warning("%d event(s) not acknowledged by the broker within %.0f s; they stay in "
                         "the outbox %s and are sent on the next start", undelivered,
                         settings.flush_timeout_s, describe(settings.database))
@@ -143,6 +148,8 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         "needs_review": summary.count(NEEDS_REVIEW),
         "published": publisher.published,
         "undelivered": undelivered,
+        "broker_refused": publisher.refused,
+        "arrivals_not_stored": summary.unstored,
         "seconds": round(summary.seconds, 2),
         "detect_ms_mean": _mean(timings.detect_ms),
         "recognise_ms_mean": _mean(timings.recognise_ms),

@@ -50,6 +50,8 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 class MosquittoProcess:
     """A Mosquitto child process on a loopback port, anonymous access, in-memory only."""
 
+    mqtt_protocol = "5"
+
     def __init__(self, port: int | None = None,
                  users: dict[str, str] | None = None, extra_config: str = "") -> None:
         """``extra_config``: appended to the configuration, e.g. a bridge ``connection``."""
@@ -101,6 +103,8 @@ class MosquittoProcess:
 
 class AmqttThread:
     """amqtt's broker on its own event loop in a daemon thread."""
+
+    mqtt_protocol = "3.1.1"  # amqtt speaks no MQTT 5
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()

@@ -28,7 +28,11 @@ def camera_payload(camera_id: str, stats: SourceStats) -> dict[str, object]:
 
 def status_payload(camera_id: str, site: str, stats: SourceStats, *, fps: float,
                    frames: int, dropped: int, last_arrival_at: float | None,
-                   outbox_depth: int, broker_connected: bool) -> dict[str, object]:
+                   outbox_depth: int, broker_connected: bool,
+                   broker_refused: str | None = None,
+                   unstored: int = 0) -> dict[str, object]:
+    """``broker_refused``: the reason code of the broker's last refused arrival (the events
+    wait in the outbox); ``unstored``: arrivals the database could not take yet."""
     return {
         "type": "status", "version": __version__, "timestamp": iso(datetime.now(UTC)),
         "site": site, "camera_id": camera_id,
@@ -37,6 +41,7 @@ def status_payload(camera_id: str, site: str, stats: SourceStats, *, fps: float,
         "frames_dropped": dropped, "frames_corrupt": stats.corrupt,
         "last_arrival_at": _when(last_arrival_at), "outbox_depth": outbox_depth,
         "broker": "connected" if broker_connected else "disconnected",
+        "broker_refused": broker_refused, "arrivals_not_stored": unstored,
     }
 
 
@@ -45,7 +50,7 @@ class StatusReporter:
     ``interval_s``, through ``publish(topic, json_text)`` (retained)."""
 
     def __init__(self, topics: Topics, camera_id: str, site: str, stats: SourceStats,
-                 counters: Callable[[], dict[str, float | int | None]],
+                 counters: Callable[[], dict[str, float | int | str | None]],
                  publish: Callable[[str, str], None], interval_s: float = 30.0) -> None:
         self.topics = topics
         self.camera_id = camera_id
@@ -72,7 +77,9 @@ class StatusReporter:
             frames=int(c.get("frames") or 0), dropped=int(c.get("dropped") or 0),
             last_arrival_at=c.get("last_arrival_at"),  # type: ignore[arg-type]
             outbox_depth=int(c.get("outbox_depth") or 0),
-            broker_connected=bool(c.get("broker_connected")))
+            broker_connected=bool(c.get("broker_connected")),
+            broker_refused=str(c["broker_refused"]) if c.get("broker_refused") else None,
+            unstored=int(c.get("unstored") or 0))
         self.publish(self.topics.status, json.dumps(payload))
 
     def _loop(self) -> None:

@@ -25,6 +25,7 @@ class LatestFrameGrabber:
         self._latest: Frame | None = None
         self._cond = threading.Condition()
         self._done = False
+        self._closed = False
         self._thread = threading.Thread(target=self._grab, name="frame-grabber", daemon=True)
 
     @property
@@ -48,16 +49,26 @@ class LatestFrameGrabber:
         self._thread.start()
         while True:
             with self._cond:
-                while self._latest is None and not self._done:
+                while self._latest is None and not self._done and not self._closed:
                     self._cond.wait(timeout=1.0)
-                if self._latest is None:
+                if self._latest is None or self._closed:
                     return
                 frame, self._latest = self._latest, None
             yield frame
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop the source and wait for the grab thread to leave the capture: a thread still
-        inside OpenCV's reader when the interpreter exits aborts the process."""
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop the source, end ``frames()`` at once, and wait up to ``timeout`` for the grab
+        thread to leave the capture. A thread blocked in OpenCV's open or read of a hung
+        stream cannot be interrupted (it returns after the stream timeout); ``busy`` then
+        says so, and the caller must not wait for it."""
         self.source.close()
-        if self._thread.is_alive():
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+
+    @property
+    def busy(self) -> bool:
+        """The grab thread is still inside the capture after ``close()``."""
+        return self._thread.is_alive()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sysconfig
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,10 @@ log = logging.getLogger(__name__)
 
 PLATE_MODEL = "kennzeichen_de"
 STOCK_ALLOWLIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+# The German model travels in the checkout's models/ and, in a wheel, as data files under
+# <prefix>/share/kennzeichen-checkin/models (pyproject.toml, [tool.setuptools.data-files]).
+SOURCE_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+INSTALLED_MODELS_DIR = Path(sysconfig.get_path("data")) / "share" / "kennzeichen-checkin" / "models"
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,18 @@ class PlateModelRecogniser:
 
 def plate_model_present(models_dir: Path) -> bool:
     return all((models_dir / f"{PLATE_MODEL}{ext}").is_file() for ext in (".pth", ".yaml", ".py"))
+
+
+def default_models_dir() -> Path:
+    """The checkout's ``models/`` (source run, editable install) when it holds the German
+    model, else the installed copy (wheel, ``pip install .``)."""
+    for candidate in (SOURCE_MODELS_DIR, INSTALLED_MODELS_DIR):
+        if plate_model_present(candidate):
+            return candidate
+    return SOURCE_MODELS_DIR
+
+
+DEFAULT_MODELS_DIR = default_models_dir()
 
 
 def load_recogniser(models_dir: Path | None = None, *, prefer: str = "auto",

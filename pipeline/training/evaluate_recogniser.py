@@ -7,11 +7,13 @@ and "after grammar" is the product's ``parse_read`` (grammar, then the district 
 Sets: real German crops (``../shared/data/plates_crops_de``, ``plates_real``; box = whole
 crop), real European photos (``plates_eu``; box from
 ``labels.csv``, raw alphanumerics compared to ``plate_raw``) and held-out synthetic
-plates (split TEST, never used in training or model selection). Evaluation only: nothing
-here feeds back into training.
+plates (split TEST, or with ``--synth-split test_fe`` plates in the real FE-Schrift glyphs
+of the bank's validation part; never used in training or model selection). Evaluation
+only: nothing here feeds back into training.
 
     python -m pipeline.training.evaluate_recogniser [--shared ../shared/data] [--synth 1000]
-                                                    [--first 0] [--misses]
+                                                    [--first 0] [--synth-split test_fe]
+                                                    [--misses]
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pipeline.plate.edits import levenshtein
 from pipeline.plate.grammar import parse_plate, plate_chars
 from pipeline.plate.rescore import parse_read
 from pipeline.reading.recognisers import STOCK_ALLOWLIST, PlateModelRecogniser, TextRead
-from pipeline.training.synth_data import TEST, sample
+from pipeline.training.synth_data import TEST, TEST_FE, sample
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models"
@@ -150,6 +152,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", default=str(REPO.parent / "shared" / "data"))
     ap.add_argument("--synth", type=int, default=1000, help="held-out synthetic samples")
+    ap.add_argument("--synth-split", choices=("test", "test_fe"), default="test",
+                    help="held-out synthetic plates: fonts and drawn FE-like glyphs (test) or "
+                         "the real FE-Schrift glyph bank's validation part (test_fe)")
     ap.add_argument("--first", type=int, default=0,
                     help="first held-out sample (a range nothing has looked at yet)")
     ap.add_argument("--no-quantize", action="store_true",
@@ -168,7 +173,8 @@ def main() -> None:
     readers = {m: load_reader(m, not a.no_quantize, Path(a.models)) for m in models}
     readers["finetuned"] = PlateModelRecogniser(readers["finetuned"])
     sets = real_sets(Path(a.shared))
-    synth = [sample(TEST, i) for i in range(a.first, a.first + a.synth)]
+    split = TEST_FE if a.synth_split == "test_fe" else TEST
+    synth = [sample(split, i) for i in range(a.first, a.first + a.synth)]
     if synth:
         sets["synthetic_heldout"] = [(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), None, lbl, True)
                                      for lbl, c in synth]

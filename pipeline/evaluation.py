@@ -1,5 +1,6 @@
-"""Measure the reader on a labelled folder: detection rate, exact plates, character error
-rate, the most frequent confusions and time per image.
+"""Measure the reader on a labelled folder: detection rate, how often the first candidate
+is the plate, exact plates (box given, and end to end: for a crop, what ``read`` makes of
+the whole image), character error rate, the most frequent confusions and time per image.
 
 Understands the ``labels.csv`` layouts of ``../shared/data/*`` (``plate`` in label form
 ``OF-AB123`` for German plates, or ``plate_raw`` for foreign ones; ``bbox_x_y_w_h`` when the
@@ -72,7 +73,9 @@ class EvalReport:
     unreadable: int = 0
     with_box: int = 0
     detected: int = 0
+    first: int = 0
     candidates: int = 0
+    exact_no_box: int = 0
     exact_given: int = 0
     exact_detected: int = 0
     char_errors: int = 0
@@ -89,6 +92,7 @@ class EvalReport:
             "unreadable": self.unreadable,
             "detection_rate": round(self.detected / self.with_box, 4) if self.with_box else None,
             "detected": self.detected,
+            "plate_first": self.first if self.with_box else None,
             "with_box": self.with_box,
             "candidates_per_image": round(self.candidates / self.with_box, 2)
             if self.with_box else None,
@@ -96,6 +100,8 @@ class EvalReport:
             "exact_box_given_count": self.exact_given,
             "exact_end_to_end": round(self.exact_detected / n, 4) if self.with_box else None,
             "exact_end_to_end_count": self.exact_detected if self.with_box else None,
+            "crops": self.images - self.unreadable - self.with_box,
+            "exact_no_box_count": self.exact_no_box,
             "character_error_rate": round(self.char_errors / max(1, self.chars), 4),
             "top_confusions": [{"truth": t or "∅", "read": r or "∅", "count": c}
                                for (t, r), c in self.confusions.most_common(8)],
@@ -130,12 +136,18 @@ def evaluate(reader: PlateReader, items: list[LabelledImage],
         report.confusions.update(substitutions(truth_chars, read_chars))
         if item.box is None:
             report.ms_per_image.append(crop_ms)
+            # what ``read`` makes of the crop with no box given: its best plate
+            reads = reader.read(image)
+            best = reads[0] if reads and (reads[0].plate or not item.german) else None
+            report.exact_no_box += _text_of(best, item.german) == truth_text
+            row["read_no_box"] = _text_of(best, item.german)
         else:
             report.with_box += 1
             found = reader.detect(image)
             report.candidates += len(found)
             hit = any(d.box.iou(item.box) >= IOU_FOUND for d in found)
             report.detected += hit
+            report.first += bool(found) and found[0].box.iou(item.box) >= IOU_FOUND
             t0 = time.perf_counter()
             reads = reader.read(image)  # what the product does with a frame
             report.ms_per_image.append(1000 * (time.perf_counter() - t0))
@@ -161,11 +173,15 @@ def format_report(name: str, summary: dict[str, Any]) -> str:
     if summary["detection_rate"] is not None:
         lines.append(f"  plates detected (IoU>={IOU_FOUND}) {summary['detected']}/"
                      f"{summary['with_box']} = {summary['detection_rate']:.1%}, "
-                     f"{summary['candidates_per_image']} candidates per image")
+                     f"{summary['candidates_per_image']} candidates per image, the plate "
+                     f"first in {summary['plate_first']}")
         lines.append(f"  exact plates, end to end      {summary['exact_end_to_end_count']}"
                      f" = {summary['exact_end_to_end']:.1%}")
     lines.append(f"  exact plates, box given       {summary['exact_box_given_count']} = "
                  f"{summary['exact_box_given']:.1%}")
+    if summary["crops"]:
+        lines.append(f"  crops read with no box given  {summary['exact_no_box_count']}/"
+                     f"{summary['crops']} exact")
     lines.append(f"  character error rate          {summary['character_error_rate']:.1%}")
     if summary["top_confusions"]:
         lines.append("  most frequent confusions      " + ", ".join(

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.detection.morphology import MorphologyConfig, MorphologyDetector
 from pipeline.detection.two_line import find_rows, split_rows
-from pipeline.detection.types import Box
+from pipeline.detection.types import Box, Detection
 from pipeline.frames.sources import read_image
 from pipeline.plate.districts import district_codes
 from pipeline.reading.plate_reader import PlateRead, PlateReader
@@ -239,9 +239,9 @@ def test_detected_two_line_plates_go_to_the_reader_as_two_lines(tmp_path: Path) 
     calls: list[tuple[Box, int]] = []
 
     class Spy(PlateReader):
-        def read_box(self, image: np.ndarray, box: Box, lines: int = 1) -> PlateRead | None:
-            calls.append((box, lines))
-            return super().read_box(image, box, lines)
+        def read_detection(self, image: np.ndarray, det: Detection) -> PlateRead | None:
+            calls.append((det.box, det.lines))
+            return super().read_detection(image, det)
 
     Spy(MorphologyDetector(), _Scripted(*["X"] * 20), district_codes()).read(image)
     assert [lines for box, lines in calls if box.iou(truth) >= 0.5] == [2]

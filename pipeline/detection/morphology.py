@@ -11,6 +11,14 @@ bright plate field around such a blob is taken, and it counts only if it is abou
 wide and shows two rows of characters with a clear gap (``two_line.find_rows``). Such a
 plate is reported with ``lines=2``, replaces the row blobs inside it and is ranked with the
 one-line candidates by score.
+
+Plates come at every scale: a copy three times smaller again finds those too large for the
+work copy's kernels (a car right in front of the camera, a phone photo), two blobs side by
+side at one height are the halves of a plate split at the seals' gap and are joined, a blob
+whose rotated rectangle is plate-shaped is a plate rolled by up to ``max_roll_deg`` (its
+angle goes to the reader, which levels it), and an image that is itself plate-shaped, or
+whose bright plate-shaped field fills much of it, is a candidate as a whole. Candidates are
+then ranked by the evidence in the full-resolution crop (``evidence.rank``).
 """
 
 from __future__ import annotations
@@ -20,8 +28,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pipeline.detection.evidence import rank
 from pipeline.detection.two_line import find_rows
-from pipeline.detection.types import Box, Detection
+from pipeline.detection.types import MERGED, WHOLE_IMAGE, Box, Detection
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,15 @@ class MorphologyConfig:
     # the white field right of the band: 180 x 194 mm (small motorcycle) .. 300 x 194 (car)
     field_aspect: tuple[float, float] = (0.75, 1.9)
     min_two_line_width_px: int = 20
+    coarse_factor: int = 3  # close-ups: the work copy this much smaller again
+    coarse_min_width_px: int = 40  # at the coarse copy; smaller plates the work copy finds
+    merge_gap: float = 1.5  # halves at most this many blob heights apart (the seals' gap)
+    part_aspect: float = 0.4  # a district of one glyph, the short half of a split plate
+    level_deg: float = 6.0  # rolled by less: level (the model was trained on +-5 degrees)
+    max_roll_deg: float = 30.0  # a phone photo held askew: up to about 25 degrees
+    whole_aspect: tuple[float, float] = (2.5, 8.0)  # an image this shape is a plate crop
+    field_share: float = 0.2  # a bright plate-shaped field covering this much of the image
+    rank: bool = True  # order by the evidence in the crop (glyph row, EU band)
 
 
 class MorphologyDetector:
@@ -56,27 +74,53 @@ class MorphologyDetector:
         gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
         found: list[Detection] = []
         squat: list[Detection] = []
+        short: list[Detection] = []
         for kernel_w in (13, 21):
-            one, both = self._candidates(gray, kernel_w)
+            one, part = self._candidates(gray, kernel_w)
             found.extend(one)
-            squat.extend(both)
-        seeds = _suppress(found, 0.4)
+            short.extend(part)
+            squat.extend(d for d in part if d.box.w >= cfg.squat_aspect * d.box.h)
+        f = cfg.coarse_factor
+        coarse = cv2.resize(gray, None, fx=1 / f, fy=1 / f, interpolation=cv2.INTER_AREA) \
+            if f > 1 else None
+        seeds = _merge_halves(_suppress(found + self._coarse(coarse), 0.4),
+                              _suppress(short, 0.4), cfg)
         boxes = _suppress([_grow_to_plate(gray, d) for d in seeds], 0.4)
         if cfg.two_line:
             two = [t for d in seeds + _suppress(squat, 0.4)
                    if (t := _two_line_plate(gray, d, cfg, image, scale)) is not None]
             boxes = _with_two_line(boxes, _suppress(two, 0.3))
-        boxes = boxes[: cfg.max_candidates]
+        whole = _whole_image(gray, cfg, coarse)
+        if whole is not None:
+            boxes = [whole] + [d for d in boxes if d.box.iou(whole.box) < 0.6]
         inv = 1.0 / scale
-        return [Detection(Box(int(d.box.x * inv), int(d.box.y * inv),
-                              int(round(d.box.w * inv)), int(round(d.box.h * inv))), d.score,
-                          d.lines)
-                for d in boxes]
+        out = [Detection(Box(int(d.box.x * inv), int(d.box.y * inv), int(round(d.box.w * inv)),
+                             int(round(d.box.h * inv))), d.score, d.lines, d.angle, d.source)
+               for d in boxes]
+        if cfg.rank:
+            out = rank(image, out, (small, scale))
+        return out[: cfg.max_candidates]
 
-    def _candidates(self, gray: np.ndarray, kernel_w: int
-                    ) -> tuple[list[Detection], list[Detection]]:
-        """One-line plate candidates, and squat blobs (both rows of a two-line plate?)."""
+    def _coarse(self, coarse: np.ndarray | None) -> list[Detection]:
+        """Candidates on the work copy ``coarse_factor`` times smaller, in the work copy's
+        pixels: a plate that fills much of the frame, whose glyphs and seals' gap outgrow the
+        kernels (one kernel: the smaller one's blobs the work copy finds)."""
         cfg = self.config
+        f = cfg.coarse_factor
+        if coarse is None or coarse.shape[1] < 2 * cfg.coarse_min_width_px:
+            return []
+        one, part = self._candidates(coarse, 21, cfg.coarse_min_width_px, 1.0)
+        return [Detection(Box(d.box.x * f, d.box.y * f, d.box.w * f, d.box.h * f), d.score,
+                          d.lines, d.angle, d.source) for d in _merge_halves(one, part, cfg)]
+
+    def _candidates(self, gray: np.ndarray, kernel_w: int, min_width: int | None = None,
+                    max_width_frac: float | None = None
+                    ) -> tuple[list[Detection], list[Detection]]:
+        """One-line plate candidates (level or rolled), and short level blobs: one half of a
+        plate split at the seals' gap, or both rows of a two-line plate."""
+        cfg = self.config
+        min_width = cfg.min_width_px if min_width is None else min_width
+        max_width_frac = cfg.max_width_frac if max_width_frac is None else max_width_frac
         h, w = gray.shape[:2]
         rect = cv2.getStructuringElement(cv2.MORPH_RECT, (kernel_w, max(3, kernel_w // 3)))
         blackhat = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, rect)
@@ -98,21 +142,29 @@ class MorphologyDetector:
         squat: list[Detection] = []
         for contour in contours:
             x, y, bw, bh = cv2.boundingRect(contour)
-            if bh == 0 or bw < cfg.min_width_px or bw > cfg.max_width_frac * w:
+            if bh == 0 or bw < min_width or bw > max_width_frac * w:
                 continue
             aspect = bw / bh
-            both_rows = cfg.two_line and cfg.squat_aspect <= aspect < cfg.min_aspect
-            if not (both_rows or cfg.min_aspect <= aspect <= cfg.max_aspect):
-                continue
-            fill = cv2.contourArea(contour) / float(bw * bh)
+            rolled = _rolled(contour, cfg)
+            part = False
+            if rolled is not None:
+                (cx, cy), (length, across), angle = rolled
+                aspect = length / across
+                # the blob is the glyph row: the plate is a little wider and much higher
+                box = _rotated_box(cx, cy, length * 1.15, across / 0.75, angle, w, h)
+            else:
+                part = cfg.part_aspect <= aspect < cfg.min_aspect
+                if not (part or cfg.min_aspect <= aspect <= cfg.max_aspect):
+                    continue
+                length, across, angle, box = bw, bh, 0.0, Box(x, y, bw, bh)
+            fill = cv2.contourArea(contour) / float(length * across)
             light = float(bright[y:y + bh, x:x + bw].mean()) / 255.0
             edges = float(grad[y:y + bh, x:x + bw].mean()) / 255.0
-            if both_rows:  # the two rows of text of a two-line plate: about 1.4 wide per high
-                shape = 1.0 - min(1.0, abs(aspect - 1.4) / 1.4)
-            else:
-                shape = 1.0 - min(1.0, abs(aspect - 4.0) / 4.0)
+            # both rows of a two-line plate are about 1.4 wide per high, one row about 4
+            target = 1.4 if cfg.squat_aspect <= aspect < cfg.min_aspect else 4.0
+            shape = 1.0 - min(1.0, abs(aspect - target) / target)
             score = 0.35 * fill + 0.25 * light + 0.2 * edges + 0.2 * shape
-            (squat if both_rows else out).append(Detection(Box(x, y, bw, bh), score))
+            (squat if part else out).append(Detection(box, score, angle=angle))
         return out, squat
 
 
@@ -134,8 +186,8 @@ def _grow_to_plate(gray: np.ndarray, det: Detection) -> Detection:
     x0, x1 = max(0, b.x - b.w), min(w, b.x + 2 * b.w)
     y0, y1 = max(0, b.y - b.h), min(h, b.y + 2 * b.h)
     window = gray[y0:y1, x0:x1]
-    if window.size == 0:
-        return det
+    if window.size == 0 or det.angle:
+        return det  # a rolled candidate's box is already the plate's
     inner = gray[b.y:b.y + b.h, b.x:b.x + b.w]
     level = float(np.percentile(inner, 75)) * 0.8  # the plate's white, a little darker
     bright = (window >= level).astype(np.uint8)
@@ -160,7 +212,7 @@ def _grow_to_plate(gray: np.ndarray, det: Detection) -> Detection:
     # the EU band: a darker (blue) strip of about a tenth of the plate left of the white
     left = max(0, left - int(round(0.1 * (right - left))))
     box = Box(left, gy, right - left, ph)
-    return Detection(box, det.score)
+    return Detection(box, det.score, source=det.source)
 
 
 def _two_line_plate(gray: np.ndarray, seed: Detection, cfg: MorphologyConfig,
@@ -235,3 +287,105 @@ def _with_two_line(one_line: list[Detection], two_line: list[Detection]) -> list
     kept = [d for d in one_line
             if not any(d.box.intersection(t.box) >= 0.6 * d.box.area for t in two_line)]
     return _suppress(kept + two_line, 0.4)
+
+
+def _rolled(contour: np.ndarray, cfg: MorphologyConfig
+            ) -> tuple[tuple[float, float], tuple[float, float], float] | None:
+    """Centre, (length, height) and roll in degrees of a blob whose rotated rectangle is
+    plate-shaped and rolled by more than ``level_deg``, or None."""
+    if cfg.max_roll_deg <= 0:
+        return None
+    rect = cv2.minAreaRect(contour)
+    p = cv2.boxPoints(rect)
+    e1, e2 = p[1] - p[0], p[2] - p[1]
+    along, across = (e1, e2) if np.hypot(*e1) >= np.hypot(*e2) else (e2, e1)
+    rw, rh = float(np.hypot(*along)), float(np.hypot(*across))
+    angle = float(np.degrees(np.arctan2(along[1], along[0])))
+    angle = angle - 180 if angle > 90 else angle + 180 if angle <= -90 else angle
+    if rh <= 0 or not cfg.level_deg < abs(angle) <= cfg.max_roll_deg \
+            or not cfg.min_aspect <= rw / rh <= cfg.max_aspect:
+        return None
+    return (float(rect[0][0]), float(rect[0][1])), (rw, rh), angle
+
+
+def _rotated_box(cx: float, cy: float, length: float, height: float, angle: float,
+                 width: int, frame_h: int) -> Box:
+    """The axis-aligned box around a rectangle rolled by ``angle``, clipped to the frame."""
+    a = np.radians(angle)
+    half_w = (length * abs(np.cos(a)) + height * abs(np.sin(a))) / 2
+    half_h = (length * abs(np.sin(a)) + height * abs(np.cos(a))) / 2
+    x0, y0 = max(0, int(cx - half_w)), max(0, int(cy - half_h))
+    x1, y1 = min(width, int(np.ceil(cx + half_w))), min(frame_h, int(np.ceil(cy + half_h)))
+    return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+def _merge_halves(seeds: list[Detection], short: list[Detection], cfg: MorphologyConfig
+                  ) -> list[Detection]:
+    """A plate-shaped blob (of ``seeds``) and a blob beside it at the same height (of
+    ``seeds`` or ``short``: the district's half may be one glyph), a gap of at most
+    ``merge_gap`` heights between them and plate-shaped together, are one plate split at the
+    seals' gap: they are replaced by one ``merged`` candidate."""
+    long = {id(d) for d in seeds}
+    level = sorted((d for d in seeds + short if not d.angle and d.lines == 1),
+                   key=lambda d: d.box.x)
+    used: set[int] = set()
+    merged: list[Detection] = []
+    for i, a in enumerate(level):
+        for b in level[i + 1:]:
+            if id(a) in used or id(b) in used or not ({id(a), id(b)} & long):
+                continue
+            ha, hb = a.box.h, b.box.h
+            gap = b.box.x - (a.box.x + a.box.w)
+            overlap = min(a.box.y + ha, b.box.y + hb) - max(a.box.y, b.box.y)
+            if not (-0.2 * max(ha, hb) <= gap <= cfg.merge_gap * max(ha, hb)
+                    and min(ha, hb) >= 0.75 * max(ha, hb) and overlap >= 0.8 * min(ha, hb)):
+                continue
+            x0, y0 = a.box.x, min(a.box.y, b.box.y)
+            x1 = max(a.box.x + a.box.w, b.box.x + b.box.w)
+            y1 = max(a.box.y + ha, b.box.y + hb)
+            if not cfg.min_aspect <= (x1 - x0) / (y1 - y0) <= cfg.max_aspect:
+                continue
+            used |= {id(a), id(b)}
+            merged.append(Detection(Box(x0, y0, x1 - x0, y1 - y0), max(a.score, b.score),
+                                    source=MERGED))
+    return [d for d in seeds if id(d) not in used] + merged
+
+
+def _whole_image(gray: np.ndarray, cfg: MorphologyConfig, coarse: np.ndarray | None
+                 ) -> Detection | None:
+    """The image as a candidate when it is plate-shaped (a crop of a plate), or the bright
+    plate-shaped field that covers at least ``field_share`` of it (a close-up photo of a
+    plate, possibly rolled), looked for in the ``coarse`` copy; None otherwise."""
+    h, w = gray.shape[:2]
+    if cfg.whole_aspect[0] <= w / h <= cfg.whole_aspect[1]:
+        return Detection(Box(0, 0, w, h), 1.0, source=WHOLE_IMAGE)
+    if cfg.field_share >= 1.0:
+        return None
+    f = 1
+    if coarse is not None:
+        f, gray = cfg.coarse_factor, coarse
+        h, w = gray.shape[:2]
+    bright = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
+    k = max(3, min(h, w) // 40) | 1  # close the glyphs into the field
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE,
+                              cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    field = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(field)
+    if area < cfg.field_share * w * h:
+        return None
+    x, y, bw, bh = cv2.boundingRect(field)
+    if (x == 0) + (y == 0) + (x + bw >= w) + (y + bh >= h) > 2:
+        return None  # the sky or a wall: a plate field leaves the frame on two sides at most
+    rolled = _rolled(field, cfg)
+    box = Box(x * f, y * f, bw * f, bh * f)
+    if rolled is not None:
+        (cx, cy), (rw, rh), angle = rolled
+        if area >= 0.8 * rw * rh:
+            return Detection(box, 1.0, angle=angle, source=WHOLE_IMAGE)
+        return None
+    if cfg.min_aspect <= bw / max(1, bh) <= cfg.max_aspect and area >= 0.8 * bw * bh:
+        return Detection(box, 1.0, source=WHOLE_IMAGE)
+    return None

@@ -48,14 +48,23 @@ class Box:
         return [self.x, self.y, self.w, self.h]
 
 
+DETECTOR, MERGED, WHOLE_IMAGE = "detector", "merged", "whole image"
+
+
 @dataclass(frozen=True)
 class Detection:
     """A region that may hold a plate; ``score`` ranks candidates (higher is likelier);
-    ``lines`` is 2 for a two-line plate (motorcycle), which the reader reads row by row."""
+    ``lines`` is 2 for a two-line plate (motorcycle), which the reader reads row by row;
+    ``angle`` the plate's roll in degrees (positive: falling to the right), which the reader
+    levels; ``source`` where the box came from: the morphology (``detector``), two halves
+    split at the seals' gap joined (``merged``), or the image or its plate field as a whole
+    (``whole image``)."""
 
     box: Box
     score: float
     lines: int = 1
+    angle: float = 0.0
+    source: str = DETECTOR
 
 
 class Detector(Protocol):

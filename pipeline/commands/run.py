@@ -153,6 +153,7 @@ def cmd_read(args: argparse.Namespace, settings: Settings) -> int:
                 "raw": read.raw,
                 "confidence": round(read.confidence, 3),
                 "box": read.box.as_list(),
+                "source": read.source,
             })
         out.append({"file": str(path), "plates": plates})
     if args.json:
@@ -167,7 +168,8 @@ def cmd_read(args: argparse.Namespace, settings: Settings) -> int:
                 print("  no plate found")
             for p in item["plates"]:
                 shown = p["text"] or f"(not German) {p['raw']!r}"
-                print(f"  {shown:<16} confidence {p['confidence']:.2f}  box {p['box']}")
+                print(f"  {shown:<16} confidence {p['confidence']:.2f}  box {p['box']} "
+                      f"({p['source']})")
     return 0 if all("error" not in i for i in out) else 1
 
 

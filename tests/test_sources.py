@@ -207,3 +207,52 @@ def test_real_http_camera_that_hangs_counts_as_dead_and_is_reopened(tmp_path: Pa
         source.close()
         camera.stop()
         thread.join(10)
+
+
+def crafted_png(width: int, height: int) -> bytes:
+    """A ~100-byte PNG whose header claims ``width`` x ``height`` pixels (IDAT far too short)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+
+def test_images_whose_header_claims_a_huge_size_are_skipped_before_decoding(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A crafted 100,000 x 100,000 PNG made OpenCV raise outside the guard (the run crashed on
+    it every time); 20,000 x 20,000 was decoded at 1.2 GB. Both are skipped and counted, the
+    frames after them are read, and the folder is read in bounded memory."""
+    import subprocess
+    import sys
+
+    shutil.copy(SAMPLES / "frame_0000.jpg", tmp_path / "0.jpg")
+    (tmp_path / "1.png").write_bytes(crafted_png(100_000, 100_000))
+    (tmp_path / "2.png").write_bytes(crafted_png(20_000, 20_000))
+    shutil.copy(SAMPLES / "frame_0001.jpg", tmp_path / "3.jpg")
+    source = FolderSource(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        frames = list(source.frames())
+    assert [f.origin for f in frames] == ["0.jpg", "3.jpg"]
+    assert source.stats.corrupt == 2
+    assert "1.png: too large" in caplog.text and "2.png: too large" in caplog.text
+    from pipeline.frames.sources import UnreadableImage, decode_image
+
+    with pytest.raises(UnreadableImage, match="megapixels"):
+        decode_image(tmp_path / "1.png")
+    # peak memory of reading the folder in a fresh process (the 1.2 GB decode is gone)
+    script = ("import resource, sys; from pathlib import Path; "
+              "from pipeline.frames.sources import FolderSource; "
+              "list(FolderSource(Path(sys.argv[1])).frames()); "
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    peak_mb = int(done.stdout.split()[-1]) / 1024
+    print(f"peak RSS reading the folder: {peak_mb:.0f} MB")
+    assert peak_mb < 400

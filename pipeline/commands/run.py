@@ -16,7 +16,7 @@ from pipeline.commands.events import format_arrival, subscribe
 from pipeline.commands.wiring import build_reader, open_store, run_pipeline
 from pipeline.config import Settings
 from pipeline.events.mqtt_publisher import MqttSettings
-from pipeline.frames.sources import read_image
+from pipeline.frames.sources import UnreadableImage, decode_image
 from pipeline.plate.districts import district_codes
 from pipeline.store.accounts_csv import read_accounts_csv
 
@@ -140,10 +140,13 @@ def cmd_read(args: argparse.Namespace, settings: Settings) -> int:
     reader = build_reader(settings)
     out = []
     for path in args.images:
-        image = read_image(path) if path.is_file() else None
-        if image is None:
-            log.error("%s: not a readable image", path)
-            out.append({"file": str(path), "error": "not a readable image", "plates": []})
+        try:
+            if not path.is_file():
+                raise UnreadableImage("no such file")
+            image = decode_image(path)
+        except UnreadableImage as exc:
+            log.error("%s: %s", path, exc)
+            out.append({"file": str(path), "error": str(exc), "plates": []})
             continue
         plates = []
         for read in reader.read(image):

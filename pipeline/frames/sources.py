@@ -24,6 +24,15 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mjpg", ".mj
 # A stream that stalls without closing (a hung camera, a dead switch port) counts as dead after
 # this long; without a timeout FFmpeg may wait on a socket read for minutes.
 STREAM_TIMEOUT_MS = 5000
+# Bounds on one image file, checked before it is decoded: a 100-byte PNG can claim
+# 100,000 x 100,000 pixels (OpenCV raises) and a real 20,000 x 20,000 one decodes to 1.2 GB.
+# 8K UHD is 33 megapixels; a decoded frame stays under 150 MB.
+MAX_FRAME_PIXELS = 50_000_000
+MAX_IMAGE_BYTES = 200_000_000
+
+
+class UnreadableImage(ValueError):
+    """An image file that is skipped, with the reason (corrupt, too large, unreadable)."""
 
 
 class FolderSource:
@@ -51,10 +60,11 @@ class FolderSource:
                 break
             if number < self.start:
                 continue
-            image = read_image(path)
-            if image is None:
+            try:
+                image = decode_image(path)
+            except UnreadableImage as exc:
                 self.stats.corrupt += 1
-                log.warning("skipping %s: not a readable image (corrupt or truncated?)", path.name)
+                log.warning("skipping %s: %s", path.name, exc)
                 continue
             self.stats.delivered += 1
             self.stats.last_frame_at = time.time()
@@ -66,18 +76,60 @@ class FolderSource:
 
 
 def read_image(path: Path) -> np.ndarray | None:
-    """Decode an image file to BGR, or None when it is unreadable. Handles non-ASCII paths."""
+    """Decode an image file to BGR, or None when it is unreadable or too large (logged at
+    debug level; ``decode_image`` says why)."""
     try:
+        return decode_image(path)
+    except UnreadableImage as exc:
+        log.debug("%s: %s", path, exc)
+        return None
+
+
+def decode_image(path: Path) -> np.ndarray:
+    """Decode an image file to BGR; handles non-ASCII paths. Its size is read from the header
+    first, so a crafted or huge file is refused before any pixel memory is allocated.
+    Raises ``UnreadableImage`` with the reason."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            raise UnreadableImage(f"file too large ({size / 1e6:.0f} MB, at most "
+                                  f"{MAX_IMAGE_BYTES / 1e6:.0f} MB)")
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
-        log.warning("cannot read %s: %s", path, exc)
-        return None
+        raise UnreadableImage(f"cannot read the file ({exc.strerror or exc})") from exc
     if data.size == 0:
-        return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        raise UnreadableImage("empty file")
+    pixels = header_pixels(data.tobytes())
+    if pixels is not None and pixels > MAX_FRAME_PIXELS:
+        raise UnreadableImage(f"too large: {pixels / 1e6:.0f} megapixels in its header, at "
+                              f"most {MAX_FRAME_PIXELS / 1e6:.0f} allowed")
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # e.g. a size OpenCV itself refuses
+        raise UnreadableImage(f"not a readable image ({str(exc).strip()[-120:]})") from exc
     if image is None or image.size == 0:
-        return None
+        raise UnreadableImage("not a readable image (corrupt or truncated?)")
     return image
+
+
+def header_pixels(data: bytes) -> int | None:
+    """Width x height as the file's header states it (Pillow reads the header only), or None
+    when Pillow does not know the format; OpenCV then decides."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        return MAX_FRAME_PIXELS + 1  # Pillow's own bound is higher than ours
+    except Exception:  # noqa: BLE001 - unknown or broken header: OpenCV's decoder decides
+        return None
+    return width * height
 
 
 class CaptureSource:

@@ -71,13 +71,47 @@ def test_malformed_file_is_reported_by_line_and_changes_nothing(
     assert snapshot(db) == before
 
 
-def test_wrong_encoding_says_how_to_fix_it(tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8-sig", "utf-16"])
+def test_german_excel_exports_import(encoding: str, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Excel in a German locale saves 'CSV' with semicolons in Windows-1252 (or UTF-8 with a
+    byte-order mark, or UTF-16 as 'Unicode text'): all of them import, umlauts intact."""
     db = tmp_path / "c.sqlite3"
-    bad = tmp_path / "latin1.csv"
-    bad.write_bytes("customer_number,display_name,plate\n1,Jürgen,OF-AB 1\n".encode("latin-1"))
+    f = tmp_path / "kunden.csv"
+    f.write_bytes("customer_number;display_name;plate;visit_reason\r\n"
+                  "1;Jürgen Müller;DÜW-AS 870;Jahresabrechnung\r\n"
+                  '2;"Weiß; Öztürk";OF-AB 1;Tarifberatung\r\n'.encode(encoding))
+    assert run_cli(db, "accounts", "import", str(f), "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["imported_accounts"] == 2 and out["delimiter"] == ";"
+    assert run_cli(db, "accounts", "list", "--json") == 0
+    listed = {a["customer_number"]: a for a in json.loads(capsys.readouterr().out)}
+    assert listed["1"]["display_name"] == "Jürgen Müller"
+    assert listed["1"]["plates"] == ["DÜW-AS 870"]
+    assert listed["2"]["display_name"] == "Weiß; Öztürk"
+
+
+def test_undecodable_byte_is_named_by_its_line(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "c.sqlite3"
+    bad = tmp_path / "broken.csv"
+    # 0x81 is text in neither UTF-8 nor Windows-1252
+    bad.write_bytes(b"customer_number,display_name,plate\n1,Anna,OF-AB 1\n2,J\x81rgen,F-X 1\n")
     assert run_cli(db, "accounts", "import", str(bad)) == 1
-    assert "not UTF-8" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "line 3: byte 0x81" in err and "CSV UTF-8" in err
+    assert snapshot(db) == []
+
+
+def test_row_missing_a_field_is_rejected_by_its_line(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "c.sqlite3"
+    bad = tmp_path / "short.csv"
+    bad.write_text("customer_number,display_name,plate,visit_reason\n1,Anna,OF-AB 1,Tarif\n"
+                   "2,Jens,F-X 1\n", encoding="utf-8")
+    assert run_cli(db, "accounts", "import", str(bad)) == 1
+    assert "line 3: fewer fields than the header has columns (no visit_reason)" in \
+        capsys.readouterr().err
     assert snapshot(db) == []
 
 
@@ -90,7 +124,9 @@ def test_plate_registered_to_another_customer_in_the_database_aborts_import(
     other.write_text("customer_number,display_name,plate\n99,Neu,F-Z 9\n98,Dieb,OF-AB 123\n",
                      encoding="utf-8")
     assert run_cli(db, "accounts", "import", str(other)) == 1
-    assert "already registered to customer 10001" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "line 3: plate OF-AB 123 of customer 98 is already registered to customer 10001" \
+        in err
     assert snapshot(db) == before
 
 

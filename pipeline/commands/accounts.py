@@ -14,6 +14,7 @@ from pipeline.plate.grammar import plate_from_label
 from pipeline.privacy.debug_crops import purge_crops
 from pipeline.store.accounts_csv import Account, CsvImportError, read_accounts_csv
 from pipeline.store.open import describe
+from pipeline.store.protocol import PlateConflictError
 
 log = logging.getLogger("kennzeichen-checkin")
 
@@ -25,28 +26,41 @@ def _account_json(acc: Account) -> dict[str, Any]:
             "visit_reason": acc.visit_reason, "plates": list(acc.plate_displays)}
 
 
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    """All or nothing: every problem of the file, and every plate already registered to
+    another customer, named by its line."""
+    try:
+        file = read_accounts_csv(args.file, district_codes())
+    except CsvImportError as exc:
+        raise UserError(str(exc)) from exc
+    store = open_store(settings)
+    try:
+        count = store.import_accounts(file.accounts, replace=args.replace)
+    except PlateConflictError as exc:
+        by_display = {d: c for a in file.accounts
+                      for c, d in zip(a.plates, a.plate_displays, strict=True)}
+        raise UserError(str(CsvImportError(str(args.file), [
+            f"line {file.plate_lines[by_display[plate]]}: plate {plate} of customer {new} is "
+            f"already registered to customer {old}; remove it there first, or import with "
+            "--replace to make this file the whole account list"
+            for plate, new, old in exc.conflicts]))) from exc
+    finally:
+        store.close()
+    plates = sum(len(a.plates) for a in file.accounts)
+    if args.json:
+        print_json({"imported_accounts": count, "plates": plates, "encoding": file.encoding,
+                    "delimiter": file.delimiter, "database": describe(settings.database)})
+    else:
+        print(f"imported {count} accounts with {plates} plates into "
+              f"{describe(settings.database)} (read as {file.encoding}, "
+              f"'{file.delimiter}'-separated)")
+    return 0
+
+
 def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
     action = args.accounts_command
     if action == "import":
-        try:
-            accounts = read_accounts_csv(args.file, district_codes())
-        except CsvImportError as exc:
-            raise UserError(str(exc)) from exc
-        store = open_store(settings)
-        try:
-            count = store.import_accounts(accounts, replace=args.replace)
-        except ValueError as exc:
-            raise UserError(f"{args.file}: {exc}") from exc
-        finally:
-            store.close()
-        plates = sum(len(a.plates) for a in accounts)
-        if args.json:
-            print_json({"imported_accounts": count, "plates": plates,
-                        "database": describe(settings.database)})
-        else:
-            print(f"imported {count} accounts with {plates} plates into "
-                  f"{describe(settings.database)}")
-        return 0
+        return _import(args, settings)
     store = open_store(settings)
     try:
         if action == "list":

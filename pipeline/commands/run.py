@@ -84,7 +84,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     settings = dataclasses.replace(settings, database=str(workdir / "checkin.sqlite3"))
     store = open_store(settings)
     if accounts_csv.is_file():
-        count = store.import_accounts(read_accounts_csv(accounts_csv, district_codes()))
+        count = store.import_accounts(read_accounts_csv(accounts_csv, district_codes()).accounts)
         print(f"demo: imported {count} sample accounts into {settings.database}")
     store.close()
     broker = start_local_broker()

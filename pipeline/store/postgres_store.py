@@ -28,7 +28,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from pipeline.store.accounts_csv import Account
-from pipeline.store.protocol import DuplicateError, Send
+from pipeline.store.protocol import DuplicateError, PlateConflictError, Send
 from pipeline.store.sql_common import OutboxItem, ReadRecord, Sql, SqlStore
 
 log = logging.getLogger(__name__)
@@ -239,13 +239,12 @@ class PostgresStore(SqlStore):
             if replace:
                 db.execute("DELETE FROM accounts")
             conflicts = db.execute(
-                "SELECT i.compact, i.customer_number AS new, p.customer_number AS old "
+                "SELECT i.display, i.customer_number AS new, p.customer_number AS old "
                 "FROM import_plates i JOIN plates p USING (compact) "
                 "WHERE p.customer_number <> i.customer_number ORDER BY i.n LIMIT 20").fetchall()
             if conflicts:
-                raise ValueError("nothing imported: " + "; ".join(
-                    f"plate {c['compact']} of customer {c['new']} is already registered to "
-                    f"customer {c['old']}" for c in conflicts))
+                raise PlateConflictError([(c["display"], c["new"], c["old"])
+                                          for c in conflicts])
             # the last row for a customer or plate wins, as with SQLite's row-by-row upsert
             db.execute(
                 "INSERT INTO accounts(customer_number, display_name, visit_reason) "

@@ -25,6 +25,17 @@ class DuplicateError(sqlite3.IntegrityError):
     """A read or event id that is already stored (PostgreSQL's unique violation, raised as
     the same exception type SQLite raises, so callers catch one thing)."""
 
+class PlateConflictError(ValueError):
+    """An import names plates already registered to other customers; nothing was imported.
+    ``conflicts`` holds (plate display, importing customer, registered customer), at most 20."""
+
+    def __init__(self, conflicts: list[tuple[str, str, str]]) -> None:
+        self.conflicts = conflicts
+        super().__init__("nothing imported: " + "; ".join(
+            f"plate {plate} of customer {new} is already registered to customer {old}"
+            for plate, new, old in conflicts))
+
+
 Send = Callable[[OutboxItem], bool]
 
 

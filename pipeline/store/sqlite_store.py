@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.store.accounts_csv import Account
+from pipeline.store.protocol import PlateConflictError
 from pipeline.store.sql_common import (
     READ_COLUMNS,
     AuditEntry,
@@ -209,14 +210,14 @@ class SqliteStore(SqlStore):
                 db.execute("DELETE FROM accounts")
             conflicts = []
             for acc in accounts:
-                for compact in acc.plates:
+                displays = acc.plate_displays or acc.plates
+                for compact, display in zip(acc.plates, displays, strict=True):
                     row = db.execute("SELECT customer_number FROM plates WHERE compact=?",
                                      (compact,)).fetchone()
                     if row and row[0] != acc.customer_number:
-                        conflicts.append(f"plate {compact} of customer {acc.customer_number} "
-                                         f"is already registered to customer {row[0]}")
+                        conflicts.append((display, acc.customer_number, row[0]))
             if conflicts:
-                raise ValueError("nothing imported: " + "; ".join(conflicts[:20]))
+                raise PlateConflictError(conflicts[:20])
             for acc in accounts:
                 db.execute(
                     "INSERT INTO accounts(customer_number, display_name, visit_reason) "

@@ -108,16 +108,26 @@ def build_parser() -> argparse.ArgumentParser:
     lst = _sub(acc_sub, "list", "List accounts and their plates.",
                "kennzeichen-checkin accounts list --json")
     lst.add_argument("--json", action="store_true")
-    add = _sub(acc_sub, "add", "Add or update one account.",
-               "kennzeichen-checkin accounts add 10001 --name 'Anna Schmidt' --plate 'OF-AB 123'")
+    add = _sub(acc_sub, "add", "Add an account, or update only what is given of an existing "
+               "one (plates are added, never removed: see remove-plate).",
+               "kennzeichen-checkin accounts add 10001 --name 'Anna Schmidt' --plate 'OF-AB 123'\n"
+               "  kennzeichen-checkin accounts add 10001 --reason Tarifberatung")
     add.add_argument("customer_number")
-    add.add_argument("--name", required=True, help="display name shown at the service window")
-    add.add_argument("--plate", action="append", required=True,
-                     help="plate as written on it, e.g. 'OF-AB 123' (repeat for a second car)")
-    add.add_argument("--reason", default="", help="visit reason, e.g. Jahresabrechnung")
+    add.add_argument("--name", help="display name shown at the service window (needed for a "
+                     "new customer)")
+    add.add_argument("--plate", action="append", default=[],
+                     help="plate as written on it, e.g. 'OF-AB 123' (repeat for a second car; "
+                          "a new customer needs one)")
+    add.add_argument("--reason", help="visit reason, e.g. Jahresabrechnung ('' clears it)")
+    add.add_argument("--json", action="store_true", help="the account afterwards, as JSON")
     rem = _sub(acc_sub, "remove", "Remove an account and its plates.",
                "kennzeichen-checkin accounts remove 10001")
     rem.add_argument("customer_number")
+    rem.add_argument("--json", action="store_true", help="what was removed, as JSON")
+    remp = _sub(acc_sub, "remove-plate", "Take one plate off its customer (the account stays).",
+                "kennzeichen-checkin accounts remove-plate 'OF-E 2345E'")
+    remp.add_argument("plate", help="plate as written on it")
+    remp.add_argument("--json", action="store_true", help="what was removed, as JSON")
     exp = _sub(acc_sub, "export", "Everything stored about one customer, as JSON "
                "(GDPR right of access).", "kennzeichen-checkin accounts export 10001 > 10001.json")
     exp.add_argument("customer_number")

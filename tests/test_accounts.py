@@ -141,3 +141,30 @@ def test_add_and_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert snapshot(db) == []
     assert run_cli(db, "accounts", "remove", "7") == 1
     assert "not found" in capsys.readouterr().err
+
+
+def test_add_updates_only_what_is_given_and_one_plate_can_go(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "c.sqlite3"
+    assert run_cli(db, "accounts", "import", str(GOOD)) == 0
+    capsys.readouterr()
+    assert run_cli(db, "accounts", "add", "10001", "--plate", "OF-AB 124") == 0
+    assert capsys.readouterr().out.strip() == "customer 10001: plate OF-AB 124 added"
+    assert run_cli(db, "accounts", "add", "10001", "--reason", "Tarifberatung", "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["changes"] == ["visit reason 'Jahresabrechnung' -> 'Tarifberatung'"]
+    assert out["display_name"] == "Anna Schmidt"  # kept, not required again
+    assert out["plates"] == ["OF-AB 123", "OF-AB 124", "OF-E 2345E"]
+    assert run_cli(db, "accounts", "add", "10001", "--name", "Anna S.") == 0
+    assert "visit reason" not in capsys.readouterr().out  # a reason left out is kept
+    assert dict(snapshot(db))["10001"] == ("OFAB123", "OFAB124", "OFE2345E")
+
+    assert run_cli(db, "accounts", "remove-plate", "OF-E 2345E") == 0
+    assert capsys.readouterr().out.strip() == "removed plate OF-E 2345E from customer 10001"
+    assert dict(snapshot(db))["10001"] == ("OFAB123", "OFAB124")
+    assert run_cli(db, "accounts", "remove-plate", "OF-E 2345E") == 1
+    assert "not registered" in capsys.readouterr().err
+    assert run_cli(db, "accounts", "add", "20000", "--plate", "F-Z 1") == 1
+    assert "give --name" in capsys.readouterr().err
+    assert run_cli(db, "accounts", "add", "20000", "--name", "Neu", "--plate", "OF-AB 124") == 1
+    assert "already registered to customer 10001" in capsys.readouterr().err

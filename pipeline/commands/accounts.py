@@ -14,7 +14,7 @@ from pipeline.plate.grammar import plate_from_label
 from pipeline.privacy.debug_crops import purge_crops
 from pipeline.store.accounts_csv import Account, CsvImportError, read_accounts_csv
 from pipeline.store.open import describe
-from pipeline.store.protocol import PlateConflictError
+from pipeline.store.protocol import PlateConflictError, Store
 
 log = logging.getLogger("kennzeichen-checkin")
 
@@ -57,6 +57,43 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _add(args: argparse.Namespace, store: Store) -> int:
+    """Add a customer, or change only what is given of an existing one, and say what
+    changed (a visit reason left out is kept, not wiped)."""
+    try:
+        plates = [plate_from_label(p, district_codes()) for p in args.plate]
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    old = store.account(args.customer_number)
+    if old is None and (not args.name or not plates):
+        raise UserError(f"customer {args.customer_number} is new: give --name and at least "
+                        "one --plate")
+    name = args.name or (old.display_name if old else "")
+    reason = args.reason if args.reason is not None else (old.visit_reason if old else "")
+    new_plates = [p for p in plates if old is None or p.compact not in old.plates]
+    acc = Account(args.customer_number, name, tuple(p.compact for p in new_plates), reason,
+                  tuple(p.display for p in new_plates))
+    try:
+        store.import_accounts([acc])
+    except PlateConflictError as exc:
+        raise UserError(f"{exc}; remove it there first with 'kennzeichen-checkin accounts "
+                        "remove-plate'") from exc
+    changes = [f"plate {p.display} added" for p in new_plates]
+    if old is None:
+        changes.insert(0, f"new customer {name!r}")
+    else:
+        if name != old.display_name:
+            changes.append(f"name {old.display_name!r} -> {name!r}")
+        if reason != old.visit_reason:
+            changes.append(f"visit reason {old.visit_reason!r} -> {reason!r}")
+    saved = store.account(args.customer_number)
+    if args.json:
+        print_json(_account_json(saved) | {"changes": changes} if saved else {})
+    else:
+        print(f"customer {args.customer_number}: " + ("; ".join(changes) or "nothing changed"))
+    return 0
+
+
 def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
     action = args.accounts_command
     if action == "import":
@@ -74,17 +111,20 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{len(accounts)} accounts")
             return 0
         if action == "add":
+            return _add(args, store)
+        if action == "remove-plate":
             try:
-                plates = [plate_from_label(p, district_codes()) for p in args.plate]
+                plate = plate_from_label(args.plate, district_codes())
             except ValueError as exc:
                 raise UserError(str(exc)) from exc
-            acc = Account(args.customer_number, args.name, tuple(p.compact for p in plates),
-                          args.reason, tuple(p.display for p in plates))
-            try:
-                store.import_accounts([acc])
-            except ValueError as exc:
-                raise UserError(str(exc)) from exc
-            print(f"saved customer {acc.customer_number} with {', '.join(acc.plate_displays)}")
+            owner = store.remove_plate(plate.compact)
+            if owner is None:
+                raise UserError(f"plate {plate.display} is not registered; see "
+                                "'kennzeichen-checkin accounts list'")
+            if args.json:
+                print_json({"removed_plate": plate.display, "customer_number": owner})
+            else:
+                print(f"removed plate {plate.display} from customer {owner}")
             return 0
         if action in ("export", "forget"):
             data = store.export_customer(args.customer_number)
@@ -118,7 +158,10 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
             if not store.remove_account(args.customer_number):
                 raise UserError(f"customer {args.customer_number} not found; "
                                 "see 'kennzeichen-checkin accounts list'")
-            print(f"removed customer {args.customer_number} and their plates")
+            if args.json:
+                print_json({"removed_customer": args.customer_number})
+            else:
+                print(f"removed customer {args.customer_number} and their plates")
             return 0
     finally:
         store.close()

@@ -142,6 +142,16 @@ class SqlStore(ABC):
             cur = db.execute("DELETE FROM accounts WHERE customer_number=%s", (customer_number,))
             return cur.rowcount > 0
 
+    def remove_plate(self, compact: str) -> str | None:
+        """Take one plate off its customer; returns that customer's number (None: unknown)."""
+        with self._tx() as db:
+            row = db.execute("SELECT customer_number FROM plates WHERE compact=%s",
+                             (compact,)).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM plates WHERE compact=%s", (compact,))
+            return str(row["customer_number"])
+
     def account(self, customer_number: str) -> Account | None:
         with self._conn() as db:
             row = db.execute("SELECT * FROM accounts WHERE customer_number=%s",

@@ -30,9 +30,26 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
 
+def _global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """The options every command takes, before the command or after it. Given after it,
+    they must not reset what was given before it (hence ``SUPPRESS`` defaults there)."""
+    default = argparse.SUPPRESS if after_command else None
+    parser.add_argument("--config", type=Path, default=default, help="TOML settings file "
+                        "(see config/kennzeichen-checkin.example.toml)")
+    parser.add_argument("--database", default=default, help="SQLite file, sqlite:///path or "
+                        "postgresql://user@host/dbname (overrides the config)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        default=argparse.SUPPRESS if after_command else False,
+                        help="debug logging (may show plate text: not for production logs)")
+    parser.add_argument("--log-file", type=Path, default=default,
+                        help="also write the log to this file")
+
+
 def _sub(subparsers: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
-    return subparsers.add_parser(name, help=help_text, description=help_text,
-                                 epilog=f"example:\n  {example}", formatter_class=_formatter)
+    parser = subparsers.add_parser(name, help=help_text, description=help_text,
+                                   epilog=f"example:\n  {example}", formatter_class=_formatter)
+    _global_options(parser, after_command=True)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,22 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
                     "matches them to pre-registered customer accounts and publishes arrival "
                     "events over MQTT.",
         epilog="examples:\n"
-               "  kennzeichen-checkin demo                       # sample frames, local broker\n"
-               "  kennzeichen-checkin accounts import kunden.csv\n"
-               "  kennzeichen-checkin run --source rtsp://cam/stream --config site.toml\n"
-               "  kennzeichen-checkin read photo.jpg --json")
+               "  kennzeichen-checkin demo                    # sample frames, local broker\n"
+               "  kennzeichen-checkin accounts import config/accounts.example.csv\n"
+               "  kennzeichen-checkin --config config/sample-frames.toml run "
+               "--source sample_frames --local-broker\n"
+               "  kennzeichen-checkin read sample_frames/frame_0005.jpg --json")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--config", type=Path, help="TOML settings file "
-                        "(see config/kennzeichen-checkin.example.toml)")
-    parser.add_argument("--database", help="SQLite file, sqlite:///path or "
-                        "postgresql://user@host/dbname (overrides the config)")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="debug logging (may show plate text: not for production logs)")
-    parser.add_argument("--log-file", type=Path, help="also write the log to this file")
+    _global_options(parser, after_command=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = _sub(sub, "run", "Read plates from a camera, video or folder and publish arrivals.",
-               "kennzeichen-checkin run --source sample_frames --config site.toml")
+               "kennzeichen-checkin run --source sample_frames --config config/sample-frames.toml "
+               "--local-broker")
     run.add_argument("--source", required=True,
                      help="folder of images, video file, camera index (0) or stream URL")
     run.add_argument("--json", action="store_true",
@@ -70,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="start a throw-away broker on loopback instead of [mqtt] host/port")
 
     read = _sub(sub, "read", "Find and read plates in still images (no matching, no publishing).",
-                "kennzeichen-checkin read sample_frames/car03_f2.jpg --json")
+                "kennzeichen-checkin read sample_frames/frame_0005.jpg --json")
     read.add_argument("images", nargs="+", type=Path, help="image files")
     read.add_argument("--json", action="store_true", help="JSON list, one object per file")
 
@@ -140,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     purge = _sub(sub, "purge", "Apply the retention rules now ([privacy] in the config); "
                  "'run' also does this every purge_interval_s.",
-                 "kennzeichen-checkin --config site.toml purge --dry-run")
+                 "kennzeichen-checkin --config config/sample-frames.toml purge --dry-run")
     purge.add_argument("--dry-run", action="store_true", help="only count what would go")
     purge.add_argument("--json", action="store_true")
 
@@ -149,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     camp_sub = camp.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
     close = _sub(camp_sub, "close", "Delete all plate data, accounts, pseudonym key and "
                  "undelivered events; keep only anonymous arrival statistics.",
-                 "kennzeichen-checkin --config site.toml campaign close --yes")
+                 "kennzeichen-checkin --config config/sample-frames.toml campaign close --yes")
     close.add_argument("--yes", action="store_true", help="really delete (cannot be undone)")
     close.add_argument("--json", action="store_true")
 
@@ -192,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     con = _sub(sub, "console", "Live terminal view of the passages for the operator at the "
                "entrance (80x24, works over SSH). Keys: c correct plate, a assign account, "
-               "d dismiss, u undo, q quit.", "kennzeichen-checkin --config site.toml console")
+               "d dismiss, u undo, q quit.",
+               "kennzeichen-checkin --config config/sample-frames.toml console")
     con.add_argument("--operator", help="name for the audit log (default: "
                      "$KENNZEICHEN_OPERATOR or $USER)")
 
@@ -200,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
               "kennzeichen-checkin events tail --json")
     ev_sub = ev.add_subparsers(dest="events_command", metavar="ACTION", required=True)
     tail = _sub(ev_sub, "tail", "Subscribe and print arrivals as they come (Ctrl-C ends).",
-                "kennzeichen-checkin --config site.toml events tail")
+                "kennzeichen-checkin --config config/sample-frames.toml events tail")
     tail.add_argument("--json", action="store_true", help="one JSON object per line")
     tail.add_argument("--count", type=int, default=0, help="stop after N events (0: never)")
 

@@ -209,7 +209,7 @@ def add_parsers(sub: Any, make: Any) -> None:
     queue = make(sub, "queue", "The drive-in queue: 'run' keeps the retained <prefix>/queue "
                  "topic (cars in the loop, next customers, wait estimate) from the arrivals and "
                  "the windows' served commands; 'show' prints it.",
-                 "kennzeichen-checkin --config site.toml queue run")
+                 "kennzeichen-checkin --config config/sample-frames.toml queue run")
     queue_sub = queue.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
     run = make(queue_sub, "run", "Run the queue service (Ctrl-C ends); it also records the "
                "anonymous facts 'stats' reports.", "kennzeichen-checkin queue run")
@@ -231,7 +231,8 @@ def add_parsers(sub: Any, make: Any) -> None:
 
     display = make(sub, "display", "Serve the queue screens: /window for the staff (next "
                    "customers), /entrance for the customers (wait in big digits, nothing "
-                   "personal).", "kennzeichen-checkin --config site.toml display --port 8080")
+                   "personal).",
+                   "kennzeichen-checkin --config config/sample-frames.toml display --port 8080")
     display.add_argument("--host", help="address to listen on (default [display] host)")
     display.add_argument("--port", type=int, help="port (default [display] port)")
     display.add_argument("--with-queue", action="store_true",

@@ -4,14 +4,19 @@ of corrupt frames. The invariant: every arrival the pipeline recorded reaches a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +43,13 @@ def repeated_samples(folder: Path, times: int) -> Path:
     return folder
 
 
-def site_config(tmp_path: Path, port: int, **mqtt: Any) -> Path:
+def site_config(tmp_path: Path, port: int, database: Path | None = None,
+                flush_timeout_s: float = 120.0, **mqtt: Any) -> Path:
     extra = "".join(f'{k} = {json.dumps(v)}\n' for k, v in mqtt.items())
     config = tmp_path / "site.toml"
     config.write_text(
-        f'database = "{tmp_path / "c.sqlite3"}"\nflush_timeout_s = 120.0\n'
+        f'database = "{database or tmp_path / "c.sqlite3"}"\n'
+        f'flush_timeout_s = {flush_timeout_s}\n'
         'status_interval_s = 1.0\n'
         '[camera]\nsite = "faults"\nroi = [[0.2, 0.4], [0.8, 0.4], [1.0, 1.0], [0.0, 1.0]]\n'
         '[tracking]\ndedup_s = 0.0\n'
@@ -344,3 +351,230 @@ def test_run_whose_arrivals_the_broker_refuses_exits_non_zero_and_loses_none(
         assert set(received) == recorded and len(received) == len(recorded)
     finally:
         broker.stop()
+
+
+# -- the database's disk fills up (a real small filesystem: tmpfs, needs root) -------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MB tmpfs the test can fill to the last byte and empty again."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs (needs root): {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> None:
+    """Write a filler file until the filesystem has no byte left."""
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        chunk = b"\0" * 65536
+        while True:
+            try:
+                os.write(fd, chunk)
+            except OSError:
+                if len(chunk) == 1:
+                    return
+                chunk = chunk[: len(chunk) // 2]
+    finally:
+        os.close(fd)
+
+
+def import_sample_accounts(config: Path, cwd: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pipeline", "--config", str(config), "accounts",
+                    "import", str(SAMPLES / "accounts.csv")], check=True, capture_output=True,
+                   cwd=cwd)
+
+
+def sample_cars() -> int:
+    return len((SAMPLES / "ground_truth.csv").read_text(encoding="utf-8").splitlines()) - 1
+
+
+def counts(recorded: set[str], received: list[str], cars: int) -> str:
+    return (f"cars {cars}, recorded {len(recorded)}, received unique {len(set(received))}, "
+            f"lost {len(recorded - set(received))}, duplicate ids "
+            f"{len(received) - len(set(received))}")
+
+
+def test_disk_full_until_the_end_of_a_folder_run_exits_4_and_the_next_run_loses_nothing(
+        tmp_path: Path, small_disk: Path, mosquitto: MosquittoProcess,
+        subscriber_factory: Any) -> None:
+    """The database's disk fills up after the first arrivals and stays full: the run cannot
+    store the rest, says the disk is full, leaves the resume point before them and exits 4;
+    the acknowledged events it could not drop are not sent again and again. After space is
+    freed, the next run reads them again: every car arrives, none twice under two ids."""
+    db = small_disk / "c.sqlite3"
+    config = site_config(tmp_path, mosquitto.port, database=db, flush_timeout_s=5.0)
+    import_sample_accounts(config, tmp_path)
+    sub = subscriber_factory(mosquitto.port, "checkin/faults/arrival")
+    command = [sys.executable, "-m", "pipeline", "--config", str(config), "run", "--source",
+               str(SAMPLES), "--json"]
+    log_path = tmp_path / "first.log"
+    with log_path.open("wb") as log_file:
+        run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log_file, cwd=tmp_path)
+        try:
+            assert wait_until(lambda: count_reads(db) >= 3 or run.poll() is not None, 120)
+            fill(small_disk)
+            out, _ = run.communicate(timeout=300)
+        finally:
+            if run.poll() is None:
+                run.kill()
+    first_log = log_path.read_text(encoding="utf-8")
+    stored_while_full = count_reads(db)
+    published = len(sub.payloads("arrival"))
+    print(f"disk full: exit {run.returncode}, stored {stored_while_full}, received "
+          f"{published}, not stored {json.loads(out)['arrivals_not_stored']}")
+    assert run.returncode == 4, first_log[-3000:]
+    assert "disk holding the database is full" in first_log
+    assert "Traceback" not in first_log
+    assert first_log.count("cannot update the outbox") <= 1  # once per state change
+    (small_disk / "filler").unlink()
+    second = subprocess.run(command, capture_output=True, cwd=tmp_path, timeout=300)
+    assert second.returncode == 0, second.stderr.decode()[-3000:]
+    assert "processed completely before" not in second.stderr.decode()
+    recorded = recorded_event_ids(db)
+    received = [p["event_id"] for p in sub.wait_for("arrival", len(recorded))]
+    print(f"after freeing space: {counts(recorded, received, sample_cars())}, "
+          f"exit {second.returncode}")
+    assert len(recorded) == sample_cars()
+    assert set(received) == recorded, "an arrival was lost or an unknown one appeared"
+    # only the events acknowledged while the outbox could not drop them come twice
+    assert len(received) - len(set(received)) <= published
+
+
+def cars_with_gaps(folder: Path, gap_frames: int = 15) -> Path:
+    """The sample cars one by one, each followed by ``gap_frames`` empty frames (3 s at
+    5 fps): a quiet entrance after every car, where the resume point is saved."""
+    import csv
+
+    import cv2
+    import numpy as np
+
+    folder.mkdir()
+    empty = np.full(cv2.imread(str(SAMPLES / "frame_0000.jpg")).shape, 90, np.uint8)
+    number = 0
+    with (SAMPLES / "ground_truth.csv").open(encoding="utf-8") as fh:
+        for car in csv.DictReader(fh):
+            for i in range(int(car["first_frame"]), int(car["last_frame"]) + 1):
+                shutil.copy(SAMPLES / f"frame_{i:04d}.jpg", folder / f"{number:04d}.jpg")
+                number += 1
+            for _ in range(gap_frames):
+                cv2.imwrite(str(folder / f"{number:04d}.jpg"), empty)
+                number += 1
+    return folder
+
+
+def test_database_briefly_not_writable_while_saving_the_resume_point_loses_nothing(
+        tmp_path: Path, small_disk: Path, mosquitto: MosquittoProcess,
+        subscriber_factory: Any) -> None:
+    """The disk is full for a moment right after the first arrival, so the next write is the
+    resume point in the quiet after the car (it crashed the run with a traceback): it is held
+    and saved when space is back; every car is stored and received, exit 0."""
+    frames = cars_with_gaps(tmp_path / "frames")
+    db = small_disk / "c.sqlite3"
+    config = site_config(tmp_path, mosquitto.port, database=db)
+    import_sample_accounts(config, tmp_path)
+    sub = subscriber_factory(mosquitto.port, "checkin/faults/arrival")
+    log_path = tmp_path / "run.log"
+    log_text = lambda: log_path.read_text(encoding="utf-8")  # noqa: E731
+    with log_path.open("wb") as log_file:
+        run = subprocess.Popen([sys.executable, "-m", "pipeline", "--config", str(config),
+                                "run", "--source", str(frames), "--json"],
+                               stdout=subprocess.PIPE, stderr=log_file, cwd=tmp_path)
+        try:
+            assert wait_until(lambda: "pipeline.checkin: arrival " in log_text()
+                              or run.poll() is not None, 120)
+            fill(small_disk)
+            noticed = wait_until(lambda: "cannot save the resume point" in log_text()
+                                 or run.poll() is not None, 60)
+            (small_disk / "filler").unlink()
+            out, _ = run.communicate(timeout=300)
+        finally:
+            if run.poll() is None:
+                run.kill()
+    text = log_text()
+    recorded = recorded_event_ids(db)
+    received = [p["event_id"] for p in sub.wait_for("arrival", len(recorded))]
+    print(f"briefly full: {counts(recorded, received, sample_cars())}, exit {run.returncode}")
+    assert run.returncode == 0, text[-3000:]
+    assert "Traceback" not in text
+    assert noticed and "resume point saved again" in text
+    assert json.loads(out)["arrivals"] == len(recorded) == sample_cars()
+    assert set(received) == recorded
+
+
+# -- SIGTERM while the camera is down, hung or live ----------------------------------------
+
+
+class SilentListener:
+    """A 'camera' that accepts connections and never answers (a hung encoder)."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(8)
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/video.mjpg"
+        self.accepted: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self.accepted.append(self.server.accept()[0])
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+@pytest.mark.parametrize("camera", ["dead", "hung", "live"])
+def test_sigterm_stops_run_within_a_second_whatever_the_camera_does(
+        tmp_path: Path, mosquitto: MosquittoProcess, camera: str) -> None:
+    """SIGTERM ends every wait (reconnect backoff, FFmpeg's open and read timeouts, the grab
+    thread); the outbox is flushed and the run exits 0, without systemd's SIGKILL."""
+    silent = live = None
+    if camera == "dead":
+        url = f"http://127.0.0.1:{free_port()}/video.mjpg"  # nothing listens: refused
+    elif camera == "hung":
+        silent = SilentListener()
+        url = silent.url
+    else:
+        live = MjpegCamera(sorted(SAMPLES.glob("*.jpg")), free_port(), fps=10).start()
+        url = live.url
+    config = site_config(tmp_path, mosquitto.port)
+    log_path = tmp_path / "run.log"
+    try:
+        with log_path.open("wb") as log_file:
+            run = subprocess.Popen([sys.executable, "-m", "pipeline", "--config", str(config),
+                                    "run", "--source", url, "--json"],
+                                   stdout=subprocess.PIPE, stderr=log_file, cwd=tmp_path)
+            log_text = lambda: log_path.read_text(encoding="utf-8")  # noqa: E731
+            ready = {"dead": lambda: "cannot open camera" in log_text(),
+                     "hung": lambda: bool(silent and silent.accepted),
+                     "live": lambda: "online" in log_text()}[camera]
+            assert wait_until(lambda: ready() or run.poll() is not None, 120), log_text()
+            assert run.poll() is None, log_text()[-2000:]
+            time.sleep(0.3)  # inside the backoff wait, the blocking open or the stream
+            sent = time.monotonic()
+            run.send_signal(signal.SIGTERM)
+            try:
+                out, _ = run.communicate(timeout=30)
+            finally:
+                if run.poll() is None:
+                    run.kill()
+            took = time.monotonic() - sent
+        print(f"{camera} camera: SIGTERM to exit {took:.2f} s, exit {run.returncode}")
+        assert run.returncode == 0, log_text()[-2000:]
+        assert json.loads(out)["undelivered"] == 0
+        assert took < 3.0, f"{took:.1f} s from SIGTERM to exit"
+    finally:
+        if silent is not None:
+            silent.close()
+        if live is not None:
+            live.stop()

@@ -256,12 +256,14 @@ class MqttPublisher:
                                      "cannot update the outbox (%s): %s; delivery pauses and "
                                      "retries (up to every %.0f s)", exc,
                                      store_error_hint(exc), RETRY_DELAY_S[1])
+                # no event is sent twice meanwhile, so a new event or a flush may retry early
+                self._wake.wait(delay)
             else:
                 if self.refused is None:
                     self._delivery.leave("delivering arrivals again")
                     delay = RETRY_DELAY_S[0]
                     continue
-            self._stop.wait(delay)
+                self._stop.wait(delay)  # a refusing broker is not asked again at once
             delay = min(delay * 2, RETRY_DELAY_S[1])
 
     def _deliver_pending(self) -> None:

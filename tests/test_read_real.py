@@ -38,7 +38,8 @@ def test_read_cli_reads_the_nearest_frame_of_each_sample_car(
     for item, row in zip(out, last.values(), strict=True):
         assert item["plates"], f"no plate candidate in {item['file']}"
         best = item["plates"][0]
-        assert set(best) == {"text", "compact", "raw", "confidence", "box"}
+        assert set(best) == {"text", "compact", "raw", "confidence", "box", "source"}
+        assert best["source"] in ("detector", "merged", "whole image")
         gt_box = Box(*map(int, row["bbox_x_y_w_h"].split()))
         exact += best["compact"] == row["plate"].replace("-", "") \
             and Box(*best["box"]).iou(gt_box) >= 0.3
@@ -68,3 +69,18 @@ def test_read_reports_an_unreadable_file(tmp_path: Path,
     assert main(["read", str(bad), "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert out == [{"file": str(bad), "error": "not a readable image", "plates": []}]
+
+
+def test_real_german_crops_are_read_with_no_box_given(plate_reader: PlateReader,
+                                                      shared_data: Path) -> None:
+    """What ``read`` makes of a crop: the image as a whole is the first candidate, and the
+    plate is not split at the seals (``DÜW-AS870`` once came out as ``A-S 870``)."""
+    got = {}
+    for name in ("plates_real", "plates_crops_de"):
+        for row in labels(shared_data / name):
+            reads = plate_reader.read(read_image(shared_data / name / row["file"]))
+            got[row["file"]] = (row["plate"], reads[0].plate.label
+                                if reads and reads[0].plate else None)
+    exact = sum(truth == read for truth, read in got.values())
+    assert exact >= 32, got
+    assert got["de_s01.jpg"] == ("DÜW-AS870", "DÜW-AS870")

@@ -32,6 +32,10 @@ from pipeline.detection.evidence import rank
 from pipeline.detection.two_line import find_rows
 from pipeline.detection.types import MERGED, WHOLE_IMAGE, Box, Detection
 
+# The plate's field is at most this many times as wide as its glyph row: a short plate
+# (F-R 8) is centred on a field of the usual width.
+MAX_GROW = 3.5
+
 
 @dataclass(frozen=True)
 class MorphologyConfig:
@@ -201,7 +205,7 @@ def _grow_to_plate(gray: np.ndarray, det: Detection) -> Detection:
     if label == 0:
         return det
     px, py, pw, ph, _ = stats[label]
-    if not (b.w * 0.9 <= pw <= b.w * 2.4 and b.h * 0.8 <= ph <= b.h * 2.0
+    if not (b.w * 0.9 <= pw <= b.w * MAX_GROW and b.h * 0.8 <= ph <= b.h * 2.0
             and 2.0 <= pw / max(1, ph) <= 7.0):
         return det  # not a plate-like rectangle: keep what the morphology found
     # Characters sit centred on the white field: grow the same amount to both sides, so a

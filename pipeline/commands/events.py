@@ -10,24 +10,37 @@ import threading
 from typing import Any
 
 from pipeline.config import Settings
-from pipeline.events.arrival import Topics
+from pipeline.events.arrival import Topics, local_clock
 from pipeline.events.mqtt_publisher import MqttSettings
+from pipeline.matching.matcher import NEEDS_REVIEW
+from pipeline.operator.corrections import DISMISSED
 
 log = logging.getLogger("kennzeichen-checkin")
 
 
 
 
-def format_arrival(payload: dict[str, Any]) -> str:
-    """One line for staff at a window."""
-    when = str(payload.get("timestamp", ""))[11:19]
+def format_arrival(payload: dict[str, Any], tz: str = "Europe/Berlin") -> str:
+    """One line for staff at a window, clock times in the site's zone ``tz``. A correction
+    says which car it corrects (seen when), so one car never reads as two arrivals."""
+    when = local_clock(str(payload.get("timestamp", "")), tz)
+    status = payload.get("status")
     account = payload.get("account")
     if isinstance(account, dict):
         reason = f" - {account['visit_reason']}" if account.get("visit_reason") else ""
         name = account.get("display_name") or "customer"
-        return (f"{when}  {payload.get('plate', ''):<12} {name} "
+        what = (f"{payload.get('plate') or '':<12} {name} "
                 f"(#{account['customer_number']}){reason}")
-    return f"{when}  {'':<12} unregistered car"
+    elif status == NEEDS_REVIEW:
+        what = f"{'':<12} car for the operator to check (needs review)"
+    elif status == DISMISSED:
+        what = "withdrawn: not a customer's car"
+    else:
+        what = f"{'':<12} unregistered car"
+    if payload.get("type") == "correction":
+        seen = local_clock(str(payload.get("seen_at", "")), tz)
+        return f"{when}  correction of the car seen {seen}: {' '.join(what.split())}"
+    return f"{when}  {what}"
 
 
 def subscribe(mqtt: MqttSettings, topic: str, on_payload: Any) -> Any:
@@ -73,8 +86,8 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     count = [0]
 
     def show(payload: dict[str, Any]) -> None:
-        print(json.dumps(payload, ensure_ascii=False) if args.json else format_arrival(payload),
-              flush=True)
+        print(json.dumps(payload, ensure_ascii=False) if args.json
+              else format_arrival(payload, settings.privacy.timezone), flush=True)
         count[0] += 1
         if args.count and count[0] >= args.count:
             seen.set()

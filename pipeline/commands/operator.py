@@ -48,7 +48,7 @@ def deliver_now(settings: Settings, store: Store, timeout: float = 5.0) -> bool:
 def cmd_reads(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime, timedelta
 
-    from pipeline.events.arrival import iso
+    from pipeline.events.arrival import iso, local_clock
     from pipeline.operator.corrections import CorrectionError, Corrections, operator_name
 
     store = open_store(settings)
@@ -61,10 +61,13 @@ def cmd_reads(args: argparse.Namespace, settings: Settings) -> int:
                 print_json([_read_json(r) for r in reads])
             else:
                 for r in reads:
-                    print(f"{r.read_id}  {r.seen_at[11:19]}  {r.status:<13} "
+                    seen = local_clock(r.seen_at, settings.privacy.timezone)
+                    print(f"{r.read_id}  {seen}  {r.status:<13} "
                           f"{r.plate_display or '-':<12} {r.confidence:4.2f}  "
                           f"{r.customer_number or ''}{'  (corrected)' if r.corrected_at else ''}")
-                print(f"{len(reads)} reads since {iso(since)}")
+                print(f"{len(reads)} reads since "
+                      f"{local_clock(iso(since), settings.privacy.timezone, '%Y-%m-%d %H:%M')} "
+                      f"({settings.privacy.timezone})")
             return 0
         if action == "audit":
             entries = store.audit_log(args.read_id)
@@ -72,7 +75,8 @@ def cmd_reads(args: argparse.Namespace, settings: Settings) -> int:
                 print_json([e.__dict__ for e in entries])
             else:
                 for e in entries:
-                    print(f"{e.at}  {e.operator:<12} {e.action:<8} {e.read_id}  "
+                    at = local_clock(e.at, settings.privacy.timezone, "%Y-%m-%d %H:%M:%S")
+                    print(f"{at}  {e.operator:<12} {e.action:<8} {e.read_id}  "
                           f"{e.before} -> {e.after}")
             return 0
         corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
@@ -113,7 +117,8 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     try:
         corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
                                   operator_name(args.operator), settings.privacy.matched_payload)
-        ConsoleApp(store, corrections, lambda: deliver_now(settings, store)).run()
+        ConsoleApp(store, corrections, lambda: deliver_now(settings, store),
+                   timezone=settings.privacy.timezone).run()
     finally:
         store.close()
     return 0

@@ -93,7 +93,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     def show(payload: dict[str, Any]) -> None:
         received.append(payload)
-        print(f"  MQTT arrival  {format_arrival(payload)}", flush=True)
+        print(f"  MQTT arrival  {format_arrival(payload, settings.privacy.timezone)}",
+              flush=True)
 
     print(f"demo: broker on 127.0.0.1:{broker.port}; arrivals on {settings.prefix}/arrival")
     client = subscribe(mqtt, f"{settings.prefix}/arrival", show)

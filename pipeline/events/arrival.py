@@ -20,6 +20,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from pipeline.matching.matcher import MATCHED, MatchResult
 from pipeline.store.accounts_csv import Account
@@ -70,6 +71,18 @@ def utc_now() -> datetime:
 
 def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def local_clock(stamp: str, tz: str, fmt: str = "%H:%M:%S") -> str:
+    """An ISO 8601 UTC stamp (payloads, the store) as a person at the site reads it: the
+    clock time in the site's zone ``tz`` (``[privacy] timezone``). Not a stamp: as given."""
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
 def registered_display(account: Account, compact: str | None) -> str | None:

@@ -19,7 +19,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 
-from pipeline.events.arrival import iso
+from pipeline.events.arrival import iso, local_clock
 from pipeline.matching.fuzzy import FuzzyMatcher
 from pipeline.matching.matcher import NEEDS_REVIEW
 from pipeline.operator.corrections import CorrectionError, Corrections
@@ -82,8 +82,10 @@ class ConsoleApp(App[None]):
 
     def __init__(self, store: Store, corrections: Corrections,
                  deliver: Callable[[], bool], refresh_s: float = 0.5,
-                 window: timedelta = timedelta(hours=12), max_rows: int = 1000) -> None:
+                 window: timedelta = timedelta(hours=12), max_rows: int = 1000,
+                 timezone: str = "Europe/Berlin") -> None:
         super().__init__()
+        self.timezone = timezone  # the site's: clock times are shown as people there read them
         self.store = store
         self.corrections = corrections
         self.deliver = deliver
@@ -130,7 +132,7 @@ class ConsoleApp(App[None]):
         for r in reads:
             plate = marked_plate(r)
             status = r.status.replace("_", " ") + (" *" if r.corrected_at else "")
-            table.add_row(r.seen_at[11:19], plate, f"{r.confidence:.2f}",
+            table.add_row(local_clock(r.seen_at, self.timezone), plate, f"{r.confidence:.2f}",
                           Text(status, style=STATUS_STYLE.get(r.status, "")),
                           r.customer_number or "", key=r.read_id)
         if selected is not None and selected in {r.read_id for r in reads}:

@@ -49,3 +49,16 @@ def test_eval_on_the_sample_frames_with_real_weights(capsys: pytest.CaptureFixtu
     passages = summary["per_passage"]
     assert passages["cars"] == 10 and passages["exact"] == 10
     assert passages["wrong"] == [] and passages["missed"] == passages["split"] == 0
+
+
+def test_eval_checks_every_labels_file_before_loading_a_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.commands.run as run
+
+    def no_model(*a: object, **k: object) -> None:
+        raise AssertionError("the model was loaded before the labels were checked")
+
+    monkeypatch.setattr(run, "build_reader", no_model)
+    assert main(["eval", str(ROOT / "sample_frames"), str(tmp_path)]) == 1
+    assert "labels.csv not found" in capsys.readouterr().err

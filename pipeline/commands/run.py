@@ -188,17 +188,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.evaluation import evaluate, evaluate_passages, format_report, load_labels
 
     models = ["stock", "plate"] if args.compare else [settings.reading.recogniser]
+    try:  # every labels.csv is checked before a model is loaded
+        labelled = {folder: load_labels(folder, args.labels) for folder in args.folders}
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
     results: dict[str, dict[str, Any]] = {}
     for model in models:
         reading = dataclasses.replace(settings.reading, recogniser=model)
         reader = build_reader(dataclasses.replace(settings, reading=reading))
-        for folder in args.folders:
-            try:
-                items = load_labels(folder, args.labels)
-            except ValueError as exc:
-                raise UserError(str(exc)) from exc
-
-            label = f"{folder.name} [{reader.recogniser.name}]"
+        for folder, items in labelled.items():
+            # the folder as given: a/plates and b/plates are two reports, not one
+            label = f"{folder} [{reader.recogniser.name}]"
 
             def progress(done: int, total: int, label: str = label) -> None:
                 if done % 10 == 0 or done == total:

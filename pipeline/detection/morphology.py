@@ -143,7 +143,7 @@ class MorphologyDetector:
         bright = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         out: list[Detection] = []
-        squat: list[Detection] = []
+        parts: list[Detection] = []
         for contour in contours:
             x, y, bw, bh = cv2.boundingRect(contour)
             if bh == 0 or bw < min_width or bw > max_width_frac * w:
@@ -168,8 +168,8 @@ class MorphologyDetector:
             target = 1.4 if cfg.squat_aspect <= aspect < cfg.min_aspect else 4.0
             shape = 1.0 - min(1.0, abs(aspect - target) / target)
             score = 0.35 * fill + 0.25 * light + 0.2 * edges + 0.2 * shape
-            (squat if part else out).append(Detection(box, score, angle=angle))
-        return out, squat
+            (parts if part else out).append(Detection(box, score, angle=angle))
+        return out, parts
 
 
 def _suppress(found: list[Detection], iou: float) -> list[Detection]:

@@ -18,6 +18,7 @@ import logging
 import os
 import sysconfig
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -70,7 +71,12 @@ def _configure_torch(threads: int | None) -> str:
 def _easyocr_reader(**kwargs: Any) -> Any:
     import easyocr
 
-    with _reader_lock:  # EasyOCR appends to sys.path and is not safe to build concurrently
+    with _reader_lock, warnings.catch_warnings():
+        # EasyOCR appends to sys.path and is not safe to build concurrently. Its int8
+        # quantisation uses torch calls deprecated since 2.10: a warning on every start
+        # that tells an operator nothing (the quantised model is what was measured).
+        warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor",
+                                category=UserWarning)
         return easyocr.Reader(["en"], download_enabled=False, verbose=False, **kwargs)
 
 

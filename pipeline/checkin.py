@@ -61,8 +61,12 @@ class CheckIn:
                  store: Store, topics: Topics, camera_id: str, site: str,
                  hmac_key: bytes, on_event: Callable[[ArrivalEvent], None] | None = None,
                  clock: Callable[[], datetime] = utc_now, detail: str = "full",
-                 gate: MotionGate | None = None, replay_key: str | None = None) -> None:
+                 gate: MotionGate | None = None, replay_key: str | None = None,
+                 stop: threading.Event | None = None) -> None:
+        """``stop``: once set, the frame in hand is not read further (a stop within a
+        second, not after every candidate of a busy frame)."""
         self.reader = reader
+        self.stop = stop
         self.gate = gate
         # Files and folders can be replayed after a crash: their ids are derived from the
         # passage, so a replayed passage is recognised as already recorded.
@@ -104,11 +108,15 @@ class CheckIn:
                 self.gated += 1
                 return earlier + self._emit_all(self.tracker.update(frame.timestamp, []))
         when = frame.timestamp
-        reads = self.reader.read(frame.image, skip=lambda box: self.tracker.settled(box, when))
+        reads = self.reader.read(frame.image, skip=lambda box: self._stopping()
+                                 or self.tracker.settled(box, when))
         t = self._timed("read", t)
         passages = self.tracker.update(frame.timestamp, reads)
         self._timed("vote", t)
         return earlier + self._emit_all(passages)
+
+    def _stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
     def finish(self) -> list[ArrivalEvent]:
         """Emit the cars still in view. Passages the store still refuses stay in ``parked``:

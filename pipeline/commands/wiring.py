@@ -114,7 +114,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
                           on_event=lambda _e: publisher.notify(),
                           detail=settings.privacy.matched_payload,
                           gate=MotionGate() if settings.reading.motion_gate else None,
-                          replay_key=replay_key)
+                          replay_key=replay_key, stop=stop)
         status.start()
         purger.start()
         save = None if replay_key is None else (

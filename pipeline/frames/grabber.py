@@ -61,12 +61,12 @@ class LatestFrameGrabber:
         thread to leave the capture. A thread blocked in OpenCV's open or read of a hung
         stream cannot be interrupted (it returns after the stream timeout); ``busy`` then
         says so, and the caller must not wait for it."""
-        self.source.close()
         with self._cond:
-            self._closed = True
+            again, self._closed = self._closed, True
             self._cond.notify_all()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        self.source.close()
+        if not again and self._thread.is_alive():
+            self._thread.join(timeout)  # once: a second close() does not wait again
 
     @property
     def busy(self) -> bool:

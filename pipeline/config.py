@@ -8,14 +8,16 @@ override the ``[mqtt]`` values.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.display.server import DisplaySettings
-from pipeline.events.mqtt_publisher import MqttSettings
+from pipeline.events.mqtt_publisher import PROTOCOLS, MqttSettings
 from pipeline.matching.fuzzy import MatchThresholds
 from pipeline.privacy.debug_crops import DebugSettings
 from pipeline.privacy.retention import PrivacySettings
@@ -83,7 +85,50 @@ class ConfigError(ValueError):
 MATCHED_PAYLOADS = ("full", "no_plate", "customer_number")
 
 
+# Allowed values of the numeric keys, inclusive. Outside them a run would fail late with a
+# traceback (folder_fps = 0, keepalive = -5) or drop every arrival in silence (agree = 0).
+RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("top level", "flush_timeout_s"): (0, 86400),
+    ("top level", "status_interval_s"): (0.5, 86400),
+    ("camera", "folder_fps"): (0.01, 1000),
+    ("mqtt", "port"): (1, 65535),
+    ("mqtt", "keepalive"): (1, 65535),
+    ("mqtt", "ack_timeout_s"): (0.1, 3600),
+    ("reading", "torch_threads"): (0, 256),
+    ("reading", "max_crops"): (1, 100),
+    ("tracking", "gap_s"): (0.01, 3600),
+    ("tracking", "agree"): (1, 1000),
+    ("tracking", "min_confidence"): (0, 1),
+    ("tracking", "min_reads"): (1, 1000),
+    ("tracking", "reread_s"): (0, 3600),
+    ("tracking", "continuity_s"): (0, 3600),
+    ("tracking", "dedup_s"): (0, 7 * 86400),
+    ("tracking", "max_center_shift"): (0.01, 100),
+    ("privacy", "unregistered_max_age_h"): (0, 87600),
+    ("privacy", "matched_plate_days"): (0, 3650),
+    ("privacy", "purge_interval_s"): (1, 86400),
+    ("debug", "crops_max_age_h"): (0, 87600),
+    ("queue", "windows"): (1, 1000),
+    ("queue", "timeout_min"): (1, 1440),
+    ("queue", "default_service_min"): (0.1, 600),
+    ("queue", "service_history"): (1, 100_000),
+    ("queue", "rate_window_min"): (1, 1440),
+    ("queue", "publish_interval_s"): (0.5, 3600),
+    ("display", "port"): (1, 65535),
+    ("display", "show_next"): (1, 100),
+}
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("reading", "recogniser"): ("auto", "plate", "stock"),
+    ("mqtt", "protocol"): tuple(PROTOCOLS),
+    ("privacy", "matched_payload"): MATCHED_PAYLOADS,
+    ("queue", "detail"): QUEUE_DETAILS,
+    ("display", "window_detail"): QUEUE_DETAILS,
+}
+
+
 def _section(cls: type, values: dict[str, Any], where: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{where}] must be a table of keys, got {values!r}")
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(names))
     if unknown:
@@ -93,12 +138,79 @@ def _section(cls: type, values: dict[str, Any], where: str) -> Any:
     kwargs = {}
     for key, value in values.items():
         expected = type(getattr(defaults, key))
-        if expected is float and isinstance(value, int):
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, expected):
-            raise ConfigError(f"[{where}] {key} must be {expected.__name__}, got {value!r}")
+        # TOML's true is a Python int too: a port or a count must not be a boolean
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            raise ConfigError(f"[{where}] {key} must be {_kind(expected)}, got {value!r}")
+        _check_value(where, key, value)
         kwargs[key] = value
     return dataclasses.replace(defaults, **kwargs)
+
+
+def _kind(expected: type) -> str:
+    return {int: "a whole number", float: "a number", bool: "true or false",
+            str: "a quoted string", list: "a list"}.get(expected, expected.__name__)
+
+
+def _check_value(where: str, key: str, value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"[{where}] {key} = {value}: must be a finite number")
+    bounds = RANGES.get((where, key))
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise ConfigError(f"[{where}] {key} = {value}: allowed from {bounds[0]:g} to "
+                          f"{bounds[1]:g}")
+    choices = CHOICES.get((where, key))
+    if choices is not None and value not in choices:
+        raise ConfigError(f"[{where}] {key} = {value!r}: must be one of {', '.join(choices)}")
+
+
+def topic_part_problem(value: str, *, levels: bool = False) -> str | None:
+    """Why ``value`` cannot be (``levels``: a run of) MQTT topic level(s), or None: no
+    wildcards (+ #), no NUL, not empty; only a prefix may hold '/' between levels."""
+    if not value:
+        return "must not be empty"
+    if any(c in value for c in "+#\0"):
+        return "must not contain MQTT wildcards (+ #) or NUL"
+    if not levels and "/" in value:
+        return "must not contain '/'"
+    if levels and ("//" in value or value.startswith("/") or value.endswith("/")):
+        return "must not have empty topic levels (a leading, trailing or double '/')"
+    if len(value.encode("utf-8")) > 1000:
+        return "is too long for a topic"
+    return None
+
+
+def check_settings(settings: Settings) -> None:
+    """Checks across keys and of values with a syntax of their own."""
+    for where, key, value, levels in (("camera", "id", settings.camera.id, False),
+                                      ("camera", "site", settings.camera.site, False),
+                                      ("top level", "topic_prefix", settings.prefix, True)):
+        if where == "top level" and not settings.topic_prefix:
+            continue
+        problem = topic_part_problem(value, levels=levels)
+        if problem:
+            raise ConfigError(f"[{where}] {key} = {value!r} {problem}: it goes into the MQTT "
+                              "topics")
+    database = settings.database
+    if "://" in database and not database.startswith(("sqlite:///", "postgresql://",
+                                                      "postgres://")):
+        raise ConfigError(f"database = {database.split('://')[0]}://…: not supported; use a "
+                          "file path, sqlite:///path or postgresql://user@host/dbname")
+    if not database:
+        raise ConfigError("database must not be empty: a file path or postgresql://…")
+    privacy = settings.privacy
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(privacy.timezone)
+    except (ValueError, KeyError, OSError) as exc:
+        raise ConfigError(f"[privacy] timezone = {privacy.timezone!r} is not a time zone; use "
+                          "an IANA name such as \"Europe/Berlin\"") from exc
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", privacy.service_day_end)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ConfigError(f"[privacy] service_day_end = {privacy.service_day_end!r}: use HH:MM "
+                          "from 00:00 to 23:59")
 
 
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -107,12 +219,18 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     data: dict[str, Any] = {}
     if path is not None:
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            # utf-8-sig: a file saved by Windows' editors starts with a byte-order mark
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except FileNotFoundError as exc:
             raise ConfigError(f"config file {path} not found; start from "
                               "config/kennzeichen-checkin.example.toml") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}): save it as "
+                              "UTF-8") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
     sections = {"camera": CameraSettings, "mqtt": MqttSettings, "reading": ReadingSettings,
                 "tracking": TrackerConfig, "privacy": PrivacySettings,
                 "matching": MatchThresholds, "debug": DebugSettings,
@@ -130,12 +248,6 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     if env.get("KENNZEICHEN_MQTT_PASSWORD"):
         mqtt = dataclasses.replace(mqtt, password=env["KENNZEICHEN_MQTT_PASSWORD"])
     replaced["mqtt"] = mqtt
-    if replaced["privacy"].matched_payload not in MATCHED_PAYLOADS:
-        raise ConfigError(f"[privacy] matched_payload must be one of "
-                          f"{', '.join(MATCHED_PAYLOADS)}")
-    for name, key in (("queue", "detail"), ("display", "window_detail")):
-        if getattr(replaced[name], key) not in QUEUE_DETAILS:
-            raise ConfigError(f"[{name}] {key} must be one of {', '.join(QUEUE_DETAILS)}")
     if replaced["camera"].roi:
         from pipeline.detection.roi import RegionOfInterest
 
@@ -143,4 +255,6 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             RegionOfInterest(replaced["camera"].roi)
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"[camera] roi: {exc}") from exc
-    return dataclasses.replace(settings, **replaced)
+    settings = dataclasses.replace(settings, **replaced)
+    check_settings(settings)
+    return settings

@@ -256,3 +256,53 @@ def test_images_whose_header_claims_a_huge_size_are_skipped_before_decoding(
     peak_mb = int(done.stdout.split()[-1]) / 1024
     print(f"peak RSS reading the folder: {peak_mb:.0f} MB")
     assert peak_mb < 400
+
+
+def write_clip(path: Path, frames: int = 100) -> bytes:
+    fourcc = "MJPG" if path.suffix == ".avi" else "mp4v"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10, (64, 48))
+    for i in range(frames):
+        writer.write(np.full((48, 64, 3), i * 2, np.uint8))
+    writer.release()
+    return path.read_bytes()
+
+
+def test_truncated_video_says_where_it_ended(tmp_path: Path,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    """A truncated AVI played its first 41 of 100 frames and the run exited 0 in silence."""
+    data = write_clip(tmp_path / "full.avi")
+    (tmp_path / "cut.avi").write_bytes(data[: len(data) // 2])
+    source = open_source(str(tmp_path / "cut.avi"))
+    with caplog.at_level(logging.WARNING):
+        frames = list(source.frames())
+    assert 0 < len(frames) < 100
+    assert source.stats.ended_early_at == len(frames)
+    assert f"ended at frame {len(frames)} of 100" in caplog.text and "truncated" in caplog.text
+    whole = open_source(str(tmp_path / "full.avi"))
+    assert len(list(whole.frames())) == 100 and whole.stats.ended_early_at is None
+
+
+def test_unusable_video_is_refused_before_the_model_loads(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Empty, garbage and truncated MP4s: a clear error at once (it came as a traceback after
+    the model had loaded), exit 1, nothing stored."""
+    from pipeline.cli import main
+    from pipeline.frames.sources import SourceError
+
+    data = write_clip(tmp_path / "full.mp4")
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
+    (tmp_path / "garbage.mp4").write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    for name, says in (("cut.mp4", "cannot open video"), ("garbage.mp4", "cannot open video"),
+                       ("empty.mp4", "is empty")):
+        with pytest.raises(SourceError, match=says):
+            open_source(str(tmp_path / name))
+        started = time.monotonic()
+        with caplog.at_level(logging.INFO):
+            code = main(["--database", str(tmp_path / "c.sqlite3"), "run", "--source",
+                         str(tmp_path / name)])
+        err = capsys.readouterr().err
+        assert code == 1 and says in err and "Traceback" not in err, err
+        assert time.monotonic() - started < 10
+        assert "recogniser:" not in caplog.text  # the model was never loaded

@@ -16,7 +16,7 @@ from pipeline.commands.events import format_arrival, subscribe
 from pipeline.commands.wiring import build_reader, open_store, run_pipeline
 from pipeline.config import Settings
 from pipeline.events.mqtt_publisher import MqttSettings
-from pipeline.frames.sources import UnreadableImage, decode_image
+from pipeline.frames.sources import SourceError, UnreadableImage, decode_image
 from pipeline.plate.districts import district_codes
 from pipeline.store.accounts_csv import read_accounts_csv
 
@@ -35,6 +35,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         mqtt = MqttSettings(host="127.0.0.1", port=broker.port, protocol=broker.mqtt_protocol)
     try:
         result = run_pipeline(settings, args.source, mqtt, stop, restart=args.restart)
+    except SourceError as exc:
+        raise UserError(str(exc)) from exc
     finally:
         if broker is not None:
             broker.stop()

@@ -83,7 +83,11 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
             stop.set()
         elif start:
             log.info("resuming %s at frame %d, where the last run stopped", source_spec, start)
-    source: Any = open_source(source_spec, fps=settings.camera.folder_fps, start=start)
+    try:
+        source: Any = open_source(source_spec, fps=settings.camera.folder_fps, start=start)
+    except BaseException:
+        store.close()
+        raise
     if getattr(source, "live", False):
         source = LatestFrameGrabber(source)  # never fall behind a live camera
     topics = Topics(settings.prefix, settings.camera.id)
@@ -142,6 +146,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         "frames_dropped": getattr(source, "dropped", 0),
         "corrupt_frames": summary.corrupt,
         "camera_reconnects": source.stats.reconnects,
+        "ended_early_at_frame": source.stats.ended_early_at,
         "arrivals": summary.passages,
         "matched": summary.count(MATCHED),
         "unregistered": summary.count(UNREGISTERED),

@@ -31,6 +31,11 @@ MAX_FRAME_PIXELS = 50_000_000
 MAX_IMAGE_BYTES = 200_000_000
 
 
+class SourceError(ValueError):
+    """A ``--source`` that cannot be read at all, with what to do; raised before the model
+    loads."""
+
+
 class UnreadableImage(ValueError):
     """An image file that is skipped, with the reason (corrupt, too large, unreadable)."""
 
@@ -169,6 +174,7 @@ class CaptureSource:
                 delay = min(delay * 2, self._backoff[1])
                 continue
             fps = self._fps or cap.get(cv2.CAP_PROP_FPS) or 25.0
+            expected = 0 if self.live else int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
             if not self.live and self.start:
                 cap.set(cv2.CAP_PROP_POS_FRAMES, self.start)
                 number = self.start
@@ -200,6 +206,11 @@ class CaptureSource:
                 number += 1
             cap.release()
             if not self.live:
+                # the container's frame count says whether the file ended before its end
+                if not self._stop.is_set() and expected and number < expected - 1:
+                    self.stats.ended_early_at = number
+                    log.warning("video %s ended at frame %d of %d: the file is truncated or "
+                                "damaged, the rest cannot be read", self.name, number, expected)
                 break
             if not self._stop.is_set():
                 self._offline(f"camera {self.name} stream lost; reconnecting in {delay:.1f} s")
@@ -224,10 +235,29 @@ def _open_capture(spec: str | int) -> cv2.VideoCapture:
     return cv2.VideoCapture(spec)
 
 
+def probe_video(path: Path) -> None:
+    """Open a video file and decode its first frame, or raise ``SourceError`` saying why."""
+    if path.stat().st_size == 0:
+        raise SourceError(f"video {path} is empty (0 bytes)")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise SourceError(f"cannot open video {path}: not a video, truncated (an MP4 cut "
+                              "short has no index) or an unknown codec; check the file, or "
+                              "convert it to MP4/H.264")
+        ok, image = cap.read()
+        if not ok or image is None or image.size == 0:
+            raise SourceError(f"video {path} has no readable frame: damaged or an unknown "
+                              "codec; convert it to MP4/H.264")
+    finally:
+        cap.release()
+
+
 def open_source(spec: str, fps: float = 5.0, start: int = 0) -> FolderSource | CaptureSource:
     """Pick the source for a ``--source`` value: a folder, a video file, a camera index
     (``0``) or a stream URL (``rtsp://...``, ``http://...``). ``start``: first frame of a
-    folder or file (resuming after a crash)."""
+    folder or file (resuming after a crash). A video file is opened and its first frame
+    decoded here, so a bad one is refused before the model loads."""
     if spec.isdigit():
         return CaptureSource(int(spec), live=True)
     if "://" in spec:
@@ -237,8 +267,9 @@ def open_source(spec: str, fps: float = 5.0, start: int = 0) -> FolderSource | C
         return FolderSource(path, fps=fps, start=start)
     if path.is_file():
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            raise ValueError(f"{spec} is a single image: use 'kennzeichen-checkin read {spec}', "
-                             "or give the folder that holds the frames")
+            raise SourceError(f"{spec} is a single image: use 'kennzeichen-checkin read "
+                              f"{spec}', or give the folder that holds the frames")
+        probe_video(path)
         return CaptureSource(str(path), live=False, start=start)
     raise FileNotFoundError(f"source {spec!r} is neither a folder, a video file, a camera "
                             "index nor a stream URL (rtsp://, http://)")

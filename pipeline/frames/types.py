@@ -32,6 +32,7 @@ class SourceStats:
     reconnects: int = 0
     online: bool = False
     last_frame_at: float | None = None
+    ended_early_at: int | None = None  # a file whose frames ran out before its stated count
 
 
 class FrameSource(Protocol):

@@ -90,6 +90,8 @@ class CheckIn:
         # recorded first thing on the next frame
         self.parked: deque[_Unrecorded] = deque()
         self.store_problem = ""  # why the store refused the last write, with what to do
+        # (timestamp, number) of the frames since the resume point, to name its frame
+        self._since_resume: deque[tuple[float, int]] = deque()
 
     def _timed(self, stage: str, t0: float) -> float:
         now = time.perf_counter()
@@ -99,6 +101,8 @@ class CheckIn:
     def process(self, frame: Frame) -> list[ArrivalEvent]:
         if self._stream_origin is None:
             self._stream_origin = (frame.timestamp, self.clock())
+        if self.replay_key is not None:  # a file or folder: it has a resume point
+            self._since_resume.append((frame.timestamp, frame.number))
         earlier = self.record_parked()
         t = time.perf_counter()
         if self.gate is not None:
@@ -114,6 +118,22 @@ class CheckIn:
         passages = self.tracker.update(frame.timestamp, reads)
         self._timed("vote", t)
         return earlier + self._emit_all(passages)
+
+    def resume_point(self, next_frame: int) -> int | None:
+        """The frame a file run may resume at after the frames processed so far: the next
+        one when no car is in view, else where the tracker says every car in view is met
+        from its first read again (busy traffic never leaves the entrance empty); None
+        while arrivals wait to be stored."""
+        if self.parked:
+            return None
+        since = self.tracker.resume_from()
+        frames = self._since_resume
+        if since is None:
+            frames.clear()
+            return next_frame
+        while len(frames) > 1 and frames[0][0] < since:
+            frames.popleft()
+        return frames[0][1] if frames and frames[0][0] == since else None
 
     def _stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -301,11 +321,12 @@ def run_source(source: FrameSource, checkin: CheckIn, stop: threading.Event,
     """Feed every frame of ``source`` through ``checkin`` until it ends or ``stop`` is set.
     A frame that fails in a stage is logged and skipped; the loop keeps going. ``summary``
     is updated as it goes, so a status thread can read it. ``checkpoint(next_frame, done)``
-    is told each frame after which no car is in view and every arrival is stored (a safe
-    place to resume a file); ``done`` only when the source ended and nothing is unstored."""
+    is told where a file may resume whenever that moves (every arrival before it stored, no
+    car straddling it); ``done`` only when the source ended and nothing is unstored."""
     summary = summary if summary is not None else RunSummary()
     resume = _ResumePoint(checkpoint) if checkpoint is not None else None
     started = time.monotonic()
+    saved: int | None = None  # the resume point last saved (only a change is written)
     ended = threading.Event()
     _close_on_stop(source, stop, ended)
     try:
@@ -322,8 +343,9 @@ def run_source(source: FrameSource, checkin: CheckIn, stop: threading.Event,
                 summary.add(events)
                 summary.last_arrival_at = time.time()
             summary.unstored = len(checkin.parked)
-            if resume is not None and checkin.tracker.idle() and not checkin.parked:
-                resume.save(frame.number + 1)
+            point = checkin.resume_point(frame.number + 1) if resume is not None else None
+            if resume is not None and point is not None and (point != saved or resume.failing):
+                saved = point if resume.save(point) else saved
             summary.seconds = time.monotonic() - started
             if progress_every and summary.frames % progress_every == 0:
                 log.info("%d frames, %d arrivals so far", summary.frames, summary.passages)

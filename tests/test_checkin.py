@@ -140,3 +140,29 @@ def test_arrivals_wait_for_a_database_that_went_away_and_are_stored_in_order(
     assert [e.payload["status"] for e in events] == ["matched", "unregistered", "unregistered"]
     assert [i.event_id for i in real.pending()] == [e.event_id for e in events]
     real.close()
+
+
+def test_resume_point_moves_in_busy_traffic_but_never_into_a_car() -> None:
+    """Cars closer together than gap_s never leave the entrance empty: the resume point
+    still moves, to the first read of the car longest in view, and never past a car that
+    was in view then (it would be met half-way after a restart: a second id)."""
+    tracker = PassageTracker(TrackerConfig(gap_s=2.0, agree=3))
+    a, b, c = Plate("OF", "AB", "123"), Plate("F", "X", "1"), Plate("DA", "Q", "77")
+    reads = {0: [seen(a, 100)], 1: [seen(a, 110)], 2: [seen(a, 120)],
+             3: [seen(b, 400)], 4: [seen(b, 410)], 5: [seen(b, 420)], 6: [seen(b, 430)],
+             7: [seen(c, 700)], 8: [seen(c, 710)]}
+    points = {}
+    for t in range(12):
+        tracker.update(float(t), reads.get(t, []))
+        points[t] = tracker.resume_from()
+    # a in view from 0 (until gap_s after its last read at 2), b from 3, c from 7: there is
+    # always a car in view until 11, yet the point moves on as each car leaves
+    assert [points[t] for t in (0, 4, 5, 8, 9, 10)] == [0.0, 0.0, 3.0, 3.0, 7.0, 7.0]
+    assert points[11] is None  # nobody in view: after the present frame
+    # a car still in view when the point would pass it holds the point at its first read
+    tracker = PassageTracker(TrackerConfig(gap_s=2.0, agree=3))
+    for t, read in ((0, seen(a, 100)), (1, seen(a, 110)), (1, seen(b, 400)),
+                    (2, seen(b, 410)), (3, seen(b, 420))):
+        tracker.update(float(t), [read])
+    tracker.update(4.0, [seen(b, 430)])  # a gone (last read 1), b from 1: a straddles 1
+    assert tracker.resume_from() == 0.0

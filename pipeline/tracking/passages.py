@@ -109,6 +109,9 @@ class PassageTracker:
         self.config = config or TrackerConfig()
         self._tracks: list[_Track] = []
         self._recent: dict[str, float] = {}  # compact plate -> last seen, for dedup
+        # (first_seen, last_seen) of tracks gone from view that may still straddle a resume
+        # point (see resume_from)
+        self._gone: list[tuple[float, float]] = []
 
     def update(self, when: float, reads: list[PlateRead]) -> list[Passage]:
         cfg = self.config
@@ -127,12 +130,31 @@ class PassageTracker:
                 if best.agreeing >= cfg.agree or when - track.last_seen > cfg.gap_s:
                     track.emitted = True
                     out.extend(self._dedup(best))
+        self._gone += [(t.first_seen, t.last_seen) for t in self._tracks
+                       if when - t.last_seen > cfg.gap_s]
         self._tracks = [t for t in self._tracks if when - t.last_seen <= cfg.gap_s]
         return out
 
     def idle(self) -> bool:
         """No car in view: a safe point to resume a file from after a crash."""
         return not self._tracks
+
+    def resume_from(self) -> float | None:
+        """The earliest time a file may be read again from after a crash so that every car
+        it meets is met from its first read, as before (its passage, and so its id, come out
+        the same): the first read of the car longest in view, moved earlier past any car
+        that was in view then. None: no car in view, resume after the present frame."""
+        if not self._tracks:
+            self._gone.clear()
+            return None
+        point = min(t.first_seen for t in self._tracks)
+        moved = True
+        while moved:  # a car gone from view by now may straddle the point
+            earlier = [first for first, last in self._gone if first < point <= last]
+            moved = bool(earlier)
+            point = min([point, *earlier])
+        self._gone = [(first, last) for first, last in self._gone if last >= point]
+        return point
 
     def settled(self, box: Box, when: float) -> bool:
         """True (and the track kept alive) when ``box`` is where an already announced car

@@ -168,3 +168,22 @@ def test_add_updates_only_what_is_given_and_one_plate_can_go(
     assert "give --name" in capsys.readouterr().err
     assert run_cli(db, "accounts", "add", "20000", "--name", "Neu", "--plate", "OF-AB 124") == 1
     assert "already registered to customer 10001" in capsys.readouterr().err
+
+
+def test_spaces_around_values_are_removed_and_the_summary_says_on_which_lines(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Names lost their leading and trailing spaces without a word; now the summary says."""
+    db = tmp_path / "c.sqlite3"
+    csv_file = tmp_path / "kunden.csv"
+    csv_file.write_text("customer_number,display_name,plate,visit_reason\n"
+                        "1, Anna Schmidt ,OF-AB 1,\n2,Jens Becker,F-X 1,\n", encoding="utf-8")
+    assert run_cli(db, "accounts", "import", str(csv_file)) == 0
+    assert "spaces before or after a value were removed on 1 line(s): 2" in \
+        capsys.readouterr().out
+    store = SqliteStore(db)
+    try:
+        assert store.account("1").display_name == "Anna Schmidt"
+    finally:
+        store.close()
+    assert run_cli(db, "accounts", "import", str(csv_file), "--json") == 0
+    assert json.loads(capsys.readouterr().out)["spaces_removed_on_lines"] == [2]

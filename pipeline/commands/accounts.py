@@ -49,11 +49,17 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     plates = sum(len(a.plates) for a in file.accounts)
     if args.json:
         print_json({"imported_accounts": count, "plates": plates, "encoding": file.encoding,
-                    "delimiter": file.delimiter, "database": describe(settings.database)})
+                    "delimiter": file.delimiter, "database": describe(settings.database),
+                    "spaces_removed_on_lines": list(file.trimmed_lines)})
     else:
         print(f"imported {count} accounts with {plates} plates into "
               f"{describe(settings.database)} (read as {file.encoding}, "
               f"'{file.delimiter}'-separated)")
+        if file.trimmed_lines:
+            lines = ", ".join(map(str, file.trimmed_lines[:20]))
+            more = " ..." if len(file.trimmed_lines) > 20 else ""
+            print(f"spaces before or after a value were removed on {len(file.trimmed_lines)} "
+                  f"line(s): {lines}{more}")
     return 0
 
 

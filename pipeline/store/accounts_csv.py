@@ -47,6 +47,7 @@ class AccountsFile:
     plate_lines: dict[str, int]
     encoding: str
     delimiter: str
+    trimmed_lines: tuple[int, ...] = ()  # lines with spaces around a value (removed)
 
 
 class CsvImportError(ValueError):
@@ -124,6 +125,7 @@ def parse_accounts_file(text: str, name: str = "<csv>",
     plates: dict[str, list[tuple[str, str]]] = {}
     owner: dict[str, tuple[str, int]] = {}
     rows = 0
+    trimmed: list[int] = []
     for row in reader:
         lineno = reader.line_num  # the row's last physical line (quoted fields may span)
         if None in row:
@@ -140,6 +142,8 @@ def parse_accounts_file(text: str, name: str = "<csv>",
         values = {k.strip(): (v or "").strip() for k, v in row.items() if k}
         if not any(values.values()):
             continue
+        if any(v and v != v.strip() for v in row.values()):
+            trimmed.append(lineno)
         rows += 1
         number, display, label = (values.get(c, "") for c in REQUIRED)
         reason = values.get("visit_reason", "")
@@ -179,4 +183,4 @@ def parse_accounts_file(text: str, name: str = "<csv>",
                         reasons.get(number, ""), tuple(d for _, d in plates[number]))
                 for number in plates]
     return AccountsFile(accounts, {c: line for c, (_, line) in owner.items()}, encoding,
-                        delimiter)
+                        delimiter, tuple(trimmed))

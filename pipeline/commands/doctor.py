@@ -1,0 +1,224 @@
+"""``doctor``: will this installation work? Each part a run needs, checked the way the run
+uses it, with what is wrong and what to do. Exit 0 only when every check passes."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import stat
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipeline.cli import print_json
+from pipeline.commands.wiring import open_store
+from pipeline.config import Settings
+from pipeline.events.arrival import Topics, iso
+from pipeline.events.mqtt_publisher import MqttPublisher
+from pipeline.reading.recognisers import (
+    DEFAULT_MODELS_DIR,
+    PLATE_MODEL,
+    load_recogniser,
+    plate_model_present,
+)
+from pipeline.store.sql_common import OutboxItem
+
+CAMERA_TIMEOUT_S = 5.0
+BROKER_TIMEOUT_S = 5.0
+MIN_FREE_MB = 1000
+
+
+@dataclass(frozen=True)
+class Check:
+    """One part: ``ok``, what was found, and (when not ok) what to do."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    seconds: float = 0.0
+
+
+def _timed(name: str, probe: Callable[[], tuple[bool, str, str]]) -> Check:
+    t0 = time.monotonic()
+    try:
+        ok, detail, fix = probe()
+    except Exception as exc:  # a check that crashes is a failed check, not a traceback
+        ok, detail, fix = False, f"{type(exc).__name__}: {exc}", "see the message"
+    return Check(name, ok, detail, fix, round(time.monotonic() - t0, 2))
+
+
+def _models_dir(settings: Settings) -> Path:
+    return Path(settings.reading.models_dir) if settings.reading.models_dir \
+        else DEFAULT_MODELS_DIR
+
+
+def check_model(settings: Settings) -> tuple[bool, str, str]:
+    """The German model's files (with their checksum) and EasyOCR loading it offline."""
+    if settings.reading.recogniser == "stock":
+        load_recogniser(prefer="stock", threads=1)
+        return True, "stock english_g2 (as configured)", ""
+    models = _models_dir(settings)
+    if not plate_model_present(models):
+        return (False, f"{PLATE_MODEL}.pth/.yaml/.py missing in {models}",
+                "reinstall kennzeichen-checkin, or set [reading] models_dir to the folder")
+    digest = hashlib.sha256((models / f"{PLATE_MODEL}.pth").read_bytes()).hexdigest()[:16]
+    recogniser = load_recogniser(models, prefer="plate", threads=1)
+    return True, f"{recogniser.name} from {models} (sha256 {digest}…), downloads disabled", ""
+
+
+def check_broker(settings: Settings) -> tuple[bool, str, str]:
+    """Connect with the configured login and TLS and publish one QoS 1 message on the
+    site's doctor topic: the broker must acknowledge it (MQTT 5: and not refuse it)."""
+    topic = f"{Topics(settings.prefix).prefix}/doctor/{settings.camera.id}"
+    outbox = _OneMessage(OutboxItem(0, "doctor", topic, iso(datetime.now(UTC))))
+    publisher = MqttPublisher(settings.mqtt, outbox, availability_topic=None)
+    where = f"{settings.mqtt.host}:{settings.mqtt.port}"
+    publisher.start()
+    try:
+        delivered = publisher.flush(BROKER_TIMEOUT_S)
+    finally:
+        publisher.stop()
+    if delivered:
+        return True, f"{where}: connected and published on {topic}", ""
+    if publisher.refused:
+        return (False, f"{where}: the broker refused the test message on {topic} "
+                f"({publisher.refused})", "let this login publish there in the broker's ACL "
+                "(see config/mosquitto.example.conf), or fix topic_prefix / [camera] site")
+    if not publisher.connected:
+        return (False, f"{where}: no connection within {BROKER_TIMEOUT_S:.0f} s",
+                "start the broker, or check [mqtt] host, port, username/password and tls_ca")
+    return (False, f"{where}: connected, but the test message was not acknowledged",
+            "see the broker's log")
+
+
+class _OneMessage:
+    """The smallest outbox: one message, gone when the broker acknowledges it."""
+
+    def __init__(self, item: OutboxItem) -> None:
+        self.items = [item]
+
+    def pending(self, limit: int = 100) -> list[OutboxItem]:
+        return self.items[:limit]
+
+    def acknowledge(self, event_id: str) -> None:
+        self.items = [i for i in self.items if i.event_id != event_id]
+
+    def outbox_depth(self) -> int:
+        return len(self.items)
+
+    def deliver(self, send: Callable[[OutboxItem], bool], limit: int = 50) -> int:
+        sent = 0
+        for item in self.pending(limit):
+            if not send(item):
+                break
+            self.acknowledge(item.event_id)
+            sent += 1
+        return sent
+
+
+def check_camera(source: str) -> tuple[bool, str, str]:
+    """Open the source and wait for one frame (a hung stream cannot hold the doctor up)."""
+    from pipeline.frames.sources import open_source
+
+    got: list[str] = []
+    src = open_source(source)
+
+    def first_frame() -> None:
+        for frame in src.frames():
+            got.append(f"{frame.image.shape[1]}x{frame.image.shape[0]}")
+            return
+
+    thread = threading.Thread(target=first_frame, name="doctor-camera", daemon=True)
+    thread.start()
+    thread.join(CAMERA_TIMEOUT_S)
+    src.close()  # ends a live source's reconnect loop too
+    if got:
+        return True, f"{source}: first frame {got[0]}", ""
+    return (False, f"{source}: no frame within {CAMERA_TIMEOUT_S:.0f} s",
+            "check the camera's power, network and URL (user, password, path)")
+
+
+def check_database(settings: Settings) -> tuple[bool, str, str]:
+    """Reachable, migrated to this version and writable (a checkpoint row is written)."""
+    store = open_store(settings)
+    try:
+        version = store.schema_version
+        store.save_checkpoint("kennzeichen-checkin doctor", 0, False)
+    finally:
+        store.close()
+    return True, f"schema version {version}, writable", ""
+
+
+def check_key(settings: Settings) -> tuple[bool, str, str]:
+    """The pseudonym key: present (or created at the first run) and the owner's alone."""
+    path = settings.hmac_key_path
+    if not path.exists():
+        return True, f"{path} does not exist yet: the first run creates it (mode 600)", ""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        return (False, f"{path} is readable by others (mode {mode:o})",
+                f"chmod 600 {path}")
+    return True, f"{path} (mode {mode:o})", ""
+
+
+def check_clock(settings: Settings) -> tuple[bool, str, str]:
+    """The site's time zone exists and the clock is plausible (payloads carry UTC)."""
+    tz = settings.privacy.timezone
+    try:
+        local = datetime.now(ZoneInfo(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        return False, f"time zone {tz!r} unknown", "set [privacy] timezone, e.g. Europe/Berlin"
+    if local.year < 2025:
+        return False, f"the clock says {local:%Y-%m-%d}", "set the clock (NTP)"
+    return True, f"{local:%Y-%m-%d %H:%M} {tz}", ""
+
+
+def check_disk(settings: Settings) -> tuple[bool, str, str]:
+    """Free space where the database (SQLite) and its outbox live."""
+    db = settings.database
+    if "://" in db and not db.startswith("sqlite://"):
+        return True, "database on a server: its disk is the server's", ""
+    folder = Path(db.removeprefix("sqlite:///")).resolve().parent
+    while not folder.exists():
+        folder = folder.parent
+    free_mb = shutil.disk_usage(folder).free // 2**20
+    if free_mb < MIN_FREE_MB:
+        return (False, f"{free_mb} MB free on {folder}",
+                f"free at least {MIN_FREE_MB} MB: a full disk stops arrivals being stored")
+    if not os.access(folder, os.W_OK):
+        return False, f"{folder} is not writable", "fix its owner or permissions"
+    return True, f"{free_mb} MB free on {folder}", ""
+
+
+def run_checks(settings: Settings, source: str | None) -> list[Check]:
+    checks = [_timed("model", lambda: check_model(settings)),
+              _timed("broker", lambda: check_broker(settings))]
+    if source:
+        checks.append(_timed("camera", lambda: check_camera(source)))
+    checks += [_timed("database", lambda: check_database(settings)),
+               _timed("pseudonym key", lambda: check_key(settings)),
+               _timed("clock", lambda: check_clock(settings)),
+               _timed("disk", lambda: check_disk(settings))]
+    return checks
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    checks = run_checks(settings, args.source)
+    if args.json:
+        print_json({"ok": all(c.ok for c in checks), "checks": [asdict(c) for c in checks]})
+    else:
+        for c in checks:
+            print(f"{'ok  ' if c.ok else 'FAIL'}  {c.name:<14} {c.detail}  ({c.seconds:.1f} s)")
+            if not c.ok:
+                print(f"      {'':<14} what to do: {c.fix}")
+        bad = sum(not c.ok for c in checks)
+        print("all checks passed" if not bad else f"{bad} check(s) failed", file=sys.stderr)
+    return 0 if all(c.ok for c in checks) else 1

@@ -254,3 +254,43 @@ def test_broker_unreachable_at_start_is_said_once_with_what_to_do(
         if broker is not None:
             broker.stop()
         store.close()
+
+
+def test_outbox_lock_that_cannot_be_opened_is_logged_once_and_retried(
+        tmp_path: Path, mosquitto: MosquittoProcess, subscriber_factory: Any,
+        caplog: Any) -> None:
+    """The lock file beside the database cannot be opened (here: a folder is in its place;
+    a permission problem looks the same): one error with what to check, no traceback per
+    batch (there was one every second); delivered once it is fixed."""
+    import logging
+
+    db = tmp_path / "s.sqlite3"
+    store = SqliteStore(db)
+    ids = queue_events(store, 0, 2)
+    lock = Path(f"{db}-outbox.lock")
+    lock.unlink(missing_ok=True)
+    lock.mkdir()
+    outbox = CountingAcks(store)
+    attempts = []
+    deliver = store.deliver
+    outbox.deliver = lambda send, limit=50: (attempts.append(1), deliver(send, limit))[1]
+    sub = subscriber_factory(mosquitto.port, "checkin/test/arrival")
+    publisher = MqttPublisher(MqttSettings(port=mosquitto.port, ack_timeout_s=2), outbox,
+                              "checkin/test/availability")
+    try:
+        with caplog.at_level(logging.INFO):
+            publisher.start()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and len(attempts) < 3:
+                time.sleep(0.05)
+            assert len(attempts) >= 3
+            errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+            assert len(errors) == 1 and "cannot update the outbox" in errors[0].message
+            assert not any(r.exc_info for r in caplog.records)
+            lock.rmdir()
+            publisher.notify()
+            assert publisher.flush(30)
+        assert [p["event_id"] for p in sub.wait_for("arrival", 2)] == ids
+    finally:
+        publisher.stop()
+        store.close()

@@ -8,7 +8,6 @@ import json
 import logging
 import sys
 import threading
-import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -54,9 +53,10 @@ def cmd_queue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _latest_queue(settings: Settings, timeout: float,
-                  accept: Any = lambda payload: True) -> dict[str, Any] | None:
-    """The retained queue message (or the first one ``accept`` takes) within ``timeout``."""
+def _latest_queue(settings: Settings, timeout: float, accept: Any = lambda payload: True,
+                  subscribed: threading.Event | None = None) -> dict[str, Any] | None:
+    """The retained queue message (or the first one ``accept`` takes) within ``timeout``;
+    ``subscribed`` is set once the broker has confirmed the subscription."""
     from pipeline.queue.topics import make_client, queue_topic
 
     got: list[dict[str, Any]] = []
@@ -73,6 +73,8 @@ def _latest_queue(settings: Settings, timeout: float,
             done.set()
 
     client.on_connect = lambda c, u, f, rc, p: c.subscribe(queue_topic(settings.prefix), 1)
+    if subscribed is not None:
+        client.on_subscribe = lambda *a: subscribed.set()
     client.on_message = on_message
     client.connect_async(settings.mqtt.host, settings.mqtt.port)
     client.loop_start()
@@ -123,11 +125,12 @@ def cmd_served(args: argparse.Namespace, settings: Settings) -> int:
                         f"{settings.mqtt.port} ({exc}); check [mqtt] in the config") from exc
     client.loop_start()
     answer: list[dict[str, Any]] = []
+    subscribed = threading.Event()
     watcher = threading.Thread(target=lambda: answer.append(_latest_queue(
         settings, args.timeout,
-        lambda p: (p.get("last_command") or {}).get("id") == command_id) or {}))
+        lambda p: (p.get("last_command") or {}).get("id") == command_id, subscribed) or {}))
     watcher.start()
-    time.sleep(0.3)  # the watcher is subscribed before the command goes out
+    subscribed.wait(args.timeout)  # the confirmation must not go out before we listen
     try:
         info = client.publish(served_topic(settings.prefix), json.dumps(command), qos=1)
         info.wait_for_publish(timeout=args.timeout)

@@ -4,6 +4,7 @@ free loopback port, and the shared evaluation photos (tests skip when they are a
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import threading
@@ -25,6 +26,17 @@ from pipeline.reading.recognisers import Recogniser, load_recogniser
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FRAMES = ROOT / "sample_frames"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _drop_cli_log_handlers() -> Iterator[None]:
+    """``main()`` logs to the stderr of the test that called it; a later test must not log
+    to that closed stream ('--- Logging error ---')."""
+    yield
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_kennzeichen", False)]:
+        root.removeHandler(handler)
+        handler.close()
 
 
 @pytest.fixture(scope="session")

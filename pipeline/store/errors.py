@@ -16,6 +16,8 @@ def store_error_hint(exc: BaseException) -> str:
         return "the database file or its folder is not writable: check owner and permissions"
     if "disk i/o error" in text:
         return "the disk reports an I/O error: check the disk (full, unmounted, failing)"
+    if "server" in text or "connection" in text:
+        return "the database server cannot be reached: check that it runs and the network"
     if "locked" in text:
         return "another process holds the database: check what else uses the file"
     return "the database cannot be written: check that it is reachable and has space"

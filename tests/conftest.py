@@ -69,7 +69,7 @@ def mosquitto() -> Iterator[MosquittoProcess]:
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[Any]:
     """A real PostgreSQL (Debian's binaries) on a free loopback port, once per session."""
-    from pipeline.store.pg_cluster import PostgresCluster, pg_bin_dir
+    from pipeline.bench.pg_cluster import PostgresCluster, pg_bin_dir
 
     if pg_bin_dir() is None:
         pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql; "

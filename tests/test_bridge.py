@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.events.bridge import bridge_config
 from pipeline.events.local_broker import MosquittoProcess, free_port, mosquitto_binary
 from pipeline.events.mqtt_publisher import MqttPublisher, MqttSettings
 from pipeline.store.sqlite_store import OutboxItem, ReadRecord, SqliteStore
+from tests.bridge import bridge_config
 
 pytestmark = pytest.mark.real
 

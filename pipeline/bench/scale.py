@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    from pipeline.store.pg_cluster import PostgresCluster
+    from pipeline.bench.pg_cluster import PostgresCluster
 
     results: list[EngineFigures] = []
     with tempfile.TemporaryDirectory(prefix="kc-scale-") as tmp:

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
 from pipeline.config import ConfigError, Settings, check_settings, load_settings
+from pipeline.terminal import UserError
 
 log = logging.getLogger("kennzeichen-checkin")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FRAMES = PROJECT_ROOT / "sample_frames"
 SAMPLE_CONFIG = PROJECT_ROOT / "config" / "sample-frames.toml"
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed without a traceback."""
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -321,22 +315,3 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
     handlers.update(QUEUE_HANDLERS)
     return handlers[args.command](args, settings)
-
-
-def install_stop_handlers(stop: threading.Event) -> None:
-    """SIGTERM and SIGINT stop the loop gracefully; a second SIGINT aborts."""
-    def handler(signum: int, frame: object) -> None:
-        if stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        log.info("stopping (signal %d): finishing the current frame and flushing the outbox",
-                 signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-
-
-def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
-    sys.stdout.flush()

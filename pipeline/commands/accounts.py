@@ -6,7 +6,6 @@ import argparse
 import logging
 from typing import Any
 
-from pipeline.cli import UserError, print_json
 from pipeline.commands.wiring import crops_retention, open_store
 from pipeline.config import Settings
 from pipeline.plate.districts import district_codes
@@ -15,6 +14,7 @@ from pipeline.privacy.debug_crops import purge_crops
 from pipeline.store.accounts_csv import Account, CsvImportError, read_accounts_csv
 from pipeline.store.open import describe
 from pipeline.store.protocol import PlateConflictError, Store
+from pipeline.terminal import UserError, print_json
 
 log = logging.getLogger("kennzeichen-checkin")
 

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pipeline.cli import print_json
 from pipeline.commands.wiring import open_store
 from pipeline.config import Settings
 from pipeline.events.arrival import Topics, iso
@@ -29,6 +28,7 @@ from pipeline.reading.recognisers import (
     plate_model_present,
 )
 from pipeline.store.sql_common import OutboxItem
+from pipeline.terminal import print_json
 
 CAMERA_TIMEOUT_S = 5.0
 BROKER_TIMEOUT_S = 5.0

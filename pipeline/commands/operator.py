@@ -6,12 +6,12 @@ import argparse
 import logging
 from typing import Any
 
-from pipeline.cli import UserError, print_json
 from pipeline.commands.wiring import open_store
 from pipeline.config import Settings
 from pipeline.events.arrival import Topics
 from pipeline.events.mqtt_publisher import MqttPublisher
 from pipeline.store.protocol import Store
+from pipeline.terminal import UserError, print_json
 
 log = logging.getLogger("kennzeichen-checkin")
 

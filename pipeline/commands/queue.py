@@ -19,7 +19,7 @@ log = logging.getLogger("kennzeichen-checkin")
 
 
 def _wait_until_stopped() -> None:
-    from pipeline.cli import install_stop_handlers
+    from pipeline.terminal import install_stop_handlers
 
     stop = threading.Event()
     install_stop_handlers(stop)
@@ -87,7 +87,7 @@ def _latest_queue(settings: Settings, timeout: float, accept: Any = lambda paylo
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.cli import UserError, print_json
+    from pipeline.terminal import UserError, print_json
 
     queue = _latest_queue(settings, args.timeout)
     if queue is None:
@@ -111,9 +111,9 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_served(args: argparse.Namespace, settings: Settings) -> int:
     """Publish the window's command and wait for the queue service to confirm it."""
-    from pipeline.cli import UserError, print_json
     from pipeline.queue.service import new_command_id
     from pipeline.queue.topics import make_client, served_topic
+    from pipeline.terminal import UserError, print_json
 
     command_id = new_command_id()
     command = {"key": args.key, "id": command_id, "window": args.window}
@@ -179,10 +179,10 @@ def cmd_display(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.cli import UserError, print_json
     from pipeline.commands.wiring import open_store
     from pipeline.stats.queries import load_day
     from pipeline.stats.report import format_table
+    from pipeline.terminal import UserError, print_json
 
     tz = settings.privacy.timezone
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 import threading
@@ -11,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import UserError, install_stop_handlers, print_json
 from pipeline.commands.events import format_arrival, subscribe
 from pipeline.commands.wiring import build_reader, open_store, run_pipeline
 from pipeline.config import Settings
@@ -19,6 +19,7 @@ from pipeline.events.mqtt_publisher import MqttSettings
 from pipeline.frames.sources import SourceError, UnreadableImage, decode_image
 from pipeline.plate.districts import district_codes
 from pipeline.store.accounts_csv import read_accounts_csv
+from pipeline.terminal import UserError, install_stop_handlers, print_json
 
 log = logging.getLogger("kennzeichen-checkin")
 
@@ -40,11 +41,20 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if broker is not None:
             broker.stop()
+    busy = result.pop("source_busy", False)
     if args.json:
         print_json({k: v for k, v in result.items()})
     else:
         _print_run_summary(result)
-    return run_exit_code(result)
+    code = run_exit_code(result)
+    if busy:
+        # a hung stream's read returns only after its timeout; the interpreter's exit would
+        # tear OpenCV down under it (SIGSEGV): leave now, everything is flushed and closed
+        log.warning("the camera thread is still waiting for the stream; exiting without it")
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(code)
+    return code
 
 
 def run_exit_code(result: dict[str, Any]) -> int:

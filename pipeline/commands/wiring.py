@@ -160,6 +160,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         "recognise_ms_mean": _mean(timings.recognise_ms),
         "recogniser": reader.recogniser.name,
         "events": [e.payload for e in summary.events],  # the last RECENT_EVENTS
+        "source_busy": bool(getattr(source, "busy", False)),  # see cmd_run
     }
 
 

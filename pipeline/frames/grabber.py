@@ -56,19 +56,20 @@ class LatestFrameGrabber:
                 frame, self._latest = self._latest, None
             yield frame
 
-    def close(self, timeout: float = 1.0) -> None:
+    def close(self, timeout: float = 0.5) -> None:
         """Stop the source, end ``frames()`` at once, and wait up to ``timeout`` for the grab
         thread to leave the capture. A thread blocked in OpenCV's open or read of a hung
         stream cannot be interrupted (it returns after the stream timeout); ``busy`` then
-        says so, and the caller must not wait for it."""
+        says so."""
         with self._cond:
-            again, self._closed = self._closed, True
+            self._closed = True
             self._cond.notify_all()
         self.source.close()
-        if not again and self._thread.is_alive():
-            self._thread.join(timeout)  # once: a second close() does not wait again
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)  # a second close() ends when the first one's wait does
 
     @property
     def busy(self) -> bool:
-        """The grab thread is still inside the capture after ``close()``."""
+        """The grab thread is still inside the capture after ``close()``: the process must
+        not run OpenCV's and FFmpeg's exit-time destructors under it (SIGSEGV)."""
         return self._thread.is_alive()

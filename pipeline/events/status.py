@@ -66,8 +66,11 @@ class StatusReporter:
         self._thread.start()
 
     def stop(self) -> None:
+        """Last heartbeat and camera state: both retained, so they must agree once the run
+        has ended (the camera topic kept saying ``online`` while the heartbeat said not)."""
         self._stop.set()
         self._thread.join(timeout=5)
+        self.publish(self.topics.camera, json.dumps(camera_payload(self.camera_id, self.stats)))
         self.beat()
 
     def beat(self) -> None:

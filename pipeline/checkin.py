@@ -291,8 +291,7 @@ class _ResumePoint:
             if not self.failing:
                 self.failing = True
                 log.error("cannot save the resume point (%s): %s; the run goes on and saves it "
-                          "with the next frame without a car in view", exc,
-                          store_error_hint(exc))
+                          "with a later frame", exc, store_error_hint(exc))
             return False
         if self.failing:
             self.failing = False

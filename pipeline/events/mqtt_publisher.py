@@ -235,9 +235,12 @@ class MqttPublisher:
 
     def _on_publish(self, client: mqtt.Client, userdata: object, mid: int,
                     reason_code: mqtt.ReasonCode, properties: object) -> None:
-        # runs before paho marks the message published, so _publish_one sees the reason
+        # runs before paho marks the message published, so _publish_one sees the reason;
+        # refused heartbeats are never collected, so only the latest few are kept
         if reason_code.is_failure:
             self._refusals[mid] = reason_code
+            while len(self._refusals) > 100:
+                self._refusals.pop(next(iter(self._refusals)))
 
     # -- delivery thread ------------------------------------------------------------------
 

@@ -124,6 +124,7 @@ class MqttPublisher:
         self._thread = threading.Thread(target=self._drain, name="mqtt-outbox", daemon=True)
         self._v5 = PROTOCOLS[settings.protocol] == mqtt.MQTTv5
         self._refusals: dict[int, mqtt.ReasonCode] = {}  # mid -> failed PUBACK reason
+        self._refusals_lock = threading.Lock()  # paho's thread adds, the drain thread takes
         # events the broker acknowledged that the outbox could not drop yet: not sent again
         self._broker_has: set[str] = set()
         self._link = _Once()  # broker unreachable / refusing the login
@@ -238,9 +239,10 @@ class MqttPublisher:
         # runs before paho marks the message published, so _publish_one sees the reason;
         # refused heartbeats are never collected, so only the latest few are kept
         if reason_code.is_failure:
-            self._refusals[mid] = reason_code
-            while len(self._refusals) > 100:
-                self._refusals.pop(next(iter(self._refusals)))
+            with self._refusals_lock:
+                self._refusals[mid] = reason_code
+                while len(self._refusals) > 100:
+                    self._refusals.pop(next(iter(self._refusals)))
 
     # -- delivery thread ------------------------------------------------------------------
 
@@ -291,7 +293,8 @@ class MqttPublisher:
         except (RuntimeError, ValueError) as exc:  # paho: not connected, queue full
             log.debug("publish of %s failed (%s); it stays in the outbox", item.event_id, exc)
             return False
-        reason = self._refusals.pop(info.mid, None)
+        with self._refusals_lock:
+            reason = self._refusals.pop(info.mid, None)
         if reason is not None:
             self.refused = str(reason)
             self._delivery.enter(f"refused {reason}", logging.ERROR,

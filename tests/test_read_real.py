@@ -68,7 +68,10 @@ def test_read_reports_an_unreadable_file(tmp_path: Path,
     bad.write_bytes(b"nope")
     assert main(["read", str(bad), "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
-    assert out == [{"file": str(bad), "error": "not a readable image", "plates": []}]
+    assert out == [{"file": str(bad), "error": "not a readable image (corrupt or truncated?)",
+                    "plates": []}]
+    assert main(["read", str(tmp_path / "missing.jpg"), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)[0]["error"] == "no such file"
 
 
 def test_real_german_crops_are_read_with_no_box_given(plate_reader: PlateReader,

@@ -115,13 +115,10 @@ class _OneMessage:
         return len(self.items)
 
     def deliver(self, send: Callable[[OutboxItem], bool], limit: int = 50) -> int:
-        sent = 0
-        for item in self.pending(limit):
-            if not send(item):
-                break
-            self.acknowledge(item.event_id)
-            sent += 1
-        return sent
+        if self.items and send(self.items[0]):
+            self.items.clear()
+            return 1
+        return 0
 
 
 def check_camera(source: str) -> tuple[bool, str, str]:

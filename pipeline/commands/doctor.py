@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,15 +197,20 @@ def check_disk(settings: Settings) -> tuple[bool, str, str]:
 
 
 def run_checks(settings: Settings, source: str | None) -> list[Check]:
-    checks = [_timed("model", lambda: check_model(settings)),
-              _timed("broker", lambda: check_broker(settings))]
-    if source:
-        checks.append(_timed("camera", lambda: check_camera(source)))
-    checks += [_timed("database", lambda: check_database(settings)),
-               _timed("pseudonym key", lambda: check_key(settings)),
-               _timed("clock", lambda: check_clock(settings)),
-               _timed("disk", lambda: check_disk(settings))]
-    return checks
+    """All checks at once (each waits on something else: model load, broker, camera), so
+    the whole takes as long as the slowest, not the sum of the timeouts."""
+    probes: dict[str, Callable[[], tuple[bool, str, str]]] = {
+        "model": lambda: check_model(settings),
+        "broker": lambda: check_broker(settings),
+        **({"camera": lambda: check_camera(source)} if source else {}),
+        "database": lambda: check_database(settings),
+        "pseudonym key": lambda: check_key(settings),
+        "clock": lambda: check_clock(settings),
+        "disk": lambda: check_disk(settings),
+    }
+    with ThreadPoolExecutor(max_workers=len(probes)) as pool:
+        futures = [pool.submit(_timed, name, probe) for name, probe in probes.items()]
+        return [f.result() for f in futures]
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:

@@ -245,11 +245,13 @@ def test_images_whose_header_claims_a_huge_size_are_skipped_before_decoding(
 
     with pytest.raises(UnreadableImage, match="megapixels"):
         decode_image(tmp_path / "1.png")
-    # peak memory of reading the folder in a fresh process (the 1.2 GB decode is gone)
-    script = ("import resource, sys; from pathlib import Path; "
+    # peak memory of reading the folder in a fresh process (the 1.2 GB decode is gone). Not
+    # ru_maxrss: Linux carries it over exec from the forking parent (pytest with the models
+    # loaded); VmHWM is the new process's own high-water mark.
+    script = ("import re, sys; from pathlib import Path; "
               "from pipeline.frames.sources import FolderSource; "
               "list(FolderSource(Path(sys.argv[1])).frames()); "
-              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+              "print(re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text())[1])")
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
                           text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr[-2000:]

@@ -65,19 +65,6 @@ def test_reads_held_out_synthetic_crops(reader) -> None:
     assert correct >= 32, f"{correct}/40 held-out synthetic crops read exactly"
 
 
-def test_reads_held_out_plates_in_real_fe_glyphs(reader) -> None:
-    from pipeline.synth import fe_glyphs
-    from pipeline.synth import plate_render as pr
-    from pipeline.training.synth_data import TEST_FE, sample
-
-    if not (pr.FONT_DIN.exists() and (fe_glyphs.bank_dir() / fe_glyphs.BOXES).is_file()):
-        pytest.skip("rendering fonts or ../shared/train/fe_glyphs not present")
-    # the glyph bank's validation part, indices far beyond the evaluation script's range
-    items = [sample(TEST_FE, 100_000 + i) for i in range(40)]
-    correct = sum(read(reader, crop) == label for label, crop in items)
-    assert correct >= 34, f"{correct}/40 held-out FE-glyph crops read exactly"
-
-
 @pytest.mark.skipif(not (SHARED / "plates_real" / "labels.csv").exists(),
                     reason="../shared/data not present")
 def test_reads_real_plate_crops(reader) -> None:

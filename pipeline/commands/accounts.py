@@ -37,10 +37,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         count = store.import_accounts(file.accounts, replace=args.replace)
     except PlateConflictError as exc:
-        by_display = {d: c for a in file.accounts
-                      for c, d in zip(a.plates, a.plate_displays, strict=True)}
         raise UserError(str(CsvImportError(str(args.file), [
-            f"line {file.plate_lines[by_display[plate]]}: plate {plate} of customer {new} is "
+            f"line {file.plate_lines[plate]}: plate {plate} of customer {new} is "
             f"already registered to customer {old}; remove it there first, or import with "
             "--replace to make this file the whole account list"
             for plate, new, old in exc.conflicts]))) from exc

@@ -18,12 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pipeline.commands.wiring import open_store
+from pipeline.commands.wiring import models_dir, open_store
 from pipeline.config import Settings
 from pipeline.events.arrival import Topics, iso
 from pipeline.events.mqtt_publisher import MqttPublisher
 from pipeline.reading.recognisers import (
-    DEFAULT_MODELS_DIR,
     PLATE_MODEL,
     load_recogniser,
     plate_model_present,
@@ -56,17 +55,12 @@ def _timed(name: str, probe: Callable[[], tuple[bool, str, str]]) -> Check:
     return Check(name, ok, detail, fix, round(time.monotonic() - t0, 2))
 
 
-def _models_dir(settings: Settings) -> Path:
-    return Path(settings.reading.models_dir) if settings.reading.models_dir \
-        else DEFAULT_MODELS_DIR
-
-
 def check_model(settings: Settings) -> tuple[bool, str, str]:
     """The German model's files (with their checksum) and EasyOCR loading it offline."""
     if settings.reading.recogniser == "stock":
         load_recogniser(prefer="stock", threads=1)
         return True, "stock english_g2 (as configured)", ""
-    models = _models_dir(settings)
+    models = models_dir(settings)
     if not plate_model_present(models):
         return (False, f"{PLATE_MODEL}.pth/.yaml/.py missing in {models}",
                 "reinstall kennzeichen-checkin, or set [reading] models_dir to the folder")

@@ -34,9 +34,15 @@ from pipeline.tracking.passages import PassageTracker
 log = logging.getLogger("kennzeichen-checkin")
 
 
+def models_dir(settings: Settings) -> Path:
+    """Where the German model is read from: ``[reading] models_dir``, else the default."""
+    return Path(settings.reading.models_dir) if settings.reading.models_dir \
+        else DEFAULT_MODELS_DIR
+
+
 def build_reader(settings: Settings) -> PlateReader:
     cfg = settings.reading
-    models = Path(cfg.models_dir) if cfg.models_dir else DEFAULT_MODELS_DIR
+    models = models_dir(settings)
     recogniser = load_recogniser(models, prefer=cfg.recogniser,
                                  threads=cfg.torch_threads or default_threads())
     # warm up now, not on the first car: the first call builds the network's buffers

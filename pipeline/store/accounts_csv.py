@@ -40,8 +40,8 @@ class Account:
 
 @dataclass(frozen=True)
 class AccountsFile:
-    """A validated accounts file: its accounts, the line each plate (compact) was on, and
-    how the file was written (so an import can say so)."""
+    """A validated accounts file: its accounts, the line each plate was on (by its display
+    form, as errors show it), and how the file was written (so an import can say so)."""
 
     accounts: list[Account]
     plate_lines: dict[str, int]
@@ -182,5 +182,5 @@ def parse_accounts_file(text: str, name: str = "<csv>",
     accounts = [Account(number, names[number], tuple(c for c, _ in plates[number]),
                         reasons.get(number, ""), tuple(d for _, d in plates[number]))
                 for number in plates]
-    return AccountsFile(accounts, {c: line for c, (_, line) in owner.items()}, encoding,
-                        delimiter, tuple(trimmed))
+    lines = {d: owner[c][1] for pairs in plates.values() for c, d in pairs}
+    return AccountsFile(accounts, lines, encoding, delimiter, tuple(trimmed))

@@ -106,3 +106,28 @@ def test_validation_and_test_samples_come_from_validation_instances() -> None:
     assert parts == {"train", None}  # training plates: bank's training instances or fonts
     label, crop = sd.sample(sd.VAL_FE, 3)
     assert crop.ndim == 3 and label == sd.sample(sd.VAL_FE, 3)[0]
+
+
+@needs_bank
+@needs_fonts
+def test_two_line_rows_are_labelled_with_what_the_row_holds() -> None:
+    """A row sample is one row of a two-line plate as the reader cuts it: the top holds
+    ``DISTRICT-LETTERS``, the bottom digits (and E/H); wide and short like a one-line crop."""
+    from pipeline.synth.plate_render import parse_label
+    from pipeline.training import synth_data as sd
+
+    assert sd.glyphs_for(sd.VAL_ROWS, np.random.default_rng(0)).part == "val"
+    tops = bottoms = 0
+    for i in range(30):
+        row = sd.two_line_row(sd.TRAIN_ROWS, np.random.default_rng([sd.SEED_BASE, 10, i]))
+        if row is None:
+            continue
+        label, crop = row
+        assert crop.shape[1] > crop.shape[0]
+        if "-" in label:
+            tops += 1
+            parse_label(label + "1")  # a district and letters: valid with any digits
+        else:
+            bottoms += 1
+            assert label[0].isdigit() and len(label) <= 5
+    assert tops and bottoms

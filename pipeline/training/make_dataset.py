@@ -26,16 +26,19 @@ from pipeline.training.synth_data import (
     TRAIN,
     TRAIN_CONFUSABLE,
     TRAIN_FE,
+    TRAIN_ROWS,
     TRAIN_UMLAUT,
     VAL,
     VAL_FE,
+    VAL_ROWS,
     VAL_UMLAUT,
     sample,
 )
 
 SPLITS = {"train": TRAIN, "train_w": TRAIN_CONFUSABLE, "train_u": TRAIN_UMLAUT,
           "val": VAL, "val_u": VAL_UMLAUT, "test": TEST,
-          "train_fe": TRAIN_FE, "val_fe": VAL_FE, "test_fe": TEST_FE}
+          "train_fe": TRAIN_FE, "val_fe": VAL_FE, "test_fe": TEST_FE,
+          "train_rows": TRAIN_ROWS, "val_rows": VAL_ROWS}
 
 
 def save_shard(path: Path, labels: list[str], crops: list[np.ndarray]) -> None:

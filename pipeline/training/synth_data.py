@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.detection.two_line import split_rows
 from pipeline.synth.augment import detector_crop
 from pipeline.synth.fe_glyphs import GlyphBank, load_bank
 from pipeline.synth.plate_render import (
@@ -17,6 +18,7 @@ from pipeline.synth.plate_render import (
     parse_label,
     random_plate,
     render_plate,
+    render_two_line_plate,
 )
 
 CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ-"
@@ -29,6 +31,9 @@ TRAIN_UMLAUT, VAL_UMLAUT = 5, 6  # every district has an umlaut (small crops los
 # and test plates only from its validation instances and all in the real glyphs.
 TRAIN_FE, VAL_FE, TEST_FE = 7, 8, 9
 FE_SHARE = 0.8
+# One row of a two-line plate, cut as the reader cuts it (``split_rows``), labelled with what
+# that row holds: ``DI-YC`` on top, ``3845`` below. Glyphs as in the FE splits.
+TRAIN_ROWS, VAL_ROWS = 10, 11
 CONFUSABLE = "WWWMMHHNVUKÜ"
 UMLAUT_DISTRICTS = tuple(d for d in FALLBACK_DISTRICTS if any(c in d for c in "ÄÖÜ"))
 _AZ = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -82,9 +87,9 @@ def confusable_plate(rng: np.random.Generator) -> str:
 
 def glyphs_for(split: int, rng: np.random.Generator) -> GlyphBank | None:
     """The glyph bank part a sample of ``split`` is drawn from, or ``None`` for the fonts."""
-    if split == TRAIN_FE:
+    if split in (TRAIN_FE, TRAIN_ROWS):
         return load_bank("train") if rng.random() < FE_SHARE else None
-    if split in (VAL_FE, TEST_FE):
+    if split in (VAL_FE, TEST_FE, VAL_ROWS):
         return load_bank("val")
     return None
 
@@ -92,6 +97,10 @@ def glyphs_for(split: int, rng: np.random.Generator) -> GlyphBank | None:
 def sample(split: int, index: int) -> tuple[str, np.ndarray]:
     """(label, BGR uint8 crop) number ``index`` of ``split``."""
     rng = np.random.default_rng([SEED_BASE, split, index])
+    if split in (TRAIN_ROWS, VAL_ROWS):
+        row = two_line_row(split, rng)
+        if row is not None:
+            return row
     if split == TRAIN_CONFUSABLE:
         label = confusable_plate(rng)
     elif split in (TRAIN_UMLAUT, VAL_UMLAUT):
@@ -100,3 +109,17 @@ def sample(split: int, index: int) -> tuple[str, np.ndarray]:
         label = random_plate(rng, random_district(rng))
     plate = render_plate(label, rng, glyphs=glyphs_for(split, rng))
     return label, detector_crop(plate, rng)
+
+
+def two_line_row(split: int, rng: np.random.Generator) -> tuple[str, np.ndarray] | None:
+    """(row label, BGR crop) of one row of a rendered two-line plate, cut by the reader's
+    ``split_rows``; ``None`` when it finds no two rows (the caller draws a one-line plate)."""
+    label = random_plate(rng, random_district(rng))
+    plate = render_two_line_plate(label, rng, glyphs=glyphs_for(split, rng))
+    rows = split_rows(detector_crop(plate, rng))
+    if rows is None:
+        return None
+    district, letters, digits, suffix = parse_label(label)
+    if rng.random() < 0.5:
+        return f"{district}-{letters}", rows[0]
+    return digits + suffix, rows[1]

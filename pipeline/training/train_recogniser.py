@@ -141,8 +141,9 @@ def main() -> None:
     ap.add_argument("--train-splits", default="train,train_w,train_u",
                     help="shard prefixes to train on (those present are used)")
     ap.add_argument("--val", default="val",
-                    help="validation split that selects the checkpoint (val_fe: plates in the "
-                         "glyph bank's validation instances)")
+                    help="validation splits, pooled, that select the checkpoint (val_fe: "
+                         "plates in the glyph bank's validation instances; val_rows: rows of "
+                         "two-line plates)")
     ap.add_argument("--val-u", default="val_u",
                     help="umlaut validation split averaged into the score when present; "
                          "'' for none")
@@ -189,7 +190,7 @@ def main() -> None:
         say(f"resumed at step {step}, best score {best:.4f}")
 
     train = ShardPool(Path(a.data), tuple(a.train_splits.split(",")))
-    val = ShardPool(Path(a.data), (a.val,))
+    val = ShardPool(Path(a.data), tuple(a.val.split(",")))
     val_u = ShardPool(Path(a.data), (a.val_u,) if a.val_u else ())
     say(f"train samples {train.refresh()}, val samples {val.refresh()}, "
         f"umlaut val samples {val_u.refresh()}, args {vars(a)}")

@@ -25,9 +25,20 @@ registered plates).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from pipeline.matching.likelihood import (
+    MAX_REGISTERED,
+    Judgement,
+    alternatives,
+    car_scores,
+    compact_of,
+    grammatical,
+    judge,
+    labels_of,
+    prior_gap,
+)
 from pipeline.matching.matcher import (
     MATCHED,
     NEEDS_REVIEW,
@@ -37,6 +48,7 @@ from pipeline.matching.matcher import (
     MatchResult,
 )
 from pipeline.plate.grammar import Plate
+from pipeline.reading.ctc import CharScores
 from pipeline.store.accounts_csv import Account
 
 # Costs are kept in tenths (integers) so that sums compare exactly: 0.3 + 0.3 == 0.6.
@@ -180,6 +192,12 @@ class MatchThresholds:
     slack: float = 0.3
     dropped_rival_cost: float = 0.7
     max_candidates: int = 5
+    # Likelihood rule (reads with CTC scores; see pipeline.matching.likelihood)
+    unregistered_share: float = 0.2
+    plates_around: int = 3_000_000
+    likelihood_margin: float = 4.0
+    unregistered_margin: float = 2.0
+    max_scored_reads: int = 6
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_cost <= self.review_cost < INDEX_RADIUS:
@@ -190,6 +208,14 @@ class MatchThresholds:
             raise ValueError("matching margin and slack must not be negative")
         if self.max_candidates < 1:
             raise ValueError("max_candidates must be at least 1")
+        if not 0.01 <= self.unregistered_share <= 0.9:
+            raise ValueError("unregistered_share must be between 0.01 and 0.9")
+        if not 10_000 <= self.plates_around <= 100_000_000:
+            raise ValueError("plates_around must be between 10,000 and 100,000,000")
+        if not 0.0 <= self.likelihood_margin <= 50.0 or not 0.0 <= self.unregistered_margin <= 50.0:
+            raise ValueError("likelihood_margin and unregistered_margin must be 0 to 50 nats")
+        if not 1 <= self.max_scored_reads <= 20:
+            raise ValueError("max_scored_reads must be between 1 and 20")
 
 
 def evidence_cost(plate: str, evidence: Evidence, dropped_cost: float = INDEL_COST) -> float:
@@ -305,9 +331,10 @@ class FuzzyMatcher:
                 del self._index[key]
             return True
 
-    def candidates(self, compact: str) -> list[Candidate]:
-        """Registered plates within ``review_cost`` of ``compact``, nearest first."""
-        limit = round(self.thresholds.review_cost * _UNIT)
+    def candidates(self, compact: str, within: float | None = None) -> list[Candidate]:
+        """Registered plates within ``within`` (default ``review_cost``; below 2.0) of
+        ``compact``, nearest first."""
+        limit = round((self.thresholds.review_cost if within is None else within) * _UNIT)
         variants = one_edit_variants(canonical(compact))
         seen: set[str] = set()
         out: list[tuple[int, str]] = []
@@ -333,23 +360,66 @@ class FuzzyMatcher:
             return frozenset(self._owner[c] for c in compacts if c in self._owner)
 
     def match(self, plate: Plate, ambiguous: bool = False,
-              evidence: Evidence | None = None) -> MatchResult:
+              evidence: Evidence | None = None,
+              scores: Sequence[CharScores] = ()) -> MatchResult:
         """Match a passage's voted plate; ``ambiguous`` (the grammar found two readings) never
         checks in; ``evidence`` (all the car's reads) lets the rule see which characters
-        the reads agreed on, and which other registered plates some read was."""
+        the reads agreed on, and which other registered plates some read was. With the
+        reads' CTC ``scores`` the likelihood rule decides (``pipeline.matching.likelihood``);
+        without (stock recogniser) the text rule of this module."""
+        if scores:
+            return self._match_likelihood(plate, ambiguous, scores)
         cands = self.candidates(plate.compact)
         others = self.owners(r for r, _ in evidence or () if r != plate.compact)
         status, best = decide(plate.compact, cands, self.thresholds, ambiguous, evidence,
                               others)
         listed = tuple(cands[:self.thresholds.max_candidates])
+        if best is not None:
+            return self._result(status, best.compact, best.cost, listed)
+        return self._result(status, None, cands[0].cost if cands else None, listed)
+
+    def judge(self, plate: Plate, scores: Sequence[CharScores],
+              ambiguous: bool = False) -> tuple[Judgement, dict[str, str]]:
+        """The likelihood rule on a car's reads: its judgement and the registered plates it
+        scored with their customers (for the benchmark's replay)."""
+        t = self.thresholds
+        reads = list(scores[:t.max_scored_reads])
+        labels: dict[str, set[str]] = {}
+        for s in reads:
+            for text in alternatives(s):
+                labels.setdefault(compact_of(text), set()).add(text)
+        near = self.candidates(plate.compact, INDEX_RADIUS - 0.1)[:MAX_REGISTERED]
+        with self._lock:
+            owner = {c: self._owner[c] for c in labels if c in self._owner}
+            registered = len(self._owner)
+        owner |= {c.compact: c.customer_number for c in near}
+        labels = {c: v for c, v in labels.items() if c in owner or grammatical(c)}
+        for c in {*owner, plate.compact}:
+            labels.setdefault(c, set()).update(labels_of(c))
+        scored = car_scores(reads, labels)
+        prior = prior_gap(t.unregistered_share, registered, t.plates_around)
+        return judge(scored, owner, prior, t.likelihood_margin, t.unregistered_margin,
+                     ambiguous), owner
+
+    def _match_likelihood(self, plate: Plate, ambiguous: bool,
+                          scores: Sequence[CharScores]) -> MatchResult:
+        verdict, owner = self.judge(plate, scores, ambiguous)
+        listed = tuple(Candidate(s.compact, owner[s.compact],
+                                 plate_distance(plate.compact, s.compact), s.log_likelihood)
+                       for s in verdict.ranked[:self.thresholds.max_candidates])
+        cost = listed[0].cost if listed else None
+        return self._result(verdict.status, verdict.best, cost, listed)
+
+    def _result(self, status: str, best: str | None, cost: float | None,
+                listed: tuple[Candidate, ...]) -> MatchResult:
         if status == MATCHED and best is not None:
-            account = self.account_lookup(best.customer_number)
+            with self._lock:
+                customer = self._owner.get(best)
+            account = self.account_lookup(customer) if customer is not None else None
             if account is not None:
-                return MatchResult(MATCHED, account, cost=best.cost, plate=best.compact,
-                                   candidates=listed)
+                return MatchResult(MATCHED, account, cost=cost, plate=best, candidates=listed)
             # The index is ahead of the store (account just removed): let a person decide.
             status = NEEDS_REVIEW
         if status == NEEDS_REVIEW:
-            return MatchResult(NEEDS_REVIEW, None, cost=cands[0].cost if cands else None,
-                               candidates=listed)
+            return MatchResult(NEEDS_REVIEW, None, cost=cost, candidates=listed)
         return MatchResult(UNREGISTERED)

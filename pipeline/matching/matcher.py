@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from pipeline.plate.grammar import Plate
+from pipeline.reading.ctc import CharScores
 from pipeline.store.accounts_csv import Account
 
 MATCHED = "matched"
@@ -24,11 +26,13 @@ class PlateLookup(Protocol):
 
 @dataclass(frozen=True)
 class Candidate:
-    """A registered plate near a read: compact plate, its customer and the weighted cost."""
+    """A registered plate near a read: compact plate, its customer, the weighted cost and,
+    when the reads had scores, its log-likelihood over the car's reads."""
 
     compact: str
     customer_number: str
     cost: float
+    log_likelihood: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,11 @@ Evidence = tuple[tuple[str, float], ...]
 class Matcher(Protocol):
     """Plate -> match outcome; ``ambiguous`` reads (two equally good plate readings) must
     never check a customer in; ``evidence`` is every plate the car was read as, with its
-    vote (None: a lone read)."""
+    vote (None: a lone read); ``scores``: the reads' CTC scores, where the model gave them."""
 
     def match(self, plate: Plate, ambiguous: bool = False,
-              evidence: Evidence | None = None) -> MatchResult:
+              evidence: Evidence | None = None,
+              scores: Sequence[CharScores] = ()) -> MatchResult:
         ...
 
 
@@ -64,7 +69,8 @@ class ExactMatcher:
         self.lookup = lookup
 
     def match(self, plate: Plate, ambiguous: bool = False,
-              evidence: Evidence | None = None) -> MatchResult:
+              evidence: Evidence | None = None,
+              scores: Sequence[CharScores] = ()) -> MatchResult:
         account = self.lookup.account_for_plate(plate.compact)
         if account is None:
             return MatchResult(UNREGISTERED)

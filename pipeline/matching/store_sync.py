@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
 from pipeline.matching.matcher import Evidence, MatchResult
 from pipeline.plate.grammar import Plate
+from pipeline.reading.ctc import CharScores
 from pipeline.store.accounts_csv import Account
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,8 @@ class StoreMatcher:
         self.fuzzy = FuzzyMatcher(store.plate_index(), store.account, thresholds)
 
     def match(self, plate: Plate, ambiguous: bool = False,
-              evidence: Evidence | None = None) -> MatchResult:
+              evidence: Evidence | None = None,
+              scores: Sequence[CharScores] = ()) -> MatchResult:
         now = time.monotonic()
         if now - self._checked >= self.check_every_s:
             self._checked = now
@@ -48,4 +51,4 @@ class StoreMatcher:
                 self._fingerprint = fingerprint
                 self.fuzzy.rebuild(self.store.plate_index())
                 log.info("accounts changed: matching against %d plates now", len(self.fuzzy))
-        return self.fuzzy.match(plate, ambiguous, evidence)
+        return self.fuzzy.match(plate, ambiguous, evidence, scores)

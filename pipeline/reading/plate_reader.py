@@ -21,6 +21,7 @@ from pipeline.detection.two_line import split_rows
 from pipeline.detection.types import DETECTOR, Box, Detection, Detector
 from pipeline.plate.grammar import Plate, plate_chars
 from pipeline.plate.rescore import parse_read
+from pipeline.reading.ctc import CharScores
 from pipeline.reading.recognisers import Recogniser, TextRead
 from pipeline.rectify.rectify import Rectified, district_len, rectify
 
@@ -42,6 +43,8 @@ class PlateRead:
     plate: Plate | None
     ambiguous: bool = False
     source: str = DETECTOR  # where the box came from: detector, merged, whole image
+    # the recogniser's frame scores behind ``raw`` (plate model only): for likelihood matching
+    scores: CharScores | None = field(default=None, compare=False, repr=False)
 
 
 def _recent() -> deque[float]:
@@ -164,11 +167,12 @@ class PlateReader:
         lowered for fixes and doubt."""
         parsed = parse_read(text, self.districts, seals_after)
         if parsed is None:
-            return PlateRead(box, text.raw, text.confidence, None)
+            return PlateRead(box, text.raw, text.confidence, None, scores=text.scores)
         confidence = text.confidence * FIX_PENALTY ** parsed.fixes
         if parsed.ambiguous:
             confidence *= AMBIGUOUS_PENALTY
-        return PlateRead(box, text.raw, confidence, parsed.plate, parsed.ambiguous)
+        return PlateRead(box, text.raw, confidence, parsed.plate, parsed.ambiguous,
+                         scores=text.scores)
 
     def read(self, image: np.ndarray,
              skip: Callable[[Box], bool] | None = None) -> list[PlateRead]:

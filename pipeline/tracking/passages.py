@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pipeline.detection.types import Box
 from pipeline.plate.edits import levenshtein
 from pipeline.plate.grammar import Plate
+from pipeline.reading.ctc import CharScores
 from pipeline.reading.plate_reader import PlateRead
 
 
@@ -33,11 +34,14 @@ class Passage:
     uncertain: tuple[int, ...] = ()  # positions in plate.compact where the reads disagreed
     # every plate the car was read as (compact) with its confidence-weighted vote
     evidence: tuple[tuple[str, float], ...] = ()
+    # the frame scores of the car's most confident reads (plate model): likelihood matching
+    scores: tuple[CharScores, ...] = field(default=(), compare=False, repr=False)
 
 
 log = logging.getLogger(__name__)
 
 UNCERTAIN_SHARE = 0.75
+KEPT_SCORES = 8  # a car's most confident reads whose frame scores go to matching
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class _Track:
     emitted: bool = False
     last_read: float = float("-inf")
     box: Box | None = None
+    scored: list[tuple[float, int, CharScores]] = field(default_factory=list)
 
     def add(self, when: float, read: PlateRead) -> None:
         assert read.plate is not None
@@ -75,6 +80,10 @@ class _Track:
         self.counts[read.plate] += 1
         if not read.ambiguous:
             self.clear.add(read.plate)
+        if read.scores is not None:
+            self.scored.append((read.confidence, len(self.scored), read.scores))
+            self.scored.sort(key=lambda s: (-s[0], s[1]))
+            del self.scored[KEPT_SCORES:]
 
     def winner(self) -> Passage:
         plate = max(self.votes, key=lambda p: self.votes[p])
@@ -83,7 +92,8 @@ class _Track:
         return Passage(plate, confidence, self.first_seen, self.last_seen, reads,
                        self.counts[plate], ambiguous=plate not in self.clear,
                        uncertain=self.uncertain(plate),
-                       evidence=tuple((p.compact, round(w, 3)) for p, w in self.votes.items()))
+                       evidence=tuple((p.compact, round(w, 3)) for p, w in self.votes.items()),
+                       scores=tuple(s for _, _, s in self.scored))
 
     def uncertain(self, plate: Plate) -> tuple[int, ...]:
         """Character positions of the winner that other reads of this car read differently

@@ -1,0 +1,317 @@
+"""Matching on real reads: drive-in cars rendered with the scene renderer, read by the real plate
+model, matched by the likelihood rule and by the text rule on the same reads.
+
+    python -m pipeline.bench.match_reads read --seed 5001 --cars 1500 --out /tmp/reads5001.pkl
+    python -m pipeline.bench.match_reads match /tmp/reads9001.pkl [--json] [--sweep]
+
+The text simulation (``match_simulation``) cannot give CTC scores; this one can. A population
+of registered plates is drawn as there (22,000 plates, ``PlateSource`` and ``build_world`` from
+the seed); each car is registered at 80 % (a registered plate drawn uniformly) or an
+unregistered plate from the same distribution. Its plate is rendered (``render_plate``,
+random style), put on a car front in a drive-in frame at three distances (``scenes``: far,
+middle, near; perspective, day or dusk, blur, motion blur, noise; the camera's effects are
+applied to a window around the plate, which is all that is read) and each frame is read in
+the plate's box by the product's ``PlateReader`` (rectify, the real German model, grammar),
+so every error is one the renderer and the model make. ``read`` writes the reads (with their
+frame scores) to a file: reading is the slow part and does not depend on the rule.
+
+``match`` replays per car, for both rules on the same reads:
+
+- *car*: the three frames through the product's tracker, the voted plate matched with its
+  evidence (text rule) or its reads' scores (likelihood rule);
+- *lone*: the near frame alone, as one read.
+
+Outcomes per car: ``correct`` (registered: the right account; unregistered: reported
+unregistered), ``wrong_account``, ``needs_review``, ``unregistered`` (a registered car
+reported unregistered) and ``no_read`` (the grammar or the tracker gave no passage).
+
+Seeds: tuning 5000-5999, reporting 9000-9999 (never tune on them), as the scene generator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pickle
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.bench.match_simulation import REGISTERED_SHARE, PlateSource, World, build_world
+from pipeline.detection.types import Box, Detection
+from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
+from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW
+from pipeline.plate.districts import district_codes
+from pipeline.plate.grammar import Plate
+from pipeline.reading.ctc import CharScores
+from pipeline.reading.plate_reader import PlateRead
+from pipeline.tracking.passages import PassageTracker, TrackerConfig
+
+FRAMES = (0.0, 0.5, 1.0)  # the car's progress towards the camera in its frames
+OUTCOMES = ("correct", "wrong_account", "needs_review", "unregistered", "no_read")
+
+
+@dataclass(frozen=True)
+class FrameRead:
+    """One frame's read as the reader gave it (``log_probs`` as float16 to keep files small)."""
+
+    raw: str
+    confidence: float
+    plate: Plate | None
+    ambiguous: bool
+    log_probs: np.ndarray | None
+    charset: str
+
+    def scores(self) -> CharScores | None:
+        if self.log_probs is None:
+            return None
+        return CharScores(self.log_probs.astype(np.float64), self.charset)
+
+
+@dataclass(frozen=True)
+class Car:
+    truth: str  # compact plate
+    customer: str | None  # None: unregistered
+    reads: tuple[FrameRead | None, ...]  # one per frame, None: nothing read
+
+
+@dataclass
+class ReadsFile:
+    seed: int
+    plates: int
+    cars: list[Car] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _null_detector() -> object:
+    class _Null:
+        def detect(self, image: np.ndarray) -> list[Detection]:
+            return []
+
+    return _Null()
+
+
+def read_cars(seed: int, n_cars: int, n_plates: int, progress: bool = True,
+              save: Path | None = None) -> ReadsFile:
+    """Render and read ``n_cars`` cars of the world of ``seed`` (see the module docstring);
+    with ``save``, the cars read so far are written there every 50 cars (a long run on a
+    busy machine leaves something usable), resuming from what the file holds."""
+    from pipeline.reading.plate_reader import PlateReader
+    from pipeline.reading.recognisers import load_recogniser
+    from pipeline.synth.plate_render import render_plate
+    from pipeline.synth.scenes import Car as SceneCar
+    from pipeline.synth.scenes import _background, _camera, _car
+
+    t0 = time.monotonic()
+    source = PlateSource(random.Random(seed))
+    world = build_world(source, n_plates)
+    registered = list(world.plates.values())
+    recogniser = load_recogniser(prefer="plate", threads=1)
+    reader = PlateReader(_null_detector(), recogniser, district_codes())  # type: ignore[arg-type]
+    out = ReadsFile(seed, len(world.owner))
+    if save is not None and save.exists():
+        out = pickle.loads(save.read_bytes())  # noqa: S301 - our own benchmark file
+    for k in range(len(out.cars), n_cars):
+        if progress and k % 100 == 0:
+            print(f"  {k}/{n_cars} cars ({time.monotonic() - t0:.0f} s)", file=sys.stderr)
+        if save is not None and k and k % 50 == 0:
+            save.write_bytes(pickle.dumps(out))
+        # each car draws from its own generators: a resumed run gives the same cars
+        pick = random.Random(seed * 7919 + k)
+        rng = np.random.default_rng([seed, k])
+        if pick.random() < REGISTERED_SHARE:
+            plate = pick.choice(registered)
+            customer: str | None = world.owner[plate.compact]
+        else:
+            source.rng = pick
+            plate = source.plate()
+            while plate.compact in world.owner:
+                plate = source.plate()
+            customer = None
+        scene_car = SceneCar(plate.label, tuple(int(c) for c in rng.integers(30, 230, 3)),
+                             bool(rng.random() < 0.3), float(rng.uniform(-1, 1)))
+        plate_img = render_plate(plate.label, rng).astype(np.float32)
+        reads = []
+        entrance = _background(rng, scene_car.dusk)  # one camera, one entrance per car
+        for step in FRAMES:
+            img = entrance.copy()
+            box = Box(*_car(img, scene_car, plate_img, step, rng))
+            # the camera's blur and noise are local: applied around the plate only (speed)
+            x0, y0 = max(0, box.x - box.w), max(0, box.y - 2 * box.h)
+            window = img[y0:box.y + 3 * box.h, x0:box.x + 2 * box.w]
+            frame = _camera(window, scene_car.dusk, rng)
+            read = reader.read_box(frame, Box(box.x - x0, box.y - y0, box.w, box.h))
+            reads.append(None if read is None else FrameRead(
+                read.raw, read.confidence, read.plate, read.ambiguous,
+                None if read.scores is None else read.scores.log_probs.astype(np.float16),
+                read.scores.charset if read.scores is not None else ""))
+        out.cars.append(Car(plate.compact, customer, tuple(reads)))
+    out.seconds = time.monotonic() - t0
+    return out
+
+
+def world_of(data: ReadsFile) -> World:
+    return build_world(PlateSource(random.Random(data.seed)), data.plates)
+
+
+_BOX = Box(560, 500, 160, 36)
+
+
+def passage_of(car: Car, lone: bool) -> tuple[Plate, bool, tuple, tuple[CharScores, ...]] | None:
+    """The car as the product would match it: (voted plate, ambiguous, evidence, scores);
+    ``lone``: the near frame alone. None: no passage (nothing German read, or the tracker
+    made none)."""
+    if lone:
+        r = car.reads[-1]
+        if r is None or r.plate is None:
+            return None
+        s = r.scores()
+        return r.plate, r.ambiguous, None, (s,) if s is not None else ()
+    tracker = PassageTracker(TrackerConfig(dedup_s=0.0))
+    got = []
+    for i, r in enumerate(car.reads):
+        reads = [] if r is None or r.plate is None else [
+            PlateRead(_BOX, r.raw, r.confidence, r.plate, r.ambiguous, scores=r.scores())]
+        got += tracker.update(0.2 * i, reads)
+    got += tracker.flush()
+    if not got:
+        return None
+    p = got[0]
+    return p.plate, p.ambiguous, p.evidence, p.scores
+
+
+def outcome(car: Car, status: str | None, customer: str | None) -> str:
+    if status is None:
+        return "no_read"
+    if status == MATCHED:
+        return "correct" if customer == car.customer else "wrong_account"
+    if status == NEEDS_REVIEW:
+        return "needs_review"
+    return "correct" if car.customer is None else "unregistered"
+
+
+@dataclass
+class Replay:
+    """Per-car outcomes of both rules, the likelihood rule's match times, the wrong ones."""
+
+    counts: dict[tuple[str, str, str], Counter[str]] = field(default_factory=dict)
+    match_ms: list[float] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
+
+
+def replay(data: ReadsFile, thresholds: MatchThresholds) -> Replay:
+    world = world_of(data)
+    matcher = FuzzyMatcher(world.owner.items(), world.accounts.get, thresholds)
+    out = Replay()
+    for car in data.cars:
+        kind = "registered" if car.customer else "unregistered"
+        for mode in ("car", "lone"):
+            p = passage_of(car, mode == "lone")
+            for rule in ("text", "likelihood"):
+                status = customer = None
+                if p is not None:
+                    plate, ambiguous, evidence, scores = p
+                    use = scores if rule == "likelihood" else ()
+                    t0 = time.perf_counter()
+                    result = matcher.match(plate, ambiguous, evidence, use)
+                    if rule == "likelihood" and mode == "car":
+                        out.match_ms.append(1000 * (time.perf_counter() - t0))
+                    status = result.status
+                    customer = result.account.customer_number if result.account else None
+                verdict_name = outcome(car, status, customer)
+                if verdict_name == "wrong_account":
+                    out.wrong.append(f"{rule}/{mode}: {car.truth} ({kind}) read "
+                                     f"{[r.raw if r else None for r in car.reads]} -> "
+                                     f"{result.plate}")
+                out.counts.setdefault((mode, rule, kind), Counter())[verdict_name] += 1
+    return out
+
+
+def summary(data: ReadsFile, r: Replay) -> dict[str, object]:
+    rows = []
+    for (mode, rule, kind), c in sorted(r.counts.items()):
+        total = sum(c.values())
+        rows.append({"mode": mode, "rule": rule, "car": kind, "cars": total,
+                     **{o: c[o] for o in OUTCOMES},
+                     "correct_share": c["correct"] / total if total else None,
+                     "review_share": c["needs_review"] / total if total else None})
+    ms = sorted(r.match_ms)
+    lat = {"mean_ms": statistics.fmean(ms) if ms else 0.0,
+           "p95_ms": ms[int(0.95 * (len(ms) - 1))] if ms else 0.0,
+           "p99_ms": ms[int(0.99 * (len(ms) - 1))] if ms else 0.0}
+    frames = [fr for car in data.cars for fr in car.reads]
+    right = sum(1 for car in data.cars for fr in car.reads
+                if fr is not None and fr.plate is not None and fr.plate.compact == car.truth)
+    return {"seed": data.seed, "plates": data.plates, "cars": len(data.cars),
+            "frames_read_right": right / max(1, len(frames)),
+            "read_seconds": round(data.seconds), "rows": rows, "match_latency": lat,
+            "wrong": r.wrong}
+
+
+def print_summary(s: dict[str, object]) -> None:
+    print(f"seed {s['seed']}: {s['cars']} cars against {s['plates']} registered plates; "
+          f"frames read exactly right {100 * s['frames_read_right']:.1f}%")  # type: ignore[operator]
+    print(f"{'mode':<6}{'rule':<12}{'car':<14}{'cars':>6}"
+          + "".join(f"{o:>15}" for o in OUTCOMES) + f"{'correct %':>11}{'review %':>10}")
+    for row in s["rows"]:  # type: ignore[union-attr]
+        print(f"{row['mode']:<6}{row['rule']:<12}{row['car']:<14}{row['cars']:>6}"
+              + "".join(f"{row[o]:>15}" for o in OUTCOMES)
+              + f"{100 * row['correct_share']:>10.2f}%{100 * row['review_share']:>9.2f}%")
+    lat = s["match_latency"]
+    print(f"likelihood match per car: mean {lat['mean_ms']:.2f} ms, "  # type: ignore[index]
+          f"p95 {lat['p95_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms")  # type: ignore[index]
+    for w in s["wrong"]:  # type: ignore[union-attr]
+        print("  wrong:", w)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipeline.bench.match_reads",
+                                 description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    rd = sub.add_parser("read", help="render and read cars, write the reads to a file")
+    rd.add_argument("--seed", type=int, required=True,
+                    help="5000-5999 tuning, 9000-9999 reporting")
+    rd.add_argument("--cars", type=int, default=3000)
+    rd.add_argument("--plates", type=int, default=22000)
+    rd.add_argument("--out", type=Path, required=True)
+    mt = sub.add_parser("match", help="replay both rules on a reads file")
+    mt.add_argument("reads", type=Path, nargs="+")
+    mt.add_argument("--json", action="store_true")
+    for name, default in (("likelihood-margin", None), ("unregistered-margin", None),
+                          ("unregistered-share", None)):
+        mt.add_argument(f"--{name}", type=float, default=default)
+    args = ap.parse_args(argv)
+    if args.command == "read":
+        data = read_cars(args.seed, args.cars, args.plates, save=args.out)
+        args.out.write_bytes(pickle.dumps(data))
+        print(f"{len(data.cars)} cars read in {data.seconds:.0f} s -> {args.out}",
+              file=sys.stderr)
+        return 0
+    thresholds = MatchThresholds()
+    overrides = {k: v for k, v in (("likelihood_margin", args.likelihood_margin),
+                                   ("unregistered_margin", args.unregistered_margin),
+                                   ("unregistered_share", args.unregistered_share))
+                 if v is not None}
+    thresholds = replace(thresholds, **overrides)
+    for path in args.reads:
+        data = pickle.loads(path.read_bytes())  # noqa: S301 - our own benchmark file
+        s = summary(data, replay(data, thresholds))
+        s["thresholds"] = {k: getattr(thresholds, k) for k in (
+            "likelihood_margin", "unregistered_margin", "unregistered_share", "plates_around")}
+        if args.json:
+            print(json.dumps(s, indent=2, default=lambda x: None if x is math.inf else x))
+        else:
+            print(thresholds)
+            print_summary(s)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -8,7 +8,14 @@ from collections import Counter
 
 import pytest
 
-from pipeline.bench.match_bound import bound_curve, confused, main, plate_probability
+from pipeline.bench.match_bound import (
+    _preimages,
+    bound_curve,
+    clean_bound,
+    confused,
+    main,
+    plate_probability,
+)
 from pipeline.bench.match_simulation import PlateSource, build_world
 from pipeline.plate.grammar import Plate
 
@@ -69,9 +76,27 @@ def test_no_rule_checks_in_nearly_every_confused_read_without_wrong_accounts() -
     assert all(b.wrong == 0 for b in curve)
 
 
+def test_clean_reads_too_are_another_cars_misread_now_and_then() -> None:
+    rng = random.Random(3)
+    source = PlateSource(rng)
+    world = build_world(source, 22000)
+    facts = clean_bound(source, world, 5_000, rng)
+    # most clean texts are no likely misread of anything, but not all of them
+    assert 0.95 < facts["clean_share_at_one_wrong"] < 1.0
+    assert facts["clean_all_wrong_at_least"] > 1
+    assert facts["clean_registered_per_passages"] == pytest.approx(44_000)
+    # every preimage differs in one place and reads back as the plate
+    plate = Plate("OF", "AB", "123")
+    pre = _preimages(plate)
+    assert pre and all(sum(a != b for a, b in zip(p.compact, plate.compact, strict=True)) == 1
+                       for p, _ in pre)
+    assert all(0 < w <= 1 for _, w in pre)
+
+
 def test_cli_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--plates", "2000", "--samples", "2000", "--seed", "4", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["registered_share"] == 0.8
     assert [b["target"] for b in out["bound"]] == [0.5, 0.8, 0.9, 0.95, 0.99]
     assert out["one_confusion_per_passages"] == pytest.approx(12_000)
+    assert 0 < out["clean_share_at_one_wrong"] <= 1

@@ -12,6 +12,9 @@ the wrong accounts that buys. The other explanation counted is that car read rig
 customer's car when ``s`` is registered); other error paths that also end in ``s`` are left
 out, so the figures are *lower* bounds on the wrong check-ins.
 
+The same holds for clean reads (``clean_bound``): a registered car read right gives the text
+another customer's car, or an unregistered car, gives read with one confusion.
+
 The multi-frame mode with an error every read repeats has the same bound: the frames' own
 errors are drawn from the repeated read, not from the plate, so they tell nothing more about it.
 """
@@ -127,6 +130,58 @@ def bound_curve(source: PlateSource, world: World, samples: int, rng: random.Ran
                    "one_confusion_per_passages": mass}
 
 
+def _preimages(plate: Plate) -> list[tuple[Plate, float]]:
+    """Every plate that one confusion turns into ``plate``'s text, with the probability that
+    a one-confusion read of it is exactly that text."""
+    text = plate.compact
+    out = []
+    for i, read in enumerate(text):
+        for true, alts in CONFUSIONS.items():
+            weights = dict(alts)
+            if read not in weights:
+                continue
+            other = confused(plate, i, true)
+            spots = [j for j, c in enumerate(other.compact) if c in CONFUSIONS]
+            out.append((other, weights[read] / sum(weights.values()) / len(spots)))
+    return out
+
+
+def clean_bound(source: PlateSource, world: World, samples: int, rng: random.Random,
+                registered_share: float = REGISTERED_SHARE) -> dict[str, float]:
+    """The same bound for registered cars read *right*: their text is also what another
+    customer's car, or an unregistered car, read with one confusion gives. The share of clean
+    registered reads any rule can check in with at most one wrong account per PASSAGES
+    passages (on this error alone), and how many wrong accounts checking in all of them
+    costs at least. Clean unregistered cars cost no wrong account when reported
+    unregistered, so for them the bound is 100 %."""
+    registered = list(world.plates.values())
+    p_registered_car = registered_share / len(registered)
+    clean, one = ERROR_MIX["clean"], ERROR_MIX["one_confusion"]
+    ratios = []
+    for _ in range(samples):
+        plate = rng.choice(registered)
+        this = p_registered_car * clean
+        rival = 0.0
+        for other, p_read in _preimages(plate):
+            owner = world.owner.get(other.compact)
+            if owner == world.owner[plate.compact]:
+                continue  # the same customer's other car: the right account either way
+            if owner is not None:
+                rival += p_registered_car * one * p_read
+            else:
+                rival += (1 - registered_share) * one * plate_probability(source, other) * p_read
+        ratios.append(rival / this)
+    ratios.sort()
+    mass = registered_share * clean * PASSAGES
+    total, k = 0.0, 0
+    while k < samples and (total + ratios[k]) * mass / samples <= 1.0:
+        total += ratios[k]
+        k += 1
+    return {"clean_share_at_one_wrong": k / samples,
+            "clean_all_wrong_at_least": mass * sum(ratios) / samples,
+            "clean_registered_per_passages": mass}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pipeline.bench.match_bound",
                                  description=__doc__.split("\n")[0])
@@ -146,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     source = PlateSource(rng)
     world = build_world(source, args.plates)
     curve, facts = bound_curve(source, world, args.samples, rng, args.registered_share)
+    facts |= clean_bound(source, world, args.samples, rng, args.registered_share)
     if args.json:
         print(json.dumps({"seed": args.seed, "plates": len(world.owner),
                           "registered_share": args.registered_share,
@@ -163,6 +219,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{100 * b.target:>11.0f}%{b.wrong:>27.1f}")
     print(f"at most one wrong account expected: at most "
           f"{100 * facts['share_at_one_wrong']:.1f}% of one-confusion reads checked in")
+    print(f"clean reads of registered cars ({facts['clean_registered_per_passages']:.0f} per "
+          f"{PASSAGES}): at most {100 * facts['clean_share_at_one_wrong']:.2f}% checked in at "
+          f"one wrong account; checking in all costs at least "
+          f"{facts['clean_all_wrong_at_least']:.2f} wrong accounts (their text is another "
+          "car's one-confusion read); clean unregistered cars: 100% can be reported "
+          "unregistered at no wrong account")
     return 0
 
 

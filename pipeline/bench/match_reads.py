@@ -274,6 +274,34 @@ def summary(data: ReadsFile, r: Replay) -> dict[str, object]:
             "wrong": r.wrong}
 
 
+SWEEP_MARGIN = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+SWEEP_UNREGISTERED = (0.0, 1.0, 2.0, 4.0)
+
+
+def print_sweep(data: ReadsFile, base: MatchThresholds) -> None:
+    """Per margin pair, the likelihood rule's wrong accounts and shares (cars, lone reads)."""
+    print(f"seed {data.seed}, {len(data.cars)} cars; likelihood rule; per mode: wrong "
+          "accounts, registered checked in, review share, unregistered reported")
+    print(f"{'margin':>7}{'unreg':>7}" + "".join(
+        f"{m + ' ' + h:>14}" for m in ("car", "lone")
+        for h in ("wrong", "reg in %", "review %", "unreg %")))
+    for margin in SWEEP_MARGIN:
+        for unreg in SWEEP_UNREGISTERED:
+            t = replace(base, likelihood_margin=margin, unregistered_margin=unreg)
+            r = replay(data, t)
+            cells = []
+            for mode in ("car", "lone"):
+                reg = r.counts.get((mode, "likelihood", "registered"), Counter())
+                free = r.counts.get((mode, "likelihood", "unregistered"), Counter())
+                n = sum(reg.values()) + sum(free.values())
+                review = reg["needs_review"] + free["needs_review"]
+                cells += [f"{reg['wrong_account'] + free['wrong_account']:>14}",
+                          f"{100 * reg['correct'] / max(1, sum(reg.values())):>14.2f}",
+                          f"{100 * review / max(1, n):>14.2f}",
+                          f"{100 * free['correct'] / max(1, sum(free.values())):>14.2f}"]
+            print(f"{margin:>7}{unreg:>7}" + "".join(cells))
+
+
 def print_summary(s: dict[str, object]) -> None:
     print(f"seed {s['seed']}: {s['cars']} cars against {s['plates']} registered plates; "
           f"frames read exactly right {100 * s['frames_read_right']:.1f}%")  # type: ignore[operator]
@@ -309,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     mt = sub.add_parser("match", help="replay both rules on a reads file")
     mt.add_argument("reads", type=Path, nargs="+")
     mt.add_argument("--json", action="store_true")
+    mt.add_argument("--sweep", action="store_true",
+                    help="the likelihood rule on a grid of margins (tuning seeds only)")
     for name, default in (("likelihood-margin", None), ("unregistered-margin", None),
                           ("unregistered-share", None)):
         mt.add_argument(f"--{name}", type=float, default=default)
@@ -328,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     thresholds = replace(thresholds, **overrides)
     for path in args.reads:
         data = load_reads(path)
+        if args.sweep:
+            print_sweep(data, thresholds)
+            continue
         s = summary(data, replay(data, thresholds))
         s["thresholds"] = {k: getattr(thresholds, k) for k in (
             "likelihood_margin", "unregistered_margin", "unregistered_share", "plates_around")}

@@ -180,7 +180,19 @@ class MatchThresholds:
     read with one dropped is often exactly some other registered plate. 1.0 turns it off.
     Always, besides: every character of the accepted plate was read by some read of the car,
     and no read of the car was another customer's exact plate.
-    Tuned with ``python -m pipeline.bench.match_simulation --seed 1 --sweep`` (see there):
+    Likelihood rule (reads with CTC scores, ``pipeline.matching.likelihood``):
+    ``unregistered_share`` (default 0.2, 0.01-0.9): the share of arriving cars that are not
+    registered; ``plates_around`` (default 3,000,000, 10,000-100,000,000): the plates an
+    unregistered car may carry (the catchment's cars), so one unregistered plate has prior
+    ``unregistered_share / plates_around`` against ``(1 - unregistered_share) / registered``
+    for a registered one. ``likelihood_margin`` (nats, 0-50): the lead the checked-in plate
+    needs over every other customer's plate and over the best unregistered plate (priors
+    included); ``unregistered_margin`` (nats, 0-50): the lead an unregistered plate needs
+    over every registered one for ``unregistered`` instead of ``needs_review``;
+    ``max_scored_reads`` (1-20): a car's reads that are scored (the tracker keeps the most
+    confident first). Tuned with ``python -m pipeline.bench.match_reads`` on seeds 5000-5999.
+    The text rule's thresholds were tuned with
+    ``python -m pipeline.bench.match_simulation --seed 1 --sweep`` (see there):
     on the tuning seed slack 0.45 and more checked in wrong accounts when every read carries a
     confusion of its own; the margin on the reads taken as one removed 8 of 12 wrong accounts
     when every read repeats the car's error.

@@ -190,7 +190,13 @@ class MatchThresholds:
     included); ``unregistered_margin`` (nats, 0-50): the lead an unregistered plate needs
     over every registered one for ``unregistered`` instead of ``needs_review``;
     ``max_scored_reads`` (1-20): a car's reads that are scored (the tracker keeps the most
-    confident first). Tuned with ``python -m pipeline.bench.match_reads`` on seeds 5000-5999.
+    confident first). Tuned with ``python -m pipeline.bench.match_reads match --sweep`` on
+    tuning seed 5001 (800 cars): no margin checked in a wrong account there, so the margin is
+    the smallest whose checked-in cars would hold at most one wrong account per 100,000
+    passages if the likelihoods were calibrated (they looked so on that seed), with room to
+    spare: 3 gives 0.55 per 100,000, 6 gives 0.15 (lone reads 4.1), 8 gives 0.03 (lone 1.0)
+    for 0.15 (lone 5) points fewer check-ins. ``unregistered_margin`` 1.0: 0 and 1 report
+    as many unregistered cars as unregistered (99.4 % of lone reads), 2 fewer (98.7 %).
     The text rule's thresholds were tuned with
     ``python -m pipeline.bench.match_simulation --seed 1 --sweep`` (see there):
     on the tuning seed slack 0.45 and more checked in wrong accounts when every read carries a
@@ -207,8 +213,8 @@ class MatchThresholds:
     # Likelihood rule (reads with CTC scores; see pipeline.matching.likelihood)
     unregistered_share: float = 0.2
     plates_around: int = 3_000_000
-    likelihood_margin: float = 4.0
-    unregistered_margin: float = 2.0
+    likelihood_margin: float = 6.0
+    unregistered_margin: float = 1.0
     max_scored_reads: int = 6
 
     def __post_init__(self) -> None:

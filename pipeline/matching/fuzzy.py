@@ -38,6 +38,7 @@ from pipeline.matching.likelihood import (
     judge,
     labels_of,
     prior_gap,
+    seal_places,
 )
 from pipeline.matching.matcher import (
     MATCHED,
@@ -48,7 +49,7 @@ from pipeline.matching.matcher import (
     MatchResult,
 )
 from pipeline.plate.grammar import Plate
-from pipeline.reading.ctc import CharScores
+from pipeline.reading.ctc import CharScores, best_path
 from pipeline.store.accounts_csv import Account
 
 # Costs are kept in tenths (integers) so that sums compare exactly: 0.3 + 0.3 == 0.6.
@@ -189,8 +190,9 @@ class MatchThresholds:
     needs over every other customer's plate and over the best unregistered plate (priors
     included); ``unregistered_margin`` (nats, 0-50): the lead an unregistered plate needs
     over every registered one for ``unregistered`` instead of ``needs_review``;
-    ``max_scored_reads`` (1-20): a car's reads that are scored (the tracker keeps the most
-    confident first). Tuned with ``python -m pipeline.bench.match_reads match --sweep`` on
+    ``max_scored_reads`` (1-20, default 4: p95 4.5 ms CPU per car, 6 reads 5.0 ms): a car's
+    reads that are scored (the tracker keeps the most confident first). Tuned with
+    ``python -m pipeline.bench.match_reads match --sweep`` on
     tuning seed 5001 (800 cars): no margin checked in a wrong account there, so the margin is
     the smallest whose checked-in cars would hold at most one wrong account per 100,000
     passages if the likelihoods were calibrated (they looked so on that seed), with room to
@@ -215,7 +217,7 @@ class MatchThresholds:
     plates_around: int = 3_000_000
     likelihood_margin: float = 6.0
     unregistered_margin: float = 1.0
-    max_scored_reads: int = 6
+    max_scored_reads: int = 4
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_cost <= self.review_cost < INDEX_RADIUS:
@@ -406,6 +408,7 @@ class FuzzyMatcher:
         for s in reads:
             for text in alternatives(s):
                 labels.setdefault(compact_of(text), set()).add(text)
+        seals = seal_places(best_path(s.log_probs, s.charset) for s in reads)
         near = self.candidates(plate.compact, INDEX_RADIUS - 0.1)[:MAX_REGISTERED]
         with self._lock:
             owner = {c: self._owner[c] for c in labels if c in self._owner}
@@ -413,7 +416,7 @@ class FuzzyMatcher:
         owner |= {c.compact: c.customer_number for c in near}
         labels = {c: v for c, v in labels.items() if c in owner or grammatical(c)}
         for c in {*owner, plate.compact}:
-            labels.setdefault(c, set()).update(labels_of(c))
+            labels.setdefault(c, set()).update(labels_of(c, seals))
         scored = car_scores(reads, labels)
         prior = prior_gap(t.unregistered_share, registered, t.plates_around)
         return judge(scored, owner, prior, t.likelihood_margin, t.unregistered_margin,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -59,14 +59,20 @@ def grammatical(compact: str) -> bool:
                for d in (1, 2, 3))
 
 
-def labels_of(compact: str) -> tuple[str, ...]:
+def labels_of(compact: str, seals: frozenset[int] | None = None) -> tuple[str, ...]:
     """How the plate model may write ``compact``: the seals' mark after a 1-3 letter
-    district (each split that leaves letters after it), or no mark at all."""
-    out = [compact]
-    for d in (1, 2, 3):
-        if len(compact) > d + 1 and compact[:d + 1].isalpha():
-            out.append(compact[:d] + SEAL + compact[d:])
-    return tuple(out)
+    district (each split that leaves letters after it), or no mark at all. ``seals``: only
+    the splits at these places, where the car's reads put the mark (the rest are far less
+    likely, and scoring them is most of a match's time), or all when none of them fits."""
+    splits = [d for d in (1, 2, 3) if len(compact) > d + 1 and compact[:d + 1].isalpha()]
+    if seals is not None and any(d in seals for d in splits):
+        return tuple(compact[:d] + SEAL + compact[d:] for d in splits if d in seals)
+    return (compact, *(compact[:d] + SEAL + compact[d:] for d in splits))
+
+
+def seal_places(texts: Iterable[str]) -> frozenset[int]:
+    """Where the reads' texts put the seals' mark (characters before it)."""
+    return frozenset(t.index(SEAL) for t in texts if SEAL in t)
 
 
 def compact_of(text: str) -> str:

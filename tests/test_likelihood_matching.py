@@ -168,3 +168,24 @@ def test_real_model_reads_of_rendered_plates_match_by_likelihood(plate_reader, l
     unregistered = FuzzyMatcher([*filler, (neighbour, "2")], accounts.get)
     assert unregistered.match(read.plate, read.ambiguous, None,
                               (read.scores,)).status == UNREGISTERED
+
+
+def test_real_read_benchmark_reads_and_replays_both_rules(tmp_path, recogniser) -> None:
+    """match_reads on a few cars: rendered, read by the real model, saved, resumed and
+    replayed; every car has one outcome per mode and rule."""
+    from pipeline.bench.match_reads import load_reads, read_cars, replay
+
+    if recogniser.name != "kennzeichen_de":
+        pytest.skip("the German plate model is not in models/")
+    path = tmp_path / "reads.pkl"
+    first = read_cars(5002, 2, 2000, progress=False, save=path)
+    path.write_bytes(__import__("pickle").dumps(first))
+    data = read_cars(5002, 3, 2000, progress=False, save=path)  # resumes after car 2
+    assert [c.truth for c in data.cars[:2]] == [c.truth for c in first.cars]
+    assert len(data.cars) == 3 and load_reads(path).seed == 5002
+    result = replay(data, MatchThresholds())
+    for mode in ("car", "lone"):
+        for rule in ("text", "likelihood"):
+            assert sum(sum(c.values()) for (m, r, _), c in result.counts.items()
+                       if m == mode and r == rule) == 3
+    assert result.match_cpu_ms

@@ -189,3 +189,20 @@ def test_real_read_benchmark_reads_and_replays_both_rules(tmp_path, recogniser) 
             assert sum(sum(c.values()) for (m, r, _), c in result.counts.items()
                        if m == mode and r == rule) == 3
     assert result.match_cpu_ms
+
+
+def test_the_tracker_hands_the_most_confident_reads_scores_to_matching() -> None:
+    from pipeline.detection.types import Box
+    from pipeline.reading.plate_reader import PlateRead
+    from pipeline.tracking.passages import KEPT_SCORES, PassageTracker, TrackerConfig
+
+    tracker = PassageTracker(TrackerConfig(agree=99, dedup_s=0.0))
+    made = [made_up("OF-AB123") for _ in range(KEPT_SCORES + 3)]
+    confidences = [0.5 + 0.04 * i for i in range(len(made))]
+    for i, (s, c) in enumerate(zip(made, confidences, strict=True)):
+        read = PlateRead(Box(100, 100, 160, 36), "OF-AB123", c, plate("OF-AB123"), scores=s)
+        assert tracker.update(0.1 * i, [read]) == []
+    tracker.update(0.1 * len(made), [PlateRead(Box(100, 100, 160, 36), "OF-AB123", 0.99,
+                                               plate("OF-AB123"))])  # no scores: stock model
+    (passage,) = tracker.flush()
+    assert list(passage.scores) == made[::-1][:KEPT_SCORES]

@@ -8,7 +8,9 @@ candidate with IoU >= 0.5), the plate as the first candidate, candidates per ima
 milliseconds per frame with every image scaled to 1920 px wide (a 1080p camera's width),
 OpenCV on ``--threads`` threads. ``--baseline`` loads ``MorphologyDetector`` from another
 checkout's ``morphology.py`` (e.g. a ``git worktree`` of an older commit), so both are timed
-image by image, alternately, under the same load.
+image by image, alternately, under the same load. ``--hand`` adds this checkout's detector
+without the learned classifier and without the alternative boxes (``hand``: candidates
+ranked by the hand-set evidence weights, as before the classifier).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import cv2
 
-from pipeline.detection.morphology import MorphologyDetector
+from pipeline.detection.morphology import MorphologyConfig, MorphologyDetector
 from pipeline.detection.types import Detector
 from pipeline.evaluation import IOU_FOUND, load_labels
 from pipeline.frames.sources import read_image
@@ -103,11 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, help="another checkout's morphology.py")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--misses", action="store_true", help="name the images not first")
+    parser.add_argument("--hand", action="store_true",
+                        help="also the detector ranked by the hand-set weights, no classifier")
     args = parser.parse_args(argv)
     cv2.setNumThreads(args.threads)
     detectors: dict[str, Detector] = {}
     if args.baseline:
         detectors["baseline"] = load_baseline(args.baseline)
+    if args.hand:
+        detectors["hand"] = MorphologyDetector(MorphologyConfig(learned=False,
+                                                                alternatives=False))
     detectors["current"] = MorphologyDetector()
     for folder, tallies in measure(args.folders, detectors).items():
         print(folder)

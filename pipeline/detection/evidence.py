@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from pipeline.detection.characters import characters, dark_blobs
+from pipeline.detection.classifier import PlateClassifier, candidate_features
 from pipeline.detection.crop import plate_crop
 from pipeline.detection.types import WHOLE_IMAGE, Box, Detection
 
@@ -56,6 +57,12 @@ def evidence(image: np.ndarray, det: Detection, work: tuple[np.ndarray, float] |
              ) -> Evidence:
     """The glyph row and the band in ``det``'s crop; ``work``: a smaller copy of ``image``
     and its scale, used where the box is high enough there (resizing less is faster)."""
+    return judged(image, det, work)[0]
+
+
+def judged(image: np.ndarray, det: Detection, work: tuple[np.ndarray, float] | None = None
+           ) -> tuple[Evidence, np.ndarray]:
+    """``evidence`` and the crop it was measured on (``HEIGHT`` px high; empty if none)."""
     if work is not None and det.box.h * work[1] >= HEIGHT:
         small, f = work
         b = det.box
@@ -64,7 +71,7 @@ def evidence(image: np.ndarray, det: Detection, work: tuple[np.ndarray, float] |
         image = small
     crop = plate_crop(image, det, PAD)
     if crop.size == 0 or min(crop.shape[:2]) < 4:
-        return Evidence(0, 0.0)
+        return Evidence(0, 0.0), crop[:0]
     width = max(1, int(round(crop.shape[1] * HEIGHT / crop.shape[0])))
     small = cv2.resize(crop, (width, HEIGHT), interpolation=cv2.INTER_AREA
                        if crop.shape[0] > HEIGHT else cv2.INTER_LINEAR)
@@ -78,7 +85,7 @@ def evidence(image: np.ndarray, det: Detection, work: tuple[np.ndarray, float] |
         band = max(0.0, float(blue[:, :cut].mean(axis=0).max())
                    - (float(rest.mean()) if rest.size else 0.0))
     height = float(np.median([g.h for g in glyphs])) / HEIGHT if glyphs else 0.0
-    return Evidence(len(glyphs), band, height)
+    return Evidence(len(glyphs), band, height), small
 
 
 def plate_score(det: Detection, ev: Evidence) -> float:
@@ -89,21 +96,40 @@ def plate_score(det: Detection, ev: Evidence) -> float:
 
 
 def rank(image: np.ndarray, found: list[Detection],
-         work: tuple[np.ndarray, float] | None = None) -> list[Detection]:
-    """``found`` best first, each with ``plate_score`` for its score: the whole image first
+         work: tuple[np.ndarray, float] | None = None,
+         classifier: PlateClassifier | None = None) -> list[Detection]:
+    """``found`` best first, each with its plate score for its score: the whole image first
     when it is plate-shaped, or its plate field when that shows a glyph row (a bright sky is
-    no plate), then by score; those scoring under ``MIN_SCORE`` are dropped. ``work`` as for
-    ``evidence``."""
+    no plate), then by score. The score is the ``classifier``'s, which drops those under its
+    threshold; without one ``plate_score``, dropping those under ``MIN_SCORE``. ``work`` as
+    for ``evidence``."""
     height, width = image.shape[:2]
-    ranked = []
+    kept: list[tuple[Detection, Evidence]] = []
+    feats = []
     for d in found:
-        ev = evidence(image, d, work)
+        ev, crop = judged(image, d, work)
         whole = d.source == WHOLE_IMAGE
         if whole and d.box.area < width * height and (
                 ev.glyphs < MIN_FIELD_GLYPHS or ev.glyph_height < MIN_FIELD_GLYPH_HEIGHT):
             continue
-        score = plate_score(d, ev)
-        if whole or score >= MIN_SCORE:
-            ranked.append((whole, Detection(d.box, score, d.lines, d.angle, d.source)))
+        if classifier is not None:
+            if crop.size == 0:
+                if not whole:
+                    continue
+                crop = np.zeros((HEIGHT, 4 * HEIGHT), np.uint8)
+            feats.append(candidate_features(image, crop, d, ev.glyphs, ev.glyph_height,
+                                            ev.band))
+        kept.append((d, ev))
+    if classifier is not None:
+        scores = classifier.scores(np.stack(feats)) if feats else np.zeros(0)
+        cut = classifier.threshold
+    else:
+        scores = np.array([plate_score(d, ev) for d, ev in kept])
+        cut = MIN_SCORE
+    ranked = []
+    for (d, _), score in zip(kept, scores, strict=True):
+        whole = d.source == WHOLE_IMAGE
+        if whole or score >= cut:
+            ranked.append((whole, Detection(d.box, float(score), d.lines, d.angle, d.source)))
     ranked.sort(key=lambda t: (t[0], t[1].score), reverse=True)
     return [d for _, d in ranked]

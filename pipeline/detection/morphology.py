@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pipeline.detection.classifier import PlateClassifier, default_classifier
 from pipeline.detection.evidence import rank
 from pipeline.detection.two_line import find_rows
 from pipeline.detection.types import MERGED, WHOLE_IMAGE, Box, Detection
@@ -61,15 +62,32 @@ class MorphologyConfig:
     whole_aspect: tuple[float, float] = (2.5, 8.0)  # an image this shape is a plate crop
     field_share: float = 0.2  # a bright plate-shaped field covering this much of the image
     rank: bool = True  # order by the evidence in the crop (glyph row, EU band)
+    learned: bool = True  # rank and gate with the trained classifier when it is installed
+    # also offer the morphology's own box when growing it to the bright field changed it
+    # much (a light car body can join the field): the ranking picks the better one
+    alternatives: bool = True
 
 
 class MorphologyDetector:
-    """Black-hat + Sobel + closing, on a copy ``work_width`` pixels wide."""
+    """Black-hat + Sobel + closing, on a copy ``work_width`` pixels wide; ``classifier``
+    ranks the candidates (default: the shipped one, when ``config.learned``)."""
 
-    def __init__(self, config: MorphologyConfig | None = None) -> None:
+    def __init__(self, config: MorphologyConfig | None = None,
+                 classifier: PlateClassifier | None = None) -> None:
         self.config = config or MorphologyConfig()
+        self.classifier = classifier if classifier is not None or not self.config.learned \
+            else default_classifier()
 
     def detect(self, image: np.ndarray) -> list[Detection]:
+        found, work = self.propose(image)
+        if self.config.rank:
+            found = rank(image, found, work, self.classifier)
+        return found[: self.config.max_candidates]
+
+    def propose(self, image: np.ndarray
+                ) -> tuple[list[Detection], tuple[np.ndarray, float]]:
+        """Every candidate, unranked and uncut, in full-frame pixels, and the work copy with
+        its scale (for ``evidence.rank``)."""
         cfg = self.config
         height, width = image.shape[:2]
         scale = min(1.0, cfg.work_width / width)
@@ -89,7 +107,12 @@ class MorphologyDetector:
             if f > 1 else None
         seeds = _merge_halves(_suppress(found + self._coarse(coarse), 0.4),
                               _suppress(short, 0.4), cfg)
-        boxes = _suppress([_grow_to_plate(gray, d) for d in seeds], 0.4)
+        grown = [_grow_to_plate(gray, d) for d in seeds]
+        boxes = _suppress(grown, 0.4)
+        if cfg.alternatives:
+            alts = [d for d, g in zip(seeds, grown, strict=True) if g.box.iou(d.box) < 0.6]
+            boxes += [d for d in _suppress(alts, 0.4)
+                      if all(d.box.iou(k.box) < 0.8 for k in boxes)]
         if cfg.two_line:
             two = [t for d in seeds + _suppress(squat, 0.4)
                    if (t := _two_line_plate(gray, d, cfg, image, scale)) is not None]
@@ -101,9 +124,7 @@ class MorphologyDetector:
         out = [Detection(Box(int(d.box.x * inv), int(d.box.y * inv), int(round(d.box.w * inv)),
                              int(round(d.box.h * inv))), d.score, d.lines, d.angle, d.source)
                for d in boxes]
-        if cfg.rank:
-            out = rank(image, out, (small, scale))
-        return out[: cfg.max_candidates]
+        return out, (small, scale)
 
     def _coarse(self, coarse: np.ndarray | None) -> list[Detection]:
         """Candidates on the work copy ``coarse_factor`` times smaller, in the work copy's

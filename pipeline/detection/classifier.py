@@ -16,12 +16,15 @@ import sysconfig
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from pipeline.detection.characters import characters, dark_blobs
 from pipeline.detection.types import MERGED, WHOLE_IMAGE, Detection
+
+if TYPE_CHECKING:
+    from pipeline.detection.evidence import Evidence
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +37,19 @@ HOG_SIZE = (128, 32)  # width, height the crop is scaled to for its HOG
 _HOG = cv2.HOGDescriptor(HOG_SIZE, (16, 16), (8, 8), (8, 8), 9)
 
 
-def candidate_features(image: np.ndarray, crop: np.ndarray, det: Detection, glyph_count: int,
-                       glyph_height: float, band: float) -> np.ndarray:
-    """The feature vector of ``det``: scalars from the morphology and the evidence, then
-    the HOG of ``crop`` (the candidate's padded crop, any size, BGR or grey)."""
+def candidate_features(image: np.ndarray, crop: np.ndarray, det: Detection,
+                       ev: Evidence) -> np.ndarray:
+    """The feature vector of ``det``: scalars from the morphology and the evidence ``ev``
+    measured on ``crop`` (the candidate's padded crop at the evidence's height, BGR or
+    grey), then the HOG of ``crop``."""
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     height, width = image.shape[:2]
-    chars = characters(dark_blobs(gray), gray.shape[1], gray.shape[0]) if glyph_count else []
-    span = ((chars[-1].x + chars[-1].w - chars[0].x) / gray.shape[1]) if chars else 0.0
-    rows = float(np.std([c.cy for c in chars])) / gray.shape[0] if chars else 0.0
     scalars = np.array([
-        det.score, min(glyph_count, 8) / 8, glyph_height, min(1.0, band / 0.35),
+        det.score, min(ev.glyphs, 8) / 8, ev.glyph_height, min(1.0, ev.band / 0.35),
         float(np.log(gray.shape[1] / max(1, gray.shape[0]))),
         det.box.w / width, det.box.h / height,
         det.source == MERGED, det.source == WHOLE_IMAGE, det.lines == 2, abs(det.angle) / 30,
-        float(gray.std()) / 128, float(gray.mean()) / 255, span, rows,
+        float(gray.std()) / 128, float(gray.mean()) / 255, ev.span, ev.spread,
     ], np.float32)
     assert len(scalars) == SCALARS
     hog = _HOG.compute(cv2.resize(gray, HOG_SIZE, interpolation=cv2.INTER_AREA)).ravel()

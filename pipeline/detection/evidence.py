@@ -44,6 +44,8 @@ class Evidence:
     glyphs: int
     band: float
     glyph_height: float = 0.0
+    span: float = 0.0  # share of the crop's width from the first glyph to the last
+    spread: float = 0.0  # standard deviation of the glyph centres' heights, of the crop's
 
 
 def eu_blue(bgr: np.ndarray) -> np.ndarray:
@@ -84,8 +86,12 @@ def judged(image: np.ndarray, det: Detection, work: tuple[np.ndarray, float] | N
         rest = blue[:, cut:]
         band = max(0.0, float(blue[:, :cut].mean(axis=0).max())
                    - (float(rest.mean()) if rest.size else 0.0))
-    height = float(np.median([g.h for g in glyphs])) / HEIGHT if glyphs else 0.0
-    return Evidence(len(glyphs), band, height), small
+    if not glyphs:
+        return Evidence(0, band), small
+    height = float(np.median([g.h for g in glyphs])) / HEIGHT
+    span = (glyphs[-1].x + glyphs[-1].w - glyphs[0].x) / width
+    spread = float(np.std([g.cy for g in glyphs])) / HEIGHT
+    return Evidence(len(glyphs), band, height, span, spread), small
 
 
 def plate_score(det: Detection, ev: Evidence) -> float:
@@ -117,8 +123,7 @@ def rank(image: np.ndarray, found: list[Detection],
                 if not whole:
                     continue
                 crop = np.zeros((HEIGHT, 4 * HEIGHT), np.uint8)
-            feats.append(candidate_features(image, crop, d, ev.glyphs, ev.glyph_height,
-                                            ev.band))
+            feats.append(candidate_features(image, crop, d, ev))
         kept.append((d, ev))
     if classifier is not None:
         scores = classifier.scores(np.stack(feats)) if feats else np.zeros(0)

@@ -93,8 +93,7 @@ def collect(seeds: dict[str, int], counts: dict[str, int]) -> Candidates:
                 if crop.size == 0:
                     crop = np.zeros((HEIGHT, 4 * HEIGHT), np.uint8)
                 iou = d.box.iou(box) if box is not None else 0.0
-                rows["x"].append(candidate_features(image, crop, d, ev.glyphs, ev.glyph_height,
-                                                    ev.band))
+                rows["x"].append(candidate_features(image, crop, d, ev))
                 rows["y"].append(iou >= IOU_FOUND)
                 rows["iou"].append(iou)
                 rows["frame"].append(index)

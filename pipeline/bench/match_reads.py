@@ -26,6 +26,33 @@ unregistered), ``wrong_account``, ``needs_review``, ``unregistered`` (a register
 reported unregistered) and ``no_read`` (the grammar or the tracker gave no passage).
 
 Seeds: tuning 5000-5999, reporting 9000-9999 (never tune on them), as the scene generator.
+``match --sweep`` (tuning seeds only) shows every margin pair on the same reads.
+
+Figures (2026-12-01, crop renderer, 3 frames per car, 22,000 registered plates, 20 %
+unregistered cars; defaults likelihood_margin 6, unregistered_margin 1, chosen on seed 5001,
+800 cars). Reporting seed 9001, 3,000 cars, frames read exactly right 89.3 %:
+
+=====================  ======================  ======================
+per car                likelihood rule         text rule (same reads)
+=====================  ======================  ======================
+cars (3 frames):
+wrong accounts         0                       0
+registered checked in  2,379 / 2,407 (98.8 %)  2,354 (97.8 %)
+review, of all cars    5 (0.17 %)              79 (2.6 %)
+unregistered reported  584 / 593 (98.5 %)      535 (90.2 %)
+lone reads (near):
+wrong accounts         0                       1 (exact hit: OF-YM5 read OF-VM5, registered)
+registered checked in  2,175 (90.4 %)          2,138 (88.8 %)
+review, of all cars    128 (4.3 %)             214 (7.1 %)
+unregistered reported  585 (98.7 %)            539 (90.9 %)
+=====================  ======================  ======================
+
+Cars with no passage (nothing German read, or the tracker made none): 30 of 3,000 (car mode),
+18 (lone), the same for both rules. Likelihood match per car (car mode): CPU p95 4.0 ms,
+p99 7.0 ms; wall p95 7.7 ms on two cores shared with a training run. Every frame here has its
+own degradations (light, angle, resolution, blur, noise drawn per frame), so an error that
+every frame of a car repeats (dirt on one glyph) is rarer than on a real camera; the sum over
+frames treats them as independent, which is why the margin was chosen with room to spare.
 """
 
 from __future__ import annotations

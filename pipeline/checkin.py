@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 import uuid
@@ -13,15 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pipeline.detection.gate import MotionGate
-from pipeline.events.arrival import ArrivalEvent, Topics, build_arrival, iso, utc_now
+from pipeline.domain import OutboxItem, ReadRecord, iso, utc_now
+from pipeline.events.arrival import ArrivalEvent, build_arrival
+from pipeline.events.topics import Topics
 from pipeline.frames.types import Frame, FrameSource
 from pipeline.matching.matcher import MATCHED, Matcher
 from pipeline.privacy.pseudonyms import plate_pseudonym
 from pipeline.reading.plate_reader import PlateReader
 from pipeline.store.errors import store_error_hint
-from pipeline.store.protocol import Store
-from pipeline.store.sqlite_store import OutboxItem, ReadRecord
-from pipeline.tracking.passages import Passage, PassageTracker
+from pipeline.store.protocol import DuplicateError, Store
+from pipeline.tracking.passages import Passage, PassageTracker, TrackerConfig
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +62,20 @@ class CheckIn:
                  hmac_key: bytes, on_event: Callable[[ArrivalEvent], None] | None = None,
                  clock: Callable[[], datetime] = utc_now, detail: str = "full",
                  gate: MotionGate | None = None, replay_key: str | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None,
+                 dedup_s: float = TrackerConfig.dedup_s) -> None:
         """``stop``: once set, the frame in hand is not read further (a stop within a
-        second, not after every candidate of a busy frame)."""
+        second, not after every candidate of a busy frame). ``dedup_s``: a customer's same
+        car announced again within it is the same visit (``[tracking] dedup_s``; the tracker
+        keeps one car's track together, this window also covers a second track of it and,
+        through the store, the other cameras)."""
         self.reader = reader
         self.stop = stop
         self.gate = gate
         # Files and folders can be replayed after a crash: their ids are derived from the
         # passage, so a replayed passage is recognised as already recorded.
         self.replay_key = replay_key
+        self.dedup_s = dedup_s
         self.tracker = tracker
         self.matcher = matcher
         self.store = store
@@ -179,7 +184,7 @@ class CheckIn:
     def _duplicate(self, passage: Passage, key: tuple[str, str | None]) -> bool:
         """The same customer's same car announced within the dedup window (e.g. a second
         track of one car whose misread matched fuzzily); a second car is a new arrival."""
-        window = self.tracker.config.dedup_s
+        window = self.dedup_s
         self._announced = {k: t for k, t in self._announced.items()
                            if passage.first_seen - t <= window}
         duplicate = key in self._announced
@@ -194,7 +199,7 @@ class CheckIn:
         if match.status == MATCHED and match.account is not None and self._duplicate(
                 passage, (match.account.customer_number, match.plate)):
             log.info("customer %s seen again within %.0f s: same visit, not announced again",
-                     match.account.customer_number, self.tracker.config.dedup_s)
+                     match.account.customer_number, self.dedup_s)
             return None
         seen_at = self._seen_at(passage)
         event_id = None
@@ -237,11 +242,11 @@ class CheckIn:
             # the shared store also knows what the other cameras announced (cross-camera dedup)
             if not self.store.record_passage(
                     record, item.outbox,
-                    dedup_s=self.tracker.config.dedup_s if item.matched else 0.0):
+                    dedup_s=self.dedup_s if item.matched else 0.0):
                 log.info("customer %s announced by another camera within %.0f s: same visit",
-                         record.customer_number, self.tracker.config.dedup_s)
+                         record.customer_number, self.dedup_s)
                 return False
-        except sqlite3.IntegrityError:  # also PostgreSQL's (DuplicateError)
+        except DuplicateError:
             if self.replay_key is None:
                 raise
             log.info("passage %s was recorded before the restart; not announced again",

@@ -12,6 +12,7 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.config import ConfigError, Settings, check_settings, load_settings
+from pipeline.domain import Status
 from pipeline.terminal import UserError
 
 log = logging.getLogger("kennzeichen-checkin")
@@ -101,17 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help="stock english_g2 and the German plate model side by side")
     ev_.add_argument("--json", action="store_true")
 
-    bench = _sub(sub, "bench", "Real-time benchmark: a synthetic 25 fps stream through the real "
-                 "pipeline and a loopback Mosquitto, per-stage times, latency, and the naive "
-                 "EasyOCR baseline (needs fonts-opendin and mosquitto).",
-                 "kennzeichen-checkin bench --resolution 1080p --seconds 120")
-    bench.add_argument("--resolution", choices=["720p", "1080p"], default="720p")
-    bench.add_argument("--seconds", type=float, default=120.0, help="stream length")
-    bench.add_argument("--seed", type=int, default=7000)
-    bench.add_argument("--cache", type=Path, help="where rendered streams are kept")
-    bench.add_argument("--baseline-frames", type=int, default=5,
-                       help="whole frames for the naive readtext baseline (0: skip)")
-    bench.add_argument("--json", action="store_true")
 
     acc = _sub(sub, "accounts", "Manage the pre-registered customer accounts.",
                "kennzeichen-checkin accounts import config/accounts.example.csv")
@@ -181,8 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "kennzeichen-checkin reads list --since 30m --status needs_review --json")
     rlist.add_argument("--since", default="12h", help="how far back: 90s, 10m, 2h, 1d "
                        "(default 12h)")
-    rlist.add_argument("--status", choices=["matched", "unregistered", "needs_review",
-                                            "dismissed"])
+    rlist.add_argument("--status", choices=[s.value for s in Status])
     rlist.add_argument("--json", action="store_true")
     for name, text, example in (
             ("correct", "Set the right plate; it is matched again.",
@@ -307,7 +296,6 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "eval": commands.cmd_eval,
         "reads": commands.cmd_reads,
         "console": commands.cmd_console,
-        "bench": commands.cmd_bench,
         "campaign": commands.cmd_campaign,
         "doctor": commands.cmd_doctor,
     }

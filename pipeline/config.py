@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.display.server import DisplaySettings
-from pipeline.events.mqtt_publisher import PROTOCOLS, MqttSettings
+from pipeline.display.views import DisplaySettings
+from pipeline.events.mqtt_client import PROTOCOLS, MqttSettings
 from pipeline.matching.fuzzy import MatchThresholds
 from pipeline.privacy.debug_crops import DebugSettings
 from pipeline.privacy.retention import PrivacySettings

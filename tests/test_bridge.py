@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
+from pipeline.domain import OutboxItem, ReadRecord
 from pipeline.events.local_broker import MosquittoProcess, free_port, mosquitto_binary
-from pipeline.events.mqtt_publisher import MqttPublisher, MqttSettings
-from pipeline.store.sqlite_store import OutboxItem, ReadRecord, SqliteStore
+from pipeline.events.mqtt_client import MqttSettings
+from pipeline.events.mqtt_publisher import MqttPublisher
+from pipeline.store.sqlite_store import SqliteStore
 from tests.bridge import bridge_config
 
 pytestmark = pytest.mark.real

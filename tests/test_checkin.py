@@ -10,12 +10,12 @@ import numpy as np
 
 from pipeline.checkin import CheckIn
 from pipeline.detection.types import Box
-from pipeline.events.arrival import Topics
+from pipeline.domain import Account
+from pipeline.events.topics import Topics
 from pipeline.frames.types import Frame
 from pipeline.matching.store_sync import StoreMatcher
 from pipeline.plate.grammar import Plate
 from pipeline.reading.plate_reader import PlateRead
-from pipeline.store.accounts_csv import Account
 from pipeline.store.sqlite_store import SqliteStore
 from pipeline.tracking.passages import PassageTracker, TrackerConfig
 

@@ -10,11 +10,12 @@ from typing import Any
 
 from pipeline.commands import deliver_now
 from pipeline.config import load_settings
-from pipeline.events.arrival import Topics
+from pipeline.domain import ReadRecord
 from pipeline.events.local_broker import MosquittoProcess
+from pipeline.events.topics import Topics
 from pipeline.operator.console import ConsoleApp, sort_for_review
 from pipeline.operator.corrections import Corrections
-from pipeline.store.sqlite_store import ReadRecord, SqliteStore
+from pipeline.store.sqlite_store import SqliteStore
 from tests.test_operator import config, misread
 
 KEYS = {"-": "minus", " ": "space"}
@@ -71,7 +72,7 @@ def test_console_refresh_latency_with_500_reads(tmp_path: Path) -> None:
     screen, with 500 reads listed (printed, not asserted: a benchmark, not a timed test)."""
     from datetime import UTC, datetime, timedelta
 
-    from pipeline.events.arrival import iso
+    from pipeline.domain import iso
 
     store = SqliteStore(tmp_path / "c.sqlite3")
     start = datetime.now(UTC) - timedelta(hours=1)

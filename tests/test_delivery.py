@@ -9,19 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipeline.domain import OutboxItem, ReadRecord
 from pipeline.events.local_broker import MosquittoProcess, free_port
-from pipeline.events.mqtt_publisher import MqttPublisher, MqttSettings
-from pipeline.store.sqlite_store import OutboxItem, ReadRecord, SqliteStore
+from pipeline.events.mqtt_client import MqttSettings
+from pipeline.events.mqtt_publisher import MqttPublisher
+from pipeline.store.sqlite_store import SqliteStore
 from tests.conftest import fill
-
-
-def wait_until(condition: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return bool(condition())
+from tests.waiting import wait_until
 
 
 def queue_events(store: SqliteStore, start: int, count: int) -> list[str]:
@@ -45,8 +39,8 @@ def test_events_wait_in_the_outbox_until_the_broker_comes(tmp_path: Path,
     publisher.start()
     ids = queue_events(store, 0, 5)
     publisher.notify()
-    time.sleep(1.0)
-    assert store.outbox_depth() == 5  # no broker: nothing is dropped
+    assert wait_until(lambda: publisher.link_state == "unreachable", 30), "no attempt made"
+    assert store.outbox_depth() == 5  # the publisher ran, found no broker and dropped nothing
     broker = MosquittoProcess(port=port).start()
     try:
         sub = subscriber_factory(port, "checkin/test/#")
@@ -83,9 +77,12 @@ def test_broker_killed_and_restarted_loses_nothing(tmp_path: Path,
             subs.append(subscriber_factory(port, "checkin/test/arrival"))
             assert publisher.flush(60), "outbox not drained after the restart"
         assert store.outbox_depth() == 0
-        time.sleep(0.5)
-        seen = {p["event_id"] for s in subs for p in s.payloads("arrival")}
-        assert set(expected) <= seen, f"lost: {sorted(set(expected) - seen)}"
+
+        def seen() -> set[str]:
+            return {p["event_id"] for s in subs for p in s.payloads("arrival")}
+
+        assert wait_until(lambda: set(expected) <= seen(), 20), \
+            f"lost: {sorted(set(expected) - seen())}"
     finally:
         publisher.stop()
         broker.stop()

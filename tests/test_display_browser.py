@@ -15,9 +15,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from pipeline.display.server import DisplayServer, DisplaySettings
+from pipeline.display.server import DisplayServer
+from pipeline.display.views import DisplaySettings
 from pipeline.events.local_broker import MosquittoProcess
-from pipeline.events.mqtt_publisher import MqttSettings
+from pipeline.events.mqtt_client import MqttSettings
 from pipeline.queue.model import QueueSettings
 from pipeline.queue.service import QueueService
 from tests.test_queue_service import PREFIX, arrival

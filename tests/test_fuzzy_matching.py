@@ -15,6 +15,7 @@ from pipeline.bench.match_simulation import (
     simulate_passages,
     summarise,
 )
+from pipeline.domain import Account
 from pipeline.matching.fuzzy import (
     PAIR_COSTS,
     FuzzyMatcher,
@@ -28,7 +29,6 @@ from pipeline.matching.fuzzy import (
 from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, UNREGISTERED, ExactMatcher
 from pipeline.plate.edits import levenshtein
 from pipeline.plate.grammar import Plate, plate_from_label
-from pipeline.store.accounts_csv import Account
 
 plates = st.text(alphabet="ABDEFGHIOQSWZ0125689ÄÖÜ", min_size=1, max_size=9)
 

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from pipeline.cli import main
-from pipeline.events.arrival import build_arrival, iso
+from pipeline.domain import Account, OutboxItem, ReadRecord, iso
+from pipeline.events.arrival import build_arrival
 from pipeline.events.local_broker import MosquittoProcess, free_port
 from pipeline.matching.matcher import UNREGISTERED, MatchResult
 from pipeline.plate.grammar import Plate
-from pipeline.store.accounts_csv import Account
-from pipeline.store.sqlite_store import OutboxItem, ReadRecord, SqliteStore
+from pipeline.store.sqlite_store import SqliteStore
 from pipeline.tracking.passages import Passage
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.events.arrival import build_arrival, iso
+from pipeline.domain import Account, OutboxItem, ReadRecord, iso
+from pipeline.events.arrival import build_arrival
 from pipeline.matching.matcher import MATCHED, UNREGISTERED, MatchResult
 from pipeline.plate.grammar import Plate
 from pipeline.privacy.pseudonyms import load_or_create_key, plate_pseudonym
 from pipeline.privacy.retention import PrivacySettings, cutoffs, purge
-from pipeline.store.accounts_csv import Account
-from pipeline.store.sqlite_store import OutboxItem, ReadRecord, SqliteStore
+from pipeline.store.sqlite_store import SqliteStore
 from pipeline.tracking.passages import Passage
 
 ANNA = Account("10001", "Anna Schmidt", ("OFAB123",), "Jahresabrechnung", ("OF-AB 123",))
@@ -84,7 +84,7 @@ def test_unregistered_reads_go_at_the_end_of_the_service_day(store: SqliteStore,
 
 def test_reads_an_operator_dismissed_go_at_the_next_purge(store: SqliteStore,
                                                           tmp_path: Path) -> None:
-    from pipeline.events.arrival import Topics
+    from pipeline.events.topics import Topics
     from pipeline.operator.corrections import Corrections
 
     key = load_or_create_key(tmp_path / "k")

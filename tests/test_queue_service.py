@@ -14,7 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from pipeline import cli
 from pipeline.events.local_broker import MosquittoProcess
-from pipeline.events.mqtt_publisher import MqttSettings
+from pipeline.events.mqtt_client import MqttSettings
 from pipeline.queue.model import QueueSettings
 from pipeline.queue.service import QueueService
 from pipeline.store.sqlite_store import SqliteStore

@@ -9,9 +9,9 @@ import pytest
 
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import parse_plate
-from pipeline.plate.rescore import nearby_districts, parse_read
 from pipeline.reading.ctc import CharScores
 from pipeline.reading.recognisers import PlateModelRecogniser, Recogniser, TextRead
+from pipeline.reading.rescore import nearby_districts, parse_read
 
 CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ-"
 DISTRICTS = district_codes()

@@ -7,7 +7,6 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -18,6 +17,7 @@ from pipeline.events.local_broker import free_port
 from pipeline.frames.sources import STREAM_TIMEOUT_MS, CaptureSource, FolderSource, open_source
 from pipeline.frames.types import Frame, SourceStats
 from tests.mjpeg_camera import MjpegCamera
+from tests.waiting import wait_until
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_frames"
 
@@ -152,14 +152,6 @@ def _collect(source: CaptureSource) -> tuple[list[Frame], threading.Thread]:
     return got, thread
 
 
-def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
 
 @pytest.mark.real
 def test_real_http_camera_that_dies_and_comes_back_is_reconnected(tmp_path: Path) -> None:
@@ -168,15 +160,15 @@ def test_real_http_camera_that_dies_and_comes_back_is_reconnected(tmp_path: Path
     source = CaptureSource(camera.url, live=True, backoff=(0.2, 0.5))
     got, thread = _collect(source)
     try:
-        assert _wait(lambda: len(got) >= 10, 20), "no frames from the live stream"
+        assert wait_until(lambda: len(got) >= 10, 20), "no frames from the live stream"
         assert source.stats.online
         camera.stop()
-        assert _wait(lambda: not source.stats.online, 15), "a dead camera must show offline"
+        assert wait_until(lambda: not source.stats.online, 15), "a dead camera must show offline"
         before = len(got)
         time.sleep(1.0)  # refused connections meanwhile: retried with backoff, no frames
         assert len(got) == before
         camera.start()
-        assert _wait(lambda: len(got) >= before + 10, 20), "frames must resume after return"
+        assert wait_until(lambda: len(got) >= before + 10, 20), "frames must resume after return"
         assert source.stats.online and source.stats.reconnects == 1
         numbers = [f.number for f in got]
         assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
@@ -193,15 +185,15 @@ def test_real_http_camera_that_hangs_counts_as_dead_and_is_reopened(tmp_path: Pa
     source = CaptureSource(camera.url, live=True, backoff=(0.2, 0.5))
     got, thread = _collect(source)
     try:
-        assert _wait(lambda: len(got) >= 5, 20)
+        assert wait_until(lambda: len(got) >= 5, 20)
         camera.hang()
         started = time.monotonic()
-        assert _wait(lambda: not source.stats.online, 3 * STREAM_TIMEOUT_MS / 1000)
+        assert wait_until(lambda: not source.stats.online, 3 * STREAM_TIMEOUT_MS / 1000)
         assert time.monotonic() - started < 2 * STREAM_TIMEOUT_MS / 1000
         camera.stop()
         camera.start()
         before = len(got)
-        assert _wait(lambda: len(got) >= before + 5, 20)
+        assert wait_until(lambda: len(got) >= before + 5, 20)
         assert source.stats.reconnects == 1
     finally:
         source.close()

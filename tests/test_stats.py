@@ -11,11 +11,11 @@ import pytest
 
 from pipeline import cli
 from pipeline.bench.queue_simulation import write_day_to_store
+from pipeline.domain import Account, ReadRecord
 from pipeline.stats.chart import render_png
 from pipeline.stats.queries import load_day
 from pipeline.stats.report import format_table
-from pipeline.store.accounts_csv import Account
-from pipeline.store.sqlite_store import ReadRecord, SqliteStore
+from pipeline.store.sqlite_store import SqliteStore
 
 DAY = date(2026, 11, 24)
 TZ = "Europe/Berlin"

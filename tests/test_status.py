@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
-from pipeline.events.arrival import Topics
 from pipeline.events.status import StatusReporter
+from pipeline.events.topics import Topics
 from pipeline.frames.types import SourceStats
 
 

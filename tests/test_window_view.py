@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline.commands.events import format_arrival
-from pipeline.events.arrival import local_clock
+from pipeline.domain import local_clock
 from tests.test_operator import cli, config, misread
 
 ANNA = {"customer_number": "10001", "display_name": "Anna Schmidt",

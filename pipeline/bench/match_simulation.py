@@ -97,6 +97,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pipeline.detection.types import Box
+from pipeline.domain import Account
 from pipeline.matching.fuzzy import (
     FuzzyMatcher,
     MatchThresholds,
@@ -108,7 +109,6 @@ from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, Candidate, Evidence
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import MAX_CHARS, Plate, parse_plate
 from pipeline.reading.plate_reader import PlateRead
-from pipeline.store.accounts_csv import Account
 from pipeline.tracking.passages import Passage as TrackedPassage
 from pipeline.tracking.passages import PassageTracker, TrackerConfig
 

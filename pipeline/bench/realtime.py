@@ -1,6 +1,6 @@
 """Real-time benchmark: a synthetic 25 fps camera stream through the real pipeline.
 
-    kennzeichen-checkin bench --resolution 1080p --seconds 120 [--json]
+    python -m pipeline.bench.realtime --resolution 1080p --seconds 120 [--json]
 
 1. Renders a drive-in stream with the project's scene generator (one car every 10-30 s,
    some with a second car in view; seeds 7000+, never used for tuning) into an MJPEG file,
@@ -174,34 +174,31 @@ def run_pipeline_on(stream: Path, cars: list[CarPass], workdir: Path) -> dict[st
     """The product's pipeline on the paced stream, against a loopback Mosquitto."""
     import torch
 
-    from pipeline.checkin import CheckIn, RunSummary, run_source
-    from pipeline.commands import build_reader
+    from pipeline.assembly import build_checkin, build_reader, topics
+    from pipeline.checkin import RunSummary, run_source
     from pipeline.config import CameraSettings, Settings
-    from pipeline.detection.gate import MotionGate
-    from pipeline.events.arrival import Topics
+    from pipeline.domain import Account
     from pipeline.events.local_broker import MosquittoProcess
-    from pipeline.events.mqtt_publisher import MqttPublisher, MqttSettings
+    from pipeline.events.mqtt_client import MqttSettings
+    from pipeline.events.mqtt_publisher import MqttPublisher
     from pipeline.frames.grabber import LatestFrameGrabber
-    from pipeline.matching.store_sync import StoreMatcher
-    from pipeline.store.accounts_csv import Account
     from pipeline.store.sqlite_store import SqliteStore
-    from pipeline.tracking.passages import PassageTracker
 
     # the camera as installed: the region of interest is the loop entrance of the generated
     # scene, as in config/sample-frames.toml (the drive-in sign above is not a plate)
-    settings = Settings(camera=CameraSettings(roi=SCENE_ROI))
+    settings = Settings(topic_prefix="bench/site",
+                        camera=CameraSettings(id="bench", site="site", roi=SCENE_ROI))
     store = SqliteStore(workdir / "bench.sqlite3")
     store.import_accounts([Account(c.customer, f"Kunde {c.customer}", (c.plate.replace("-", ""),))
                            for c in cars if c.customer])
     broker = MosquittoProcess().start()
-    topics = Topics("bench/site")
-    publisher = MqttPublisher(MqttSettings(port=broker.port), store, topics.availability)
+    publisher = MqttPublisher(MqttSettings(port=broker.port), store,
+                              topics(settings).availability)
     acked: dict[str, float] = {}
     publisher.on_ack = lambda event_id: acked.setdefault(event_id, time.monotonic())
     reader = build_reader(settings)  # loaded and warmed up before the camera starts
-    checkin = CheckIn(reader, PassageTracker(settings.tracking), StoreMatcher(store), store,
-                      topics, "bench", "site", hmac_key=b"b" * 32,
-                      on_event=lambda _e: publisher.notify(), gate=MotionGate())
+    checkin = build_checkin(settings, reader, store, hmac_key=b"b" * 32,
+                            on_event=lambda _e: publisher.notify())
     video = PacedVideo(stream)
     source = LatestFrameGrabber(video)
     publisher.start()
@@ -373,3 +370,28 @@ def format_result(r: dict[str, Any]) -> str:
 
 def to_json(result: dict[str, Any]) -> str:
     return json.dumps(result, indent=2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  python -m pipeline.bench.realtime --resolution 1080p --seconds 120")
+    ap.add_argument("--resolution", choices=sorted(RESOLUTIONS), default="720p")
+    ap.add_argument("--seconds", type=float, default=120.0, help="stream length")
+    ap.add_argument("--seed", type=int, default=7000)
+    ap.add_argument("--cache", type=Path, help="where rendered streams are kept")
+    ap.add_argument("--baseline-frames", type=int, default=5,
+                    help="whole frames for the naive readtext baseline (0: skip)")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    result = bench(a.resolution, a.seconds, a.seed, a.cache, a.baseline_frames,
+                   progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print(to_json(result) if a.json else format_result(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -203,9 +203,10 @@ def measure_outbox(database: str, workers: int, events: int) -> tuple[float, int
 def worker(database: str, port: int, events: int, name: str) -> None:
     """One camera process: record passages with their events as fast as it can, while its
     publisher drains the shared outbox."""
-    from pipeline.events.mqtt_publisher import MqttPublisher, MqttSettings
+    from pipeline.domain import OutboxItem, ReadRecord
+    from pipeline.events.mqtt_client import MqttSettings
+    from pipeline.events.mqtt_publisher import MqttPublisher
     from pipeline.store.open import open_store
-    from pipeline.store.sqlite_store import OutboxItem, ReadRecord
 
     store = open_store(database)
     publisher = MqttPublisher(MqttSettings(port=port), store, None)

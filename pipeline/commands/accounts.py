@@ -6,12 +6,13 @@ import argparse
 import logging
 from typing import Any
 
-from pipeline.commands.wiring import crops_retention, open_store
+from pipeline.assembly import crops_retention, open_store
 from pipeline.config import Settings
+from pipeline.domain import Account
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
 from pipeline.privacy.debug_crops import purge_crops
-from pipeline.store.accounts_csv import Account, CsvImportError, read_accounts_csv
+from pipeline.store.accounts_csv import CsvImportError, read_accounts_csv
 from pipeline.store.open import describe
 from pipeline.store.protocol import PlateConflictError, Store
 from pipeline.terminal import UserError, print_json

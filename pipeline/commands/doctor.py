@@ -18,16 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pipeline.commands.wiring import models_dir, open_store
+from pipeline.assembly import models_dir, open_store
 from pipeline.config import Settings
-from pipeline.events.arrival import Topics, iso
+from pipeline.domain import OutboxItem, iso
 from pipeline.events.mqtt_publisher import MqttPublisher
+from pipeline.events.topics import Topics
 from pipeline.reading.recognisers import (
     PLATE_MODEL,
     load_recogniser,
     plate_model_present,
 )
-from pipeline.store.sql_common import OutboxItem
 from pipeline.terminal import print_json
 
 CAMERA_TIMEOUT_S = 5.0

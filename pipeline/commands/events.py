@@ -10,8 +10,9 @@ import threading
 from typing import Any
 
 from pipeline.config import Settings
-from pipeline.events.arrival import Topics, local_clock
-from pipeline.events.mqtt_publisher import MqttSettings
+from pipeline.domain import local_clock
+from pipeline.events.mqtt_client import MqttSettings, make_client
+from pipeline.events.topics import Topics
 from pipeline.matching.matcher import NEEDS_REVIEW
 from pipeline.operator.corrections import DISMISSED
 
@@ -46,17 +47,7 @@ def format_arrival(payload: dict[str, Any], tz: str = "Europe/Berlin") -> str:
 def subscribe(mqtt: MqttSettings, topic: str, on_payload: Any) -> Any:
     """Subscribe (QoS 1) and call ``on_payload(dict)`` for every JSON message; returns the
     running paho client."""
-    import uuid
-
-    import paho.mqtt.client as paho
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    client = paho.Client(CallbackAPIVersion.VERSION2,
-                         client_id=f"kennzeichen-tail-{uuid.uuid4().hex[:8]}")
-    if mqtt.username:
-        client.username_pw_set(mqtt.username, mqtt.password or None)
-    if mqtt.tls_ca:
-        client.tls_set(ca_certs=mqtt.tls_ca)
+    client = make_client(mqtt, "kennzeichen-tail")
     subscribed = threading.Event()
 
     def on_connect(c: Any, u: Any, f: Any, rc: Any, p: Any) -> None:
@@ -72,7 +63,6 @@ def subscribe(mqtt: MqttSettings, topic: str, on_payload: Any) -> Any:
     client.on_connect = on_connect
     client.on_subscribe = lambda *a: subscribed.set()
     client.on_message = on_message
-    client.reconnect_delay_set(1, 30)
     client.connect_async(mqtt.host, mqtt.port)
     client.loop_start()
     if not subscribed.wait(10):

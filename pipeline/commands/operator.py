@@ -6,10 +6,10 @@ import argparse
 import logging
 from typing import Any
 
-from pipeline.commands.wiring import open_store
+from pipeline.assembly import open_store
 from pipeline.config import Settings
-from pipeline.events.arrival import Topics
 from pipeline.events.mqtt_publisher import MqttPublisher
+from pipeline.events.topics import Topics
 from pipeline.store.protocol import Store
 from pipeline.terminal import UserError, print_json
 
@@ -48,7 +48,7 @@ def deliver_now(settings: Settings, store: Store, timeout: float = 5.0) -> bool:
 def cmd_reads(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime, timedelta
 
-    from pipeline.events.arrival import iso, local_clock
+    from pipeline.domain import iso, local_clock
     from pipeline.operator.corrections import CorrectionError, Corrections, operator_name
 
     store = open_store(settings)

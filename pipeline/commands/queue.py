@@ -28,7 +28,7 @@ def _wait_until_stopped() -> None:
 
 
 def _start_queue_service(settings: Settings, with_stats: bool) -> tuple[Any, Any]:
-    from pipeline.commands.wiring import open_store
+    from pipeline.assembly import open_store
     from pipeline.queue.service import QueueService
 
     store = open_store(settings) if with_stats else None
@@ -57,7 +57,8 @@ def _latest_queue(settings: Settings, timeout: float, accept: Any = lambda paylo
                   subscribed: threading.Event | None = None) -> dict[str, Any] | None:
     """The retained queue message (or the first one ``accept`` takes) within ``timeout``;
     ``subscribed`` is set once the broker has confirmed the subscription."""
-    from pipeline.queue.topics import make_client, queue_topic
+    from pipeline.events.mqtt_client import make_client
+    from pipeline.events.topics import Topics
 
     got: list[dict[str, Any]] = []
     done = threading.Event()
@@ -72,7 +73,7 @@ def _latest_queue(settings: Settings, timeout: float, accept: Any = lambda paylo
             got.append(payload)
             done.set()
 
-    client.on_connect = lambda c, u, f, rc, p: c.subscribe(queue_topic(settings.prefix), 1)
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe(Topics(settings.prefix).queue, 1)
     if subscribed is not None:
         client.on_subscribe = lambda *a: subscribed.set()
     client.on_message = on_message
@@ -111,8 +112,9 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_served(args: argparse.Namespace, settings: Settings) -> int:
     """Publish the window's command and wait for the queue service to confirm it."""
+    from pipeline.events.mqtt_client import make_client
+    from pipeline.events.topics import Topics
     from pipeline.queue.service import new_command_id
-    from pipeline.queue.topics import make_client, served_topic
     from pipeline.terminal import UserError, print_json
 
     command_id = new_command_id()
@@ -132,7 +134,7 @@ def cmd_served(args: argparse.Namespace, settings: Settings) -> int:
     watcher.start()
     subscribed.wait(args.timeout)  # the confirmation must not go out before we listen
     try:
-        info = client.publish(served_topic(settings.prefix), json.dumps(command), qos=1)
+        info = client.publish(Topics(settings.prefix).served, json.dumps(command), qos=1)
         info.wait_for_publish(timeout=args.timeout)
     finally:
         client.disconnect()
@@ -179,7 +181,7 @@ def cmd_display(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.commands.wiring import open_store
+    from pipeline.assembly import open_store
     from pipeline.stats.queries import load_day
     from pipeline.stats.report import format_table
     from pipeline.terminal import UserError, print_json

@@ -1,4 +1,4 @@
-"""Commands that read plates: run, demo, read, eval, bench."""
+"""Commands that read plates: run, demo, read, eval."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipeline.assembly import build_reader, open_store
 from pipeline.commands.events import format_arrival, subscribe
-from pipeline.commands.wiring import build_reader, open_store, run_pipeline
+from pipeline.commands.wiring import run_pipeline
 from pipeline.config import Settings
-from pipeline.events.mqtt_publisher import MqttSettings
+from pipeline.events.mqtt_client import MqttSettings
 from pipeline.frames.sources import SourceError, UnreadableImage, decode_image
 from pipeline.plate.districts import district_codes
 from pipeline.store.accounts_csv import read_accounts_csv
@@ -227,15 +228,4 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     else:
         for name, summary in results.items():
             print(format_report(name, summary))
-    return 0
-
-
-
-
-def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.bench.realtime import bench, format_result, to_json
-
-    result = bench(args.resolution, args.seconds, args.seed, args.cache, args.baseline_frames,
-                   progress=lambda msg: print(msg, file=sys.stderr, flush=True))
-    print(to_json(result) if args.json else format_result(result))
     return 0

@@ -1,4 +1,5 @@
-"""The composition root: stages built from settings, and the ingest run itself."""
+"""The ingest run: a source through the pipeline (built by ``pipeline.assembly``) to the
+broker, with status, purge and resume point around it."""
 
 from __future__ import annotations
 
@@ -7,77 +8,29 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from pipeline import assembly
 from pipeline.config import Settings
-from pipeline.detection.gate import MotionGate
-from pipeline.detection.morphology import MorphologyDetector
-from pipeline.detection.roi import RegionOfInterest
-from pipeline.events.arrival import Topics
-from pipeline.events.mqtt_publisher import MqttPublisher, MqttSettings
+from pipeline.domain import Status
+from pipeline.events.mqtt_client import MqttSettings
+from pipeline.events.mqtt_publisher import MqttPublisher
 from pipeline.frames.grabber import LatestFrameGrabber
 from pipeline.frames.sources import open_source
-from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, UNREGISTERED
-from pipeline.matching.store_sync import StoreMatcher
-from pipeline.plate.districts import district_codes
-from pipeline.privacy.debug_crops import CropSaver
 from pipeline.privacy.pseudonyms import load_or_create_key
 from pipeline.privacy.retention import PurgeScheduler
-from pipeline.reading.plate_reader import PlateReader
-from pipeline.reading.recognisers import DEFAULT_MODELS_DIR, default_threads, load_recogniser
-from pipeline.rectify.rectify import rectify
 from pipeline.store.open import describe
-from pipeline.store.open import open_store as open_database
-from pipeline.store.protocol import Store
-from pipeline.tracking.passages import PassageTracker
 
 log = logging.getLogger("kennzeichen-checkin")
-
-
-def models_dir(settings: Settings) -> Path:
-    """Where the German model is read from: ``[reading] models_dir``, else the default."""
-    return Path(settings.reading.models_dir) if settings.reading.models_dir \
-        else DEFAULT_MODELS_DIR
-
-
-def build_reader(settings: Settings) -> PlateReader:
-    cfg = settings.reading
-    models = models_dir(settings)
-    recogniser = load_recogniser(models, prefer=cfg.recogniser,
-                                 threads=cfg.torch_threads or default_threads())
-    # warm up now, not on the first car: the first call builds the network's buffers
-    recogniser.recognise(np.full((40, 190, 3), 255, np.uint8))
-    roi = RegionOfInterest(settings.camera.roi) if settings.camera.roi else None
-    saver = None
-    if settings.debug.save_crops:
-        log.warning("debug.save_crops is on: plate crops are written to %s and deleted after "
-                    "%.0f h", settings.debug.crops_dir, settings.debug.crops_max_age_h)
-        saver = CropSaver(Path(settings.debug.crops_dir))
-    return PlateReader(MorphologyDetector(), recogniser, district_codes(),
-                       max_crops=cfg.max_crops, roi=roi, on_crop=saver,
-                       rectifier=rectify if cfg.rectify else None)
-
-
-def crops_retention(settings: Settings) -> tuple[Path, float] | None:
-    debug = settings.debug
-    folder = Path(debug.crops_dir)
-    return (folder, debug.crops_max_age_h) if debug.save_crops or folder.is_dir() else None
-
-
-def open_store(settings: Settings) -> Store:
-    """SQLite (a path or ``sqlite:///…``) or PostgreSQL (``postgresql://…``)."""
-    return open_database(settings.database)
 
 
 def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
                  stop: threading.Event | None = None, restart: bool = False) -> dict[str, Any]:
     """Run the ingest loop on one source until it ends (or ``stop``), then flush the outbox.
     A folder or file resumes where an interrupted run left it (``restart``: from the top)."""
-    from pipeline.checkin import CheckIn, RunSummary, run_source
+    from pipeline.checkin import RunSummary, run_source
     from pipeline.events.status import StatusReporter
 
     stop = stop or threading.Event()
-    store = open_store(settings)
+    store = assembly.open_store(settings)
     live = source_spec.isdigit() or "://" in source_spec
     replay_key = None if live else str(Path(source_spec).resolve())
     start = 0
@@ -96,7 +49,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         raise
     if getattr(source, "live", False):
         source = LatestFrameGrabber(source)  # never fall behind a live camera
-    topics = Topics(settings.prefix, settings.camera.id)
+    topics = assembly.topics(settings)
     publisher = MqttPublisher(mqtt, store, topics.availability)
     summary = RunSummary()
 
@@ -107,7 +60,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
                 "outbox_depth": store.outbox_depth(), "broker_connected": publisher.connected,
                 "broker_refused": publisher.refused, "unstored": summary.unstored}
 
-    purger = PurgeScheduler(store, settings.privacy, crops=crops_retention(settings))
+    purger = PurgeScheduler(store, settings.privacy, crops=assembly.crops_retention(settings))
     status = StatusReporter(topics, settings.camera.id, settings.camera.site, source.stats,
                             counters, publisher.publish_retained, settings.status_interval_s)
     try:
@@ -116,15 +69,10 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
             log.info("%d event(s) from an earlier run wait in the outbox; sending them first",
                      backlog)
         publisher.start()
-        reader = build_reader(settings)
-        matcher = StoreMatcher(store, settings.matching)
-        checkin = CheckIn(reader, PassageTracker(settings.tracking), matcher, store,
-                          topics, settings.camera.id, settings.camera.site,
-                          hmac_key=load_or_create_key(settings.hmac_key_path),
-                          on_event=lambda _e: publisher.notify(),
-                          detail=settings.privacy.matched_payload,
-                          gate=MotionGate() if settings.reading.motion_gate else None,
-                          replay_key=replay_key, stop=stop)
+        reader = assembly.build_reader(settings)
+        checkin = assembly.build_checkin(
+            settings, reader, store, hmac_key=load_or_create_key(settings.hmac_key_path),
+            on_event=lambda _e: publisher.notify(), replay_key=replay_key, stop=stop)
         status.start()
         purger.start()
         save = None if replay_key is None else (
@@ -154,9 +102,9 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         "camera_reconnects": source.stats.reconnects,
         "ended_early_at_frame": source.stats.ended_early_at,
         "arrivals": summary.passages,
-        "matched": summary.count(MATCHED),
-        "unregistered": summary.count(UNREGISTERED),
-        "needs_review": summary.count(NEEDS_REVIEW),
+        "matched": summary.count(Status.MATCHED),
+        "unregistered": summary.count(Status.UNREGISTERED),
+        "needs_review": summary.count(Status.NEEDS_REVIEW),
         "published": publisher.published,
         "undelivered": undelivered,
         "broker_refused": publisher.refused,

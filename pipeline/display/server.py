@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from pipeline.events.mqtt_publisher import MqttSettings
-from pipeline.queue.topics import make_client, queue_topic
+from pipeline.display.views import DisplaySettings
+from pipeline.events.mqtt_client import MqttSettings, make_client
+from pipeline.events.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +30,11 @@ TYPES = {"html": "text/html; charset=utf-8", "css": "text/css; charset=utf-8",
 KEEPALIVE_S = 15.0
 
 
-@dataclass(frozen=True)
-class DisplaySettings:
-    """The ``[display]`` section of the config (documented in the example config)."""
-
-    host: str = "127.0.0.1"  # 0.0.0.0: screens on other PCs of the site network
-    port: int = 8080
-    title: str = "Drive-in"
-    show_next: int = 8  # cars listed on the window page
-    window_detail: str = "name"  # anonymous | reason | name | full (capped by [queue] detail)
-
-
 class QueueFeed:
     """The latest queue message and the broker state; pages wait on ``changed``."""
 
     def __init__(self, mqtt_settings: MqttSettings, prefix: str) -> None:
-        self.topic = queue_topic(prefix)
+        self.topic = Topics(prefix).queue
         self.queue: dict[str, Any] | None = None
         self.connected = False
         self.version = 0

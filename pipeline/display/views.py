@@ -7,6 +7,7 @@ both ``[queue] detail`` (what the topic carries) and ``[display] window_detail``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline.queue.model import QUEUE_DETAILS
@@ -19,6 +20,17 @@ CAR_FIELDS = {
     "name": ("display_name", "customer_number"),
     "full": ("plate",),
 }
+
+
+@dataclass(frozen=True)
+class DisplaySettings:
+    """The ``[display]`` section of the config (documented in the example config)."""
+
+    host: str = "127.0.0.1"  # 0.0.0.0: screens on other PCs of the site network
+    port: int = 8080
+    title: str = "Drive-in"
+    show_next: int = 8  # cars listed on the window page
+    window_detail: str = "name"  # anonymous | reason | name | full (capped by [queue] detail)
 
 
 def entrance_view(queue: dict[str, Any] | None, broker_connected: bool) -> dict[str, Any]:

@@ -1,14 +1,5 @@
-"""Arrival events: topics and JSON payloads (pure; no I/O).
-
-Topics, under a configurable prefix (default ``checkin/<site>``)::
-
-    <prefix>/arrival                    QoS 1, one message per car passage (every camera)
-    <prefix>/availability/<camera_id>   retained ``online`` / ``offline`` (the last will)
-    <prefix>/status/<camera_id>         retained heartbeat every ``status_interval_s``
-    <prefix>/camera/<camera_id>         retained camera state, on every change
-
-The retained topics are per camera so that several cameras of a site, on one prefix, each
-keep their own last state.
+"""Arrival events: their JSON payloads (pure; no I/O), sent on ``Topics.arrival``
+(``pipeline.events.topics``).
 
 Consumers deduplicate by ``event_id``: delivery is at least once, so after a broker restart or
 a lost acknowledgement the same event may arrive twice, always with the same id.
@@ -19,40 +10,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
+from pipeline.domain import Account, iso
 from pipeline.matching.matcher import MATCHED, MatchResult
-from pipeline.store.accounts_csv import Account
 from pipeline.tracking.passages import Passage
 
 SCHEMA_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Topics:
-    prefix: str
-    camera_id: str = ""  # the retained per-camera topics end in it
-
-    @property
-    def arrival(self) -> str:
-        return f"{self.prefix}/arrival"
-
-    def _per_camera(self, kind: str) -> str:
-        return f"{self.prefix}/{kind}/{self.camera_id}" if self.camera_id \
-            else f"{self.prefix}/{kind}"
-
-    @property
-    def availability(self) -> str:
-        return self._per_camera("availability")
-
-    @property
-    def status(self) -> str:
-        return self._per_camera("status")
-
-    @property
-    def camera(self) -> str:
-        return self._per_camera("camera")
 
 
 @dataclass(frozen=True)
@@ -63,26 +27,6 @@ class ArrivalEvent:
 
     def to_json(self) -> str:
         return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"))
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def local_clock(stamp: str, tz: str, fmt: str = "%H:%M:%S") -> str:
-    """An ISO 8601 UTC stamp (payloads, the store) as a person at the site reads it: the
-    clock time in the site's zone ``tz`` (``[privacy] timezone``). Not a stamp: as given."""
-    try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return stamp
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
 def registered_display(account: Account, compact: str | None) -> str | None:

@@ -16,44 +16,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import ssl
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
+from pipeline.domain import OutboxItem
+from pipeline.events.mqtt_client import PROTOCOLS, MqttSettings, make_client
 from pipeline.store.errors import store_error_hint
-from pipeline.store.sqlite_store import OutboxItem
 
 log = logging.getLogger(__name__)
 
 
-# MQTT protocol versions a setting may name, with paho's constant
-PROTOCOLS = {"5": mqtt.MQTTv5, "3.1.1": mqtt.MQTTv311}
-
 # After the broker refused an event, or the outbox could not be updated, the delivery thread
 # waits this long (doubling up to the maximum) before it tries again.
 RETRY_DELAY_S = (1.0, 60.0)
-
-
-@dataclass(frozen=True)
-class MqttSettings:
-    """Broker connection; secrets come from the config file or the environment, never logs."""
-
-    host: str = "127.0.0.1"
-    port: int = 1883
-    client_id: str = ""
-    username: str = ""
-    password: str = ""
-    tls_ca: str = ""
-    keepalive: int = 30
-    ack_timeout_s: float = 10.0
-    protocol: str = "5"  # "5", or "3.1.1" for a broker without MQTT 5 (refusals go unseen)
 
 
 def refusal_hint(reason: mqtt.ReasonCode, topic: str, username: str) -> str:
@@ -129,24 +108,18 @@ class MqttPublisher:
         self._broker_has: set[str] = set()
         self._link = _Once()  # broker unreachable / refusing the login
         self._delivery = _Once()  # broker refusing events / outbox not writable
-        client_id = settings.client_id or f"kennzeichen-checkin-{uuid.uuid4().hex[:8]}"
-        if self._v5:
-            self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                      protocol=mqtt.MQTTv5)
-        else:
-            self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                      clean_session=True, protocol=mqtt.MQTTv311)
-        if settings.username:
-            self.client.username_pw_set(settings.username, settings.password or None)
-        if settings.tls_ca:
-            self.client.tls_set(ca_certs=settings.tls_ca, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        if availability_topic:
-            self.client.will_set(availability_topic, "offline", qos=1, retain=True)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client = make_client(settings, "kennzeichen-checkin", client_id=settings.client_id,
+                                  will_topic=availability_topic, protocol=settings.protocol)
         self.client.on_connect = self._on_connect
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
+
+    @property
+    def link_state(self) -> str | None:
+        """The broker link as last logged: ``connected``, ``unreachable``, ``lost``, a
+        refusal, or None before the first attempt."""
+        return self._link.state
 
     @property
     def connected(self) -> bool:

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pipeline import __version__
-from pipeline.events.arrival import Topics, iso
+from pipeline.domain import iso
+from pipeline.events.topics import Topics
 from pipeline.frames.types import SourceStats
 
 log = logging.getLogger(__name__)

@@ -19,14 +19,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 
-from pipeline.events.arrival import iso, local_clock
+from pipeline.domain import Account, ReadRecord, iso, local_clock
 from pipeline.matching.fuzzy import FuzzyMatcher
 from pipeline.matching.matcher import NEEDS_REVIEW
 from pipeline.operator.corrections import CorrectionError, Corrections
 from pipeline.plate.grammar import parse_plate
-from pipeline.store.accounts_csv import Account
 from pipeline.store.protocol import Store
-from pipeline.store.sqlite_store import ReadRecord
 
 STATUS_STYLE = {"needs_review": "bold black on yellow", "matched": "green",
                 "unregistered": "cyan", "dismissed": "dim"}

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.events.arrival import Topics, add_account, iso, utc_now
+from pipeline.domain import Account, AuditEntry, OutboxItem, ReadRecord, iso, utc_now
+from pipeline.events.arrival import add_account
+from pipeline.events.topics import Topics
 from pipeline.matching.matcher import MATCHED, UNREGISTERED
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
-from pipeline.store.accounts_csv import Account
 from pipeline.store.protocol import Store
-from pipeline.store.sqlite_store import AuditEntry, OutboxItem, ReadRecord
 
 DISMISSED = "dismissed"
 

@@ -16,10 +16,9 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pipeline.events.arrival import iso
+from pipeline.domain import PurgeReport, iso
 from pipeline.privacy.debug_crops import purge_crops
 from pipeline.store.protocol import Store
-from pipeline.store.sqlite_store import PurgeReport
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.events.arrival import iso
+from pipeline.domain import iso
 from pipeline.queue.model import (
     Car,
     QueueSettings,

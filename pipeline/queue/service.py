@@ -19,11 +19,11 @@ from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 
-from pipeline.events.arrival import Topics, iso
-from pipeline.events.mqtt_publisher import MqttSettings
+from pipeline.domain import iso
+from pipeline.events.mqtt_client import MqttSettings, make_client
+from pipeline.events.topics import Topics
 from pipeline.queue.model import Fact, QueueSettings, QueueState, arrive, correct, expire, serve
 from pipeline.queue.payload import car_from_event, merge, queue_payload, state_from_payload
-from pipeline.queue.topics import make_client, queue_topic, served_topic
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,8 @@ class QueueService:
         self.facts = facts
         self._now = clock
         self.arrival_topic = Topics(prefix).arrival
-        self.queue_topic = queue_topic(prefix)
-        self.served_topic = served_topic(prefix)
+        self.queue_topic = Topics(prefix).queue
+        self.served_topic = Topics(prefix).served
         self.state = QueueState()
         self._lock = threading.RLock()
         self._restored = False

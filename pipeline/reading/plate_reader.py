@@ -20,9 +20,9 @@ from pipeline.detection.roi import RegionOfInterest
 from pipeline.detection.two_line import split_rows
 from pipeline.detection.types import DETECTOR, Box, Detection, Detector
 from pipeline.plate.grammar import Plate, plate_chars
-from pipeline.plate.rescore import parse_read
 from pipeline.reading.ctc import CharScores
 from pipeline.reading.recognisers import Recogniser, TextRead
+from pipeline.reading.rescore import parse_read
 from pipeline.rectify.rectify import Rectified, district_len, rectify
 
 # Confidence multipliers: a read that needed fixes, or that another split explains as well,

@@ -11,11 +11,13 @@ matplotlib.use("Agg")
 logging.getLogger("matplotlib").setLevel(logging.WARNING)  # no per-axis INFO chatter
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pipeline.stats.queries import DayStats  # noqa: E402
+from pipeline.domain import Status  # noqa: E402
+from pipeline.stats.queries import STATUSES, DayStats  # noqa: E402
 
-COLOURS = {"matched": "#2e7d32", "unregistered": "#9e9e9e", "needs_review": "#f9a825"}
-LABELS = {"matched": "registered", "unregistered": "unregistered",
-          "needs_review": "needs review"}
+COLOURS = {Status.MATCHED: "#2e7d32", Status.UNREGISTERED: "#9e9e9e",
+           Status.NEEDS_REVIEW: "#f9a825"}
+LABELS = {Status.MATCHED: "registered", Status.UNREGISTERED: "unregistered",
+          Status.NEEDS_REVIEW: "needs review"}
 
 
 def render_png(stats: DayStats, path: Path) -> Path:
@@ -26,7 +28,7 @@ def render_png(stats: DayStats, path: Path) -> Path:
     (arr, share), (wait, corr) = axes
     starts = [b.start for b in stats.buckets]
     bottom = [0] * len(starts)
-    for status in ("matched", "unregistered", "needs_review"):
+    for status in STATUSES:
         values = [getattr(b, status) for b in stats.buckets]
         arr.bar(starts, values, bottom=bottom, color=COLOURS[status], label=LABELS[status])
         bottom = [x + y for x, y in zip(bottom, values, strict=True)]
@@ -38,7 +40,7 @@ def render_png(stats: DayStats, path: Path) -> Path:
     arr.set_ylabel("cars")
     arr.legend(loc="upper right")
 
-    counts = [stats.share[s] for s in ("matched", "unregistered", "needs_review")]
+    counts = [stats.share[s] for s in STATUSES]
     if stats.arrivals:
         share.pie(counts, labels=[LABELS[s] for s in LABELS], autopct="%.0f%%",
                   colors=[COLOURS[s] for s in COLOURS], startangle=90)

@@ -9,9 +9,9 @@ from statistics import fmean, median, quantiles
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from pipeline.store.sqlite_store import VisitFact
+from pipeline.domain import ARRIVAL_STATUSES, Status, VisitFact
 
-STATUSES = ("matched", "unregistered", "needs_review")
+STATUSES = tuple(s.value for s in ARRIVAL_STATUSES)
 MIDDAY = 12
 
 
@@ -81,7 +81,7 @@ def _minutes(values: list[float]) -> float | None:
 def summarise(facts: list[VisitFact], day: date, tz_name: str) -> DayStats:
     """Tables of one day from its facts."""
     tz = ZoneInfo(tz_name)
-    arrivals = [(_local(f.at, tz), f.status or "unregistered") for f in facts
+    arrivals = [(_local(f.at, tz), f.status or Status.UNREGISTERED) for f in facts
                 if f.kind == "arrival"]
     served = [(_local(f.at, tz), f) for f in facts if f.kind == "served"]
     left = Counter(_local(f.at, tz).hour for f in facts if f.kind == "left")
@@ -91,8 +91,8 @@ def summarise(facts: list[VisitFact], day: date, tz_name: str) -> DayStats:
     first = min((k for k, _ in slots), default=0)
     last = max((k for k, _ in slots), default=-1)
     buckets = tuple(Bucket(f"{k // 4:02d}:{k % 4 * 15:02d}",
-                           sum(slots[(k, s)] for s in STATUSES), slots[(k, "matched")],
-                           slots[(k, "unregistered")], slots[(k, "needs_review")])
+                           sum(slots[(k, s)] for s in STATUSES), slots[(k, Status.MATCHED)],
+                           slots[(k, Status.UNREGISTERED)], slots[(k, Status.NEEDS_REVIEW)])
                     for k in range(first, last + 1))
     waits = [f.wait_s for _, f in served if f.wait_s is not None]
     hours = sorted({t.hour for t, _ in arrivals} | {t.hour for t, _ in served}

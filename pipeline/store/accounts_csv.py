@@ -21,21 +21,11 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.domain import Account
 from pipeline.plate.grammar import plate_from_label
 
 REQUIRED = ("customer_number", "display_name", "plate")
 OPTIONAL = ("visit_reason",)
-
-
-@dataclass(frozen=True)
-class Account:
-    """A pre-registered customer and the plates of their cars (compact form)."""
-
-    customer_number: str
-    display_name: str
-    plates: tuple[str, ...]
-    visit_reason: str = ""
-    plate_displays: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pipeline.store.sql_common import ReadRecord
+from pipeline.domain import ReadRecord
 
 # Another camera's matched read of the same customer's same car (by the registered plate's
 # pseudonym; rows without one, from before migration 7, count by customer) in the window.

@@ -27,104 +27,14 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from pipeline.store.accounts_csv import Account
+from pipeline.domain import Account, OutboxItem, ReadRecord
 from pipeline.store.protocol import DuplicateError, PlateConflictError, Send
-from pipeline.store.sql_common import OutboxItem, ReadRecord, Sql, SqlStore
+from pipeline.store.schema import migrations
+from pipeline.store.sql_common import Sql, SqlStore
 
 log = logging.getLogger(__name__)
 
-_NOW = """(to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))"""
-
-# The same numbering as sqlite_store.MIGRATIONS (a test checks both have the same count):
-# each one translated to PostgreSQL types. Times stay ISO text, as in SQLite, so the same
-# comparisons work on both.
-MIGRATIONS: tuple[str, ...] = (
-    # 1: accounts, plates, reads, outbox
-    f"""
-    CREATE SEQUENCE plates_rev;
-    CREATE TABLE accounts (
-        customer_number TEXT PRIMARY KEY,
-        display_name    TEXT NOT NULL,
-        visit_reason    TEXT NOT NULL DEFAULT '',
-        created_at      TEXT NOT NULL DEFAULT {_NOW}
-    );
-    CREATE TABLE plates (
-        compact         TEXT PRIMARY KEY,
-        display         TEXT NOT NULL,
-        customer_number TEXT NOT NULL REFERENCES accounts(customer_number) ON DELETE CASCADE,
-        rev             BIGINT NOT NULL DEFAULT nextval('plates_rev')
-    );
-    CREATE INDEX plates_by_customer ON plates(customer_number);
-    CREATE TABLE reads (
-        read_id         TEXT PRIMARY KEY,
-        seen_at         TEXT NOT NULL,
-        camera_id       TEXT NOT NULL,
-        plate_display   TEXT,
-        plate_compact   TEXT,
-        confidence      DOUBLE PRECISION NOT NULL,
-        status          TEXT NOT NULL,
-        customer_number TEXT,
-        event_id        TEXT
-    );
-    CREATE INDEX reads_by_time ON reads(seen_at);
-    CREATE TABLE outbox (
-        seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        event_id   TEXT NOT NULL UNIQUE,
-        topic      TEXT NOT NULL,
-        payload    TEXT NOT NULL,
-        created_at TEXT NOT NULL DEFAULT {_NOW},
-        attempts   INTEGER NOT NULL DEFAULT 0
-    );
-    """,
-    # 2: keyed pseudonym of the plate
-    """
-    ALTER TABLE reads ADD COLUMN plate_hmac TEXT;
-    CREATE INDEX reads_by_customer ON reads(customer_number);
-    """,
-    # 3: operator corrections and their audit log
-    """
-    ALTER TABLE reads ADD COLUMN corrected_at TEXT;
-    CREATE TABLE audit (
-        id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        at        TEXT NOT NULL,
-        operator  TEXT NOT NULL,
-        action    TEXT NOT NULL,
-        read_id   TEXT NOT NULL,
-        before    TEXT,
-        after     TEXT,
-        event_id  TEXT
-    );
-    CREATE INDEX audit_by_read ON audit(read_id);
-    """,
-    # 4: positions of the plate the reads disagreed on
-    """
-    ALTER TABLE reads ADD COLUMN uncertain TEXT;
-    """,
-    # 5: where a run over a file or folder got to
-    """
-    CREATE TABLE checkpoints (
-        source     TEXT PRIMARY KEY,
-        next_frame INTEGER NOT NULL,
-        done       INTEGER NOT NULL DEFAULT 0
-    );
-    """,
-    # 6: anonymous queue facts for the statistics (no plate, read id or customer number)
-    """
-    CREATE TABLE visit_facts (
-        id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        kind      TEXT NOT NULL,
-        at        TEXT NOT NULL,
-        status    TEXT,
-        wait_s    DOUBLE PRECISION,
-        service_s DOUBLE PRECISION
-    );
-    CREATE INDEX visit_facts_by_time ON visit_facts(at);
-    """,
-    # 7: which registered plate a matched read was checked in to (keyed pseudonym)
-    """
-    ALTER TABLE reads ADD COLUMN matched_plate_hmac TEXT;
-    """,
-)
+MIGRATIONS = migrations("postgresql")
 
 _MIGRATION_LOCK = 0x6B630001  # advisory lock key: one migrating process at a time
 _OUTBOX_CLAIM = ("SELECT seq, event_id, topic, payload FROM outbox ORDER BY seq "

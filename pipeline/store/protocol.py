@@ -7,23 +7,15 @@ picks one from the database URL.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Protocol, runtime_checkable
 
-from pipeline.store.accounts_csv import Account
-from pipeline.store.sql_common import (
-    AuditEntry,
-    OutboxItem,
-    PurgeReport,
-    ReadRecord,
-    VisitFact,
-)
+from pipeline.domain import Account, AuditEntry, OutboxItem, PurgeReport, ReadRecord, VisitFact
 
 
-class DuplicateError(sqlite3.IntegrityError):
-    """A read or event id that is already stored (PostgreSQL's unique violation, raised as
-    the same exception type SQLite raises, so callers catch one thing)."""
+class DuplicateError(Exception):
+    """A read or event id that is already stored: each engine raises this for its own unique
+    violation, so callers know no database module."""
 
 class PlateConflictError(ValueError):
     """An import names plates already registered to other customers; nothing was imported.

@@ -1,5 +1,5 @@
-"""What both store engines share: the records they hold and return, and ``SqlStore``, the
-methods whose SQL is the same on SQLite and PostgreSQL, written once.
+"""What both store engines share: ``SqlStore``, the methods whose SQL is the same on SQLite
+and PostgreSQL, written once (the records they hold and return are in ``pipeline.domain``).
 
 Shared SQL uses psycopg's ``%s`` placeholders; ``SqliteStore`` swaps them for ``?`` (as for
 ``dedup.SAME_VISIT``). Rows are read by column name (``sqlite3.Row`` and psycopg's
@@ -11,73 +11,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pipeline.store.accounts_csv import Account
+from pipeline.domain import Account, AuditEntry, OutboxItem, PurgeReport, ReadRecord, VisitFact
 from pipeline.store.dedup import SAME_VISIT, same_visit_args, window_bounds
 
-
-@dataclass(frozen=True)
-class ReadRecord:
-    """One passage as stored: what was read, when, and what came of it."""
-
-    read_id: str
-    seen_at: str
-    camera_id: str
-    plate_display: str | None
-    plate_compact: str | None
-    confidence: float
-    status: str
-    customer_number: str | None
-    event_id: str | None
-    plate_hmac: str | None = None
-    corrected_at: str | None = None
-    uncertain: str | None = None  # comma-separated positions in plate_compact
-    matched_plate_hmac: str | None = None  # pseudonym of the registered plate checked in
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One operator action: when, who, what, on which read, from what to what."""
-
-    at: str
-    operator: str
-    action: str
-    read_id: str
-    before: str | None
-    after: str | None
-    event_id: str | None
-
-
 READ_COLUMNS = tuple(ReadRecord.__dataclass_fields__)
-
-
-@dataclass(frozen=True)
-class PurgeReport:
-    """What a retention purge removed (or, dry run, would remove)."""
-
-    unregistered_reads_deleted: int = 0
-    matched_plates_removed: int = 0
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    seq: int
-    event_id: str
-    topic: str
-    payload: str
-
-
-@dataclass(frozen=True)
-class VisitFact:
-    """An anonymous queue fact for the statistics (see migration 6)."""
-
-    kind: str
-    at: str
-    status: str | None
-    wait_s: float | None
-    service_s: float | None
 
 
 class Cursor(Protocol):
@@ -192,9 +131,8 @@ class SqlStore(ABC):
         """Store a passage and (if any) its event in one transaction: both or neither.
         ``dedup_s`` > 0 and a matched read: nothing is stored (False) when another camera has
         recorded an arrival of the same customer's same car within ``dedup_s`` of it. (Its own
-        camera's repeats are the tracker's business.) Raises sqlite3.IntegrityError (on
-        PostgreSQL its subclass ``DuplicateError``) when the read or event id is already
-        stored."""
+        camera's repeats are the tracker's business.) Each engine raises
+        ``protocol.DuplicateError`` when the read or event id is already stored."""
         with self._tx() as db:
             if dedup_s > 0 and read.customer_number and read.status == "matched":
                 self._hold_customer(db, read.customer_number)

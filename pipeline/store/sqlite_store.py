@@ -15,114 +15,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pipeline.store.accounts_csv import Account
-from pipeline.store.protocol import PlateConflictError
-from pipeline.store.sql_common import (
-    READ_COLUMNS,
-    AuditEntry,
-    OutboxItem,
-    PurgeReport,
-    ReadRecord,
-    Sql,
-    SqlStore,
-    VisitFact,
-)
-
-# the records are defined beside the shared SQL; most of the program imports them from here
-__all__ = ["MIGRATIONS", "READ_COLUMNS", "AuditEntry", "OutboxItem", "PurgeReport",
-           "ReadRecord", "SqliteStore", "VisitFact"]
+from pipeline.domain import Account, OutboxItem, ReadRecord
+from pipeline.store.protocol import DuplicateError, PlateConflictError
+from pipeline.store.schema import migrations
+from pipeline.store.sql_common import Sql, SqlStore
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS: tuple[str, ...] = (
-    # 1: accounts, plates, reads, outbox
-    """
-    CREATE TABLE accounts (
-        customer_number TEXT PRIMARY KEY,
-        display_name    TEXT NOT NULL,
-        visit_reason    TEXT NOT NULL DEFAULT '',
-        created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-    );
-    CREATE TABLE plates (
-        compact         TEXT PRIMARY KEY,
-        display         TEXT NOT NULL,
-        customer_number TEXT NOT NULL REFERENCES accounts(customer_number) ON DELETE CASCADE
-    );
-    CREATE INDEX plates_by_customer ON plates(customer_number);
-    CREATE TABLE reads (
-        read_id         TEXT PRIMARY KEY,
-        seen_at         TEXT NOT NULL,
-        camera_id       TEXT NOT NULL,
-        plate_display   TEXT,
-        plate_compact   TEXT,
-        confidence      REAL NOT NULL,
-        status          TEXT NOT NULL,
-        customer_number TEXT,
-        event_id        TEXT
-    );
-    CREATE INDEX reads_by_time ON reads(seen_at);
-    CREATE TABLE outbox (
-        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-        event_id   TEXT NOT NULL UNIQUE,
-        topic      TEXT NOT NULL,
-        payload    TEXT NOT NULL,
-        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-        attempts   INTEGER NOT NULL DEFAULT 0
-    );
-    """,
-    # 2: keyed pseudonym of the plate (statistics and recognising an unknown car again
-    # without its plate text)
-    """
-    ALTER TABLE reads ADD COLUMN plate_hmac TEXT;
-    CREATE INDEX reads_by_customer ON reads(customer_number);
-    """,
-    # 3: operator corrections and their audit log
-    """
-    ALTER TABLE reads ADD COLUMN corrected_at TEXT;
-    CREATE TABLE audit (
-        id        INTEGER PRIMARY KEY AUTOINCREMENT,
-        at        TEXT NOT NULL,
-        operator  TEXT NOT NULL,
-        action    TEXT NOT NULL,
-        read_id   TEXT NOT NULL,
-        before    TEXT,
-        after     TEXT,
-        event_id  TEXT
-    );
-    CREATE INDEX audit_by_read ON audit(read_id);
-    """,
-    # 4: positions of the plate the reads disagreed on, marked in the operator console
-    """
-    ALTER TABLE reads ADD COLUMN uncertain TEXT;
-    """,
-    # 5: where a run over a file or folder got to, so a restart resumes there
-    """
-    CREATE TABLE checkpoints (
-        source     TEXT PRIMARY KEY,
-        next_frame INTEGER NOT NULL,
-        done       INTEGER NOT NULL DEFAULT 0
-    );
-    """,
-    # 6: anonymous queue facts for the statistics (no plate, read id or customer number), so
-    # they survive purge, forget and campaign close. kind: arrival | served | left |
-    # correction; at: UTC to the minute; wait_s/service_s only for served.
-    """
-    CREATE TABLE visit_facts (
-        id        INTEGER PRIMARY KEY AUTOINCREMENT,
-        kind      TEXT NOT NULL,
-        at        TEXT NOT NULL,
-        status    TEXT,
-        wait_s    REAL,
-        service_s REAL
-    );
-    CREATE INDEX visit_facts_by_time ON visit_facts(at);
-    """,
-    # 7: which registered plate a matched read was checked in to (keyed pseudonym), so that
-    # cross-camera dedup tells a customer's two cars apart
-    """
-    ALTER TABLE reads ADD COLUMN matched_plate_hmac TEXT;
-    """,
-)
+MIGRATIONS = migrations("sqlite")
+
 
 
 class _QmarkSql:
@@ -160,6 +61,18 @@ class SqliteStore(SqlStore):
         self._db.execute("PRAGMA secure_delete=ON")
         self._sql = _QmarkSql(self._db)
         self._migrate()
+
+    def record_passage(self, read: ReadRecord, outbox: OutboxItem | None,
+                       dedup_s: float = 0.0) -> bool:
+        """``SqlStore.record_passage``, raising ``DuplicateError`` (not sqlite3's own error)
+        when the read or event id is already stored."""
+        try:
+            return super().record_passage(read, outbox, dedup_s)
+        except sqlite3.IntegrityError as exc:
+            if getattr(exc, "sqlite_errorname", "") in ("SQLITE_CONSTRAINT_UNIQUE",
+                                                        "SQLITE_CONSTRAINT_PRIMARYKEY"):
+                raise DuplicateError(str(exc)) from exc
+            raise
 
     def close(self) -> None:
         with self._lock:

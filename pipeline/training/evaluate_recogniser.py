@@ -28,8 +28,8 @@ import numpy as np
 
 from pipeline.plate.edits import levenshtein
 from pipeline.plate.grammar import parse_plate, plate_chars
-from pipeline.plate.rescore import parse_read
 from pipeline.reading.recognisers import STOCK_ALLOWLIST, PlateModelRecogniser, TextRead
+from pipeline.reading.rescore import parse_read
 from pipeline.training.synth_data import TEST, TEST_FE, sample
 
 REPO = Path(__file__).resolve().parents[2]

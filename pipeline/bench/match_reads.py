@@ -47,6 +47,11 @@ review, of all cars    128 (4.3 %)             214 (7.1 %)
 unregistered reported  585 (98.7 %)            539 (90.9 %)
 =====================  ======================  ======================
 
+With the scene renderer (``--renderer scene``, reporting seed 9002, 600 cars, frames read
+exactly right 93.1 %): likelihood rule 477/477 registered cars checked in and 123/123
+unregistered reported, no review, in both modes; text rule 471 (98.7 %) and 113 (91.9 %),
+16 to review; no wrong account.
+
 Cars with no passage (nothing German read, or the tracker made none): 30 of 3,000 (car mode),
 18 (lone), the same for both rules. Likelihood match per car (car mode): CPU p95 4.0 ms,
 p99 7.0 ms; wall p95 7.7 ms on two cores shared with a training run. Every frame here has its

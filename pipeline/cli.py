@@ -74,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser, after_command=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    for add in (_add_reading_commands, _add_account_commands, _add_operator_commands,
+                _add_setup_commands):
+        add(sub)
+    from pipeline.commands.queue import add_parsers as add_queue_parsers
+
+    add_queue_parsers(sub, _sub)  # queue run|show, served, display, stats
+    return parser
+
+
+
+def _add_reading_commands(sub: Any) -> None:
+    """Run, read, eval: plates from a source, from still images, on labelled folders."""
     run = _sub(sub, "run", "Read plates from a camera, video or folder and publish arrivals.",
                "kennzeichen-checkin run --source sample_frames --config config/sample-frames.toml "
                "--local-broker")
@@ -103,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev_.add_argument("--json", action="store_true")
 
 
+def _add_account_commands(sub: Any) -> None:
+    """Accounts, purge, campaign: the customer base and what is kept of it."""
     acc = _sub(sub, "accounts", "Manage the pre-registered customer accounts.",
                "kennzeichen-checkin accounts import config/accounts.example.csv")
     acc_sub = acc.add_subparsers(dest="accounts_command", metavar="ACTION", required=True)
@@ -161,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--yes", action="store_true", help="really delete (cannot be undone)")
     close.add_argument("--json", action="store_true")
 
+
+def _add_operator_commands(sub: Any) -> None:
+    """Reads, console, events: the operator's view and the broker's."""
     reads = _sub(sub, "reads", "The operator's view of the passages: list them and fix "
                  "misreads (each fix publishes a correction event and is audited).",
                  "kennzeichen-checkin reads list --since 10m --status needs_review")
@@ -212,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true", help="one JSON object per line")
     tail.add_argument("--count", type=int, default=0, help="stop after N events (0: never)")
 
+
+def _add_setup_commands(sub: Any) -> None:
+    """Demo, doctor: trying and checking an installation."""
     demo = _sub(sub, "demo", "Run the whole pipeline on the bundled sample frames: a fresh "
                 "SQLite file with the sample accounts, a broker on loopback, and a subscriber "
                 "that prints each arrival.", "kennzeichen-checkin demo")
@@ -227,11 +247,6 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--source", help="camera to try (as for run --source); without it the "
                         "camera is not checked")
     doctor.add_argument("--json", action="store_true", help="every check as JSON")
-
-    from pipeline.commands.queue import add_parsers as add_queue_parsers
-
-    add_queue_parsers(sub, _sub)  # queue run|show, served, display, stats
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

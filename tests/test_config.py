@@ -49,3 +49,39 @@ def test_config_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
 
 def test_the_example_config_is_valid() -> None:
     load_settings(ROOT / "config" / "kennzeichen-checkin.example.toml")
+
+
+def test_the_example_config_names_every_key_with_its_default() -> None:
+    """The example file is what a utility copies: every setting is in it, at its built-in
+    default, and nothing else (a key added to a dataclass and not to the file fails here)."""
+    import dataclasses
+    import tomllib
+
+    from pipeline.config import Settings
+
+    with (ROOT / "config" / "kennzeichen-checkin.example.toml").open("rb") as fh:
+        example = tomllib.load(fh)
+
+    def flat(obj: object) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                out.update({f"{f.name}.{k}": v for k, v in flat(value).items()})
+            else:
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def flat_toml(table: dict[str, object], where: str = "") -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key, value in table.items():
+            if isinstance(value, dict):
+                out.update(flat_toml(value, f"{where}{key}."))
+            else:
+                out[f"{where}{key}"] = value
+        return out
+
+    defaults, documented = flat(Settings()), flat_toml(example)
+    assert sorted(set(defaults) - set(documented)) == []  # settings the file does not show
+    assert sorted(set(documented) - set(defaults)) == []  # keys the program does not know
+    assert {k: v for k, v in documented.items() if defaults[k] != v} == {}

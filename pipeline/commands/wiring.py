@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline import assembly
 from pipeline.config import Settings
@@ -18,6 +18,11 @@ from pipeline.frames.sources import open_source
 from pipeline.privacy.pseudonyms import load_or_create_key
 from pipeline.privacy.retention import PurgeScheduler
 from pipeline.store.open import describe
+
+if TYPE_CHECKING:
+    from pipeline.checkin import RunSummary
+    from pipeline.reading.plate_reader import PlateReader
+    from pipeline.store.protocol import Store
 
 log = logging.getLogger("kennzeichen-checkin")
 
@@ -33,16 +38,8 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
     store = assembly.open_store(settings)
     live = source_spec.isdigit() or "://" in source_spec
     replay_key = None if live else str(Path(source_spec).resolve())
-    start = 0
-    if replay_key is not None and not restart:
-        start, done = store.checkpoint(replay_key)
-        if done:
-            log.warning("%s was processed completely before; nothing to do (--restart reads "
-                        "it again)", source_spec)
-            stop.set()
-        elif start:
-            log.info("resuming %s at frame %d, where the last run stopped", source_spec, start)
     try:
+        start = _resume_point(store, source_spec, replay_key, restart, stop)
         source: Any = open_source(source_spec, fps=settings.camera.folder_fps, start=start)
     except BaseException:
         store.close()
@@ -78,21 +75,51 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         save = None if replay_key is None else (
             lambda frame, done: store.save_checkpoint(replay_key, frame, done))
         run_source(source, checkin, stop, summary=summary, checkpoint=save)
-        delivered = publisher.flush(settings.flush_timeout_s)
-        undelivered = store.outbox_depth()
-        if publisher.refused is not None:
-            log.error("%d event(s) stay in the outbox %s: the broker refused them (%s); fix "
-                      "the broker's ACL or the topic settings and start again to send them",
-                      undelivered, describe(settings.database), publisher.refused)
-        elif not delivered:
-            log.warning("%d event(s) not acknowledged by the broker within %.0f s; they stay in "
-                        "the outbox %s and are sent on the next start", undelivered,
-                        settings.flush_timeout_s, describe(settings.database))
+        undelivered = _flush(settings, publisher, store)
         status.stop()
     finally:
         purger.stop()
         publisher.stop()
         store.close()
+    return _report(source_spec, source, summary, publisher, undelivered, reader)
+
+
+
+def _flush(settings: Settings, publisher: MqttPublisher, store: Store) -> int:
+    """Wait for the broker to take what is in the outbox; say what stays there and why.
+    Returns the number of events left."""
+    delivered = publisher.flush(settings.flush_timeout_s)
+    undelivered = store.outbox_depth()
+    if publisher.refused is not None:
+        log.error("%d event(s) stay in the outbox %s: the broker refused them (%s); fix "
+                  "the broker's ACL or the topic settings and start again to send them",
+                  undelivered, describe(settings.database), publisher.refused)
+    elif not delivered:
+        log.warning("%d event(s) not acknowledged by the broker within %.0f s; they stay in "
+                    "the outbox %s and are sent on the next start", undelivered,
+                    settings.flush_timeout_s, describe(settings.database))
+    return undelivered
+
+
+def _resume_point(store: Store, source_spec: str, replay_key: str | None, restart: bool,
+                  stop: threading.Event) -> int:
+    """The frame a file or folder source resumes at (0: from the top; a source finished
+    before sets ``stop``)."""
+    if replay_key is None or restart:
+        return 0
+    start, done = store.checkpoint(replay_key)
+    if done:
+        log.warning("%s was processed completely before; nothing to do (--restart reads "
+                    "it again)", source_spec)
+        stop.set()
+    elif start:
+        log.info("resuming %s at frame %d, where the last run stopped", source_spec, start)
+    return start
+
+
+def _report(source_spec: str, source: Any, summary: RunSummary, publisher: MqttPublisher,
+            undelivered: int, reader: PlateReader) -> dict[str, Any]:
+    """What ``run --json`` prints."""
     timings = reader.timings
     return {
         "source": source_spec,

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pipeline.detection.gate import MotionGate
-from pipeline.domain import OutboxItem, ReadRecord, iso, utc_now
+from pipeline.domain import OutboxItem, ReadRecord, Status, iso, utc_now
 from pipeline.events.arrival import ArrivalEvent, build_arrival
 from pipeline.events.topics import Topics
 from pipeline.frames.types import Frame, FrameSource
-from pipeline.matching.matcher import MATCHED, Matcher
+from pipeline.matching.matcher import Matcher
 from pipeline.privacy.pseudonyms import plate_pseudonym
 from pipeline.reading.plate_reader import PlateReader
 from pipeline.store.errors import store_error_hint
@@ -196,7 +196,7 @@ class CheckIn:
         match = self.matcher.match(passage.plate, passage.ambiguous, passage.evidence,
                                    passage.scores)
         t = self._timed("match", t)
-        if match.status == MATCHED and match.account is not None and self._duplicate(
+        if match.status == Status.MATCHED and match.account is not None and self._duplicate(
                 passage, (match.account.customer_number, match.plate)):
             log.info("customer %s seen again within %.0f s: same visit, not announced again",
                      match.account.customer_number, self.dedup_s)
@@ -212,7 +212,7 @@ class CheckIn:
                               seen_at=seen_at, read_id=read_id, detail=self.detail,
                               event_id=event_id)
         pseudonym = plate_pseudonym(self.hmac_key, passage.plate.compact)
-        matched = match.status == MATCHED and match.account is not None
+        matched = match.status == Status.MATCHED and match.account is not None
         record = ReadRecord(
             read_id=read_id, seen_at=iso(seen_at), camera_id=self.camera_id,
             plate_display=passage.plate.display, plate_compact=passage.plate.compact,

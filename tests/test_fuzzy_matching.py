@@ -15,7 +15,7 @@ from pipeline.bench.match_simulation import (
     simulate_passages,
     summarise,
 )
-from pipeline.domain import Account
+from pipeline.domain import Account, Status
 from pipeline.matching.fuzzy import (
     PAIR_COSTS,
     FuzzyMatcher,
@@ -26,7 +26,7 @@ from pipeline.matching.fuzzy import (
     plate_distance,
     supported,
 )
-from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, UNREGISTERED, ExactMatcher
+from pipeline.matching.matcher import ExactMatcher
 from pipeline.plate.edits import levenshtein
 from pipeline.plate.grammar import Plate, plate_from_label
 
@@ -102,7 +102,7 @@ def test_pair_costs_symmetric_and_canonical_classes_cover_them() -> None:
 
 def test_exact_match(matcher: FuzzyMatcher) -> None:
     result = matcher.match(_plate("F-X 1"))
-    assert result.status == MATCHED
+    assert result.status == Status.MATCHED
     assert result.account is not None and result.account.customer_number == "10002"
     assert result.cost == 0.0 and result.plate == "FX1"
 
@@ -110,7 +110,7 @@ def test_exact_match(matcher: FuzzyMatcher) -> None:
 def test_lone_read_with_one_confusion_goes_to_review_with_the_plate_first(
         matcher: FuzzyMatcher) -> None:
     result = matcher.match(Plate("DA", "KI", "4711"))  # L read as I, and nothing else seen
-    assert result.status == NEEDS_REVIEW and result.account is None
+    assert result.status == Status.NEEDS_REVIEW and result.account is None
     assert result.candidates[0].compact == "DAKL4711"
     assert result.candidates[0].customer_number == "10005"
     assert 0 < result.candidates[0].cost <= 0.4
@@ -123,7 +123,7 @@ def test_confusion_outvoted_character_by_character_matches(matcher: FuzzyMatcher
     # characters too: the car showed Ina's plate
     evidence = (("DAKI4711", 1.0), ("DAKL4717", 0.8), ("DAKL1711", 0.7))
     result = matcher.match(Plate("DA", "KI", "4711"), evidence=evidence)
-    assert result.status == MATCHED and result.plate == "DAKL4711"
+    assert result.status == Status.MATCHED and result.plate == "DAKL4711"
     assert consensus(evidence) == "DAKL4711"
     # I/L 0.4 + 7/1 0.5 + 1/4 (no confusion) 1.0, each times its read's confidence
     assert evidence_cost("DAKL4711", evidence) == pytest.approx(0.4 + 0.8 * 0.5 + 0.7 * 1.0)
@@ -133,10 +133,10 @@ def test_plate_most_reads_contradict_goes_to_review(matcher: FuzzyMatcher) -> No
     # exact hit on Jens's plate, but far more weight read another last character: FX7 (not
     # registered) explains the reads 1.05 better than FX1, more than the slack
     evidence = (("FX1", 0.6), ("FX7", 2.7))
-    assert matcher.match(_plate("F-X 1"), evidence=evidence).status == NEEDS_REVIEW
+    assert matcher.match(_plate("F-X 1"), evidence=evidence).status == Status.NEEDS_REVIEW
     # a minority the slack covers: still Jens
     assert matcher.match(_plate("F-X 1"), evidence=(("FX1", 1.9), ("FX7", 0.8))).status \
-        == MATCHED
+        == Status.MATCHED
 
 
 def test_support_needs_every_character_read_at_its_place() -> None:
@@ -150,20 +150,20 @@ def test_support_needs_every_character_read_at_its_place() -> None:
 def test_confusion_every_read_repeats_goes_to_review(matcher: FuzzyMatcher) -> None:
     """Every read says DAKI4711: as likely an unregistered car as Ina's plate misread."""
     result = matcher.match(Plate("DA", "KI", "4711"), evidence=(("DAKI4711", 2.9),))
-    assert result.status == NEEDS_REVIEW and result.account is None
+    assert result.status == Status.NEEDS_REVIEW and result.account is None
     assert result.candidates and result.candidates[0].compact == "DAKL4711"
     # some reads saw the L: Ina's plate is backed, and explains the reads within the slack
     backed = matcher.match(Plate("DA", "KI", "4711"),
                            evidence=(("DAKI4711", 1.5), ("DAKL4711", 1.2)))
-    assert backed.status == MATCHED and backed.plate == "DAKL4711"
+    assert backed.status == Status.MATCHED and backed.plate == "DAKL4711"
     # one read in four: the unregistered DA-KI 4711 explains them too well
     assert matcher.match(Plate("DA", "KI", "4711"), evidence=(
-        ("DAKI4711", 2.7), ("DAKL4711", 0.9))).status == NEEDS_REVIEW
+        ("DAKI4711", 2.7), ("DAKL4711", 0.9))).status == Status.NEEDS_REVIEW
 
 
 def test_exact_plate_checks_in_whatever_the_evidence(matcher: FuzzyMatcher) -> None:
     result = matcher.match(_plate("F-X 1"), evidence=(("FX1", 2.7), ("FX7", 0.4)))
-    assert result.status == MATCHED and result.plate == "FX1"
+    assert result.status == Status.MATCHED and result.plate == "FX1"
 
 
 def test_a_read_that_was_another_customers_plate_sends_the_car_to_review(
@@ -171,69 +171,70 @@ def test_a_read_that_was_another_customers_plate_sends_the_car_to_review(
     # voted: Eva's plate exactly; but one read of the car was Ole's plate exactly
     evidence = (("OFWQ338", 1.9), ("OFHQ338", 0.9))
     result = matcher.match(_plate("OF-WQ 338"), evidence=evidence)
-    assert result.status == NEEDS_REVIEW
+    assert result.status == Status.NEEDS_REVIEW
     # far from every plate, but one read was Jens's: review, not "unregistered"
     far = matcher.match(_plate("F-XY 1"), evidence=(("FXY1", 1.8), ("FX1", 0.6)))
-    assert far.status == NEEDS_REVIEW
+    assert far.status == Status.NEEDS_REVIEW
 
 
 def test_second_car_of_customer_is_no_rival(matcher: FuzzyMatcher) -> None:
     result = matcher.match(_plate("OF-AB 124"))
-    assert result.status == MATCHED and result.plate == "OFAB124"
+    assert result.status == Status.MATCHED and result.plate == "OFAB124"
     assert result.account is not None and result.account.customer_number == "10001"
     # one character off both of Anna's cars: still Anna, whichever car it is
     near = matcher.match(_plate("OF-AB 128"))
-    assert near.status != MATCHED or (near.account and near.account.customer_number == "10001")
+    assert near.status != Status.MATCHED or (
+        near.account and near.account.customer_number == "10001")
 
 
 def test_near_tie_goes_to_review(matcher: FuzzyMatcher) -> None:
     # W/H: OF-MQ 338 is 0.5 from both OF-WQ 338 (Eva) and OF-HQ 338 (Ole)
     result = matcher.match(_plate("OF-MQ 338"))
-    assert result.status == NEEDS_REVIEW and result.account is None
+    assert result.status == Status.NEEDS_REVIEW and result.account is None
     assert {c.customer_number for c in result.candidates} >= {"10003", "10004"}
     # even an exact read is not trusted when another customer's plate is one confusion away
     exact = matcher.match(_plate("OF-WQ 338"))
-    assert exact.status == NEEDS_REVIEW and exact.account is None
+    assert exact.status == Status.NEEDS_REVIEW and exact.account is None
 
 
 def test_far_read_is_unregistered(matcher: FuzzyMatcher) -> None:
     result = matcher.match(_plate("WI-KT 9876"))
-    assert result.status == UNREGISTERED and result.account is None and not result.candidates
+    assert result.status == Status.UNREGISTERED and result.account is None and not result.candidates
 
 
 def test_ambiguous_parse_goes_to_review(matcher: FuzzyMatcher) -> None:
     result = matcher.match(_plate("F-X 1"), ambiguous=True)
-    assert result.status == NEEDS_REVIEW and result.account is None
+    assert result.status == Status.NEEDS_REVIEW and result.account is None
     assert result.candidates[0].compact == "FX1"
 
 
 def test_dropped_character_goes_to_review_not_to_account(matcher: FuzzyMatcher) -> None:
     result = matcher.match(_plate("DA-KL 471"))
-    assert result.status == NEEDS_REVIEW and result.account is None
+    assert result.status == Status.NEEDS_REVIEW and result.account is None
 
 
 def test_exact_hit_that_may_be_a_dropped_character_goes_to_review(
         matcher: FuzzyMatcher) -> None:
     matcher.add("DAKL471", "10002")  # Ina's DA-KL 4711 with its last digit dropped
-    assert matcher.match(_plate("DA-KL 471")).status == NEEDS_REVIEW
+    assert matcher.match(_plate("DA-KL 471")).status == Status.NEEDS_REVIEW
     lenient = FuzzyMatcher([("DAKL471", "10002"), ("DAKL4711", "10005")], ACCOUNTS.get,
                            MatchThresholds(dropped_rival_cost=1.0))
-    assert lenient.match(_plate("DA-KL 471")).status == MATCHED
+    assert lenient.match(_plate("DA-KL 471")).status == Status.MATCHED
 
 
 def test_add_remove_and_rebuild(matcher: FuzzyMatcher) -> None:
     matcher.add("WIKT9876", "10002")
-    assert matcher.match(_plate("WI-KT 9876")).status == MATCHED
+    assert matcher.match(_plate("WI-KT 9876")).status == Status.MATCHED
     assert matcher.remove("WIKT9876") and not matcher.remove("WIKT9876")
-    assert matcher.match(_plate("WI-KT 9876")).status == UNREGISTERED
+    assert matcher.match(_plate("WI-KT 9876")).status == Status.UNREGISTERED
     matcher.rebuild([("FX1", "10002")])
     assert len(matcher) == 1
-    assert matcher.match(_plate("DA-KL 4711")).status == UNREGISTERED
+    assert matcher.match(_plate("DA-KL 4711")).status == Status.UNREGISTERED
 
 
 def test_account_missing_from_store_is_never_guessed() -> None:
     m = FuzzyMatcher([("FX1", "99999")], lambda _: None)
-    assert m.match(_plate("F-X 1")).status == NEEDS_REVIEW
+    assert m.match(_plate("F-X 1")).status == Status.NEEDS_REVIEW
 
 
 def test_thresholds_validated() -> None:
@@ -254,8 +255,8 @@ def test_exact_matcher_unchanged() -> None:
         def account_for_plate(self, compact: str) -> Account | None:
             return ACCOUNTS["10002"] if compact == "FX1" else None
 
-    assert ExactMatcher(Lookup()).match(_plate("F-X 1")).status == MATCHED
-    assert ExactMatcher(Lookup()).match(_plate("F-X 2")).status == UNREGISTERED
+    assert ExactMatcher(Lookup()).match(_plate("F-X 1")).status == Status.MATCHED
+    assert ExactMatcher(Lookup()).match(_plate("F-X 2")).status == Status.UNREGISTERED
 
 
 def test_index_finds_everything_brute_force_finds() -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pipeline.domain import Status
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
 from pipeline.matching.likelihood import alternatives, grammatical, labels_of
-from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, UNREGISTERED
 from pipeline.plate.grammar import Plate, plate_from_label
 from pipeline.reading.ctc import CharScores, log_likelihood_reads, squeeze_blanks
 from pipeline.store.accounts_csv import Account
@@ -82,20 +82,20 @@ def test_labels_grammar_and_the_models_alternatives() -> None:
 def test_clean_read_checks_in_although_a_neighbour_is_another_customers() -> None:
     # today's text rule sends this to review: OFAB128 is one confusion (3/8) away
     result = matcher().match(plate("OF-AB123"), scores=(made_up("OF-AB123"),))
-    assert result.status == MATCHED and result.account is not None
+    assert result.status == Status.MATCHED and result.account is not None
     assert result.account.customer_number == "10001" and result.plate == "OFAB123"
     assert result.candidates[0].log_likelihood is not None
 
 
 def test_clean_read_of_an_unregistered_neighbour_is_unregistered() -> None:
     result = matcher().match(plate("OF-AB129"), scores=(made_up("OF-AB129"),))
-    assert result.status == UNREGISTERED and result.account is None
+    assert result.status == Status.UNREGISTERED and result.account is None
 
 
 def test_doubt_between_two_customers_goes_to_review_with_the_likelier_first() -> None:
     doubt = {3: {"W": 0.55, "H": 0.45}}
     result = matcher().match(plate("OF-WQ338"), scores=(made_up("OF-WQ338", doubt),))
-    assert result.status == NEEDS_REVIEW and result.account is None
+    assert result.status == Status.NEEDS_REVIEW and result.account is None
     assert [c.compact for c in result.candidates[:2]] == ["OFWQ338", "OFHQ338"]
 
 
@@ -103,7 +103,7 @@ def test_frames_that_agree_settle_the_doubt() -> None:
     doubtful = made_up("OF-WQ338", {3: {"W": 0.55, "H": 0.45}})
     clear = made_up("OF-WQ338", {3: {"W": 0.999, "H": 0.001}})
     result = matcher().match(plate("OF-WQ338"), scores=(doubtful, clear, clear))
-    assert result.status == MATCHED and result.account is not None
+    assert result.status == Status.MATCHED and result.account is not None
     assert result.account.customer_number == "10003"
 
 
@@ -112,22 +112,22 @@ def test_doubt_between_a_customer_and_an_unregistered_plate_is_review() -> None:
     # enough for a check-in, the 9 not enough to call the car unregistered
     doubt = {7: {"3": 0.05, "9": 0.95}}
     result = matcher().match(plate("OF-AB129"), scores=(made_up("OF-AB129", doubt),))
-    assert result.status == NEEDS_REVIEW
+    assert result.status == Status.NEEDS_REVIEW
 
 
 def test_doubt_between_one_customers_two_cars_checks_that_customer_in() -> None:
     doubt = {7: {"3": 0.5, "4": 0.5}}
     result = matcher().match(plate("OF-AB123"), scores=(made_up("OF-AB123", doubt),))
-    assert result.status == MATCHED and result.account is not None
+    assert result.status == Status.MATCHED and result.account is not None
     assert result.account.customer_number == "10001"
 
 
 def test_ambiguous_never_checks_in_and_no_scores_falls_back_to_the_text_rule() -> None:
     m = matcher()
     assert m.match(plate("OF-AB123"), ambiguous=True,
-                   scores=(made_up("OF-AB123"),)).status != MATCHED
+                   scores=(made_up("OF-AB123"),)).status != Status.MATCHED
     # without scores: the text rule, which sends this read to review (OFAB128 is near)
-    assert m.match(plate("OF-AB123")).status == NEEDS_REVIEW
+    assert m.match(plate("OF-AB123")).status == Status.NEEDS_REVIEW
 
 
 def test_likelihood_settings_are_validated() -> None:
@@ -163,11 +163,11 @@ def test_real_model_reads_of_rendered_plates_match_by_likelihood(plate_reader, l
               for n in range(1000, 1220)]
     registered = FuzzyMatcher([*filler, (truth, "1"), (neighbour, "2")], accounts.get)
     result = registered.match(read.plate, read.ambiguous, None, (read.scores,))
-    assert result.status == MATCHED and result.account is not None
+    assert result.status == Status.MATCHED and result.account is not None
     assert result.account.customer_number == "1"
     unregistered = FuzzyMatcher([*filler, (neighbour, "2")], accounts.get)
     assert unregistered.match(read.plate, read.ambiguous, None,
-                              (read.scores,)).status == UNREGISTERED
+                              (read.scores,)).status == Status.UNREGISTERED
 
 
 def test_real_read_benchmark_reads_and_replays_both_rules(tmp_path, recogniser) -> None:

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from pipeline.cli import main
-from pipeline.domain import Account, OutboxItem, ReadRecord, iso
+from pipeline.domain import Account, OutboxItem, ReadRecord, Status, iso
 from pipeline.events.arrival import build_arrival
 from pipeline.events.local_broker import MosquittoProcess, free_port
-from pipeline.matching.matcher import UNREGISTERED, MatchResult
+from pipeline.matching.matcher import MatchResult
 from pipeline.plate.grammar import Plate
 from pipeline.store.sqlite_store import SqliteStore
 from pipeline.tracking.passages import Passage
@@ -38,10 +38,10 @@ def misread(tmp_path: Path) -> tuple[str, str]:
     store.import_accounts([ANNA])
     plate = Plate("OF", "AB", "128")
     when = datetime.now(UTC)
-    event = build_arrival(Passage(plate, 0.7, 0, 1, 3, 3), MatchResult(UNREGISTERED),
+    event = build_arrival(Passage(plate, 0.7, 0, 1, 3, 3), MatchResult(Status.UNREGISTERED),
                           camera_id="cam", site="op", seen_at=when, read_id="r1")
     store.record_passage(ReadRecord("r1", iso(when), "cam", plate.display, plate.compact, 0.7,
-                                    UNREGISTERED, None, event.event_id),
+                                    Status.UNREGISTERED, None, event.event_id),
                          OutboxItem(0, event.event_id, "checkin/op/arrival", event.to_json()))
     store.close()
     return "r1", event.event_id

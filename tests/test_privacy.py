@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.domain import Account, OutboxItem, ReadRecord, iso
+from pipeline.domain import Account, OutboxItem, ReadRecord, Status, iso
 from pipeline.events.arrival import build_arrival
-from pipeline.matching.matcher import MATCHED, UNREGISTERED, MatchResult
+from pipeline.matching.matcher import MatchResult
 from pipeline.plate.grammar import Plate
 from pipeline.privacy.pseudonyms import load_or_create_key, plate_pseudonym
 from pipeline.privacy.retention import PrivacySettings, cutoffs, purge
@@ -29,7 +29,7 @@ MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 def add_read(store: SqliteStore, read_id: str, plate: Plate, when: datetime, matched: bool,
              key: bytes) -> None:
     passage = Passage(plate, 0.95, 0.0, 1.0, 3, 3)
-    match = MatchResult(MATCHED, ANNA) if matched else MatchResult(UNREGISTERED)
+    match = MatchResult(Status.MATCHED, ANNA) if matched else MatchResult(Status.UNREGISTERED)
     event = build_arrival(passage, match, camera_id="cam", site="s", seen_at=when,
                           read_id=read_id)
     store.record_passage(
@@ -174,7 +174,7 @@ def test_pseudonyms_are_keyed_stable_and_not_a_plain_hash(tmp_path: Path) -> Non
 
 def test_matched_payload_can_be_reduced_to_the_customer_number() -> None:
     passage = Passage(Plate("OF", "AB", "123"), 0.9, 0.0, 1.0, 3, 3)
-    match = MatchResult(MATCHED, ANNA)
+    match = MatchResult(Status.MATCHED, ANNA)
     full = build_arrival(passage, match, camera_id="c", site="s", seen_at=MORNING).payload
     bare = build_arrival(passage, match, camera_id="c", site="s", seen_at=MORNING,
                          detail="customer_number").payload

@@ -78,8 +78,8 @@ import numpy as np
 
 from pipeline.bench.match_simulation import REGISTERED_SHARE, PlateSource, World, build_world
 from pipeline.detection.types import Box, Detection
+from pipeline.domain import Status
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
-from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import CharScores
@@ -237,9 +237,9 @@ def passage_of(car: Car, lone: bool) -> tuple[Plate, bool, tuple, tuple[CharScor
 def outcome(car: Car, status: str | None, customer: str | None) -> str:
     if status is None:
         return "no_read"
-    if status == MATCHED:
+    if status == Status.MATCHED:
         return "correct" if customer == car.customer else "wrong_account"
-    if status == NEEDS_REVIEW:
+    if status == Status.NEEDS_REVIEW:
         return "needs_review"
     return "correct" if car.customer is None else "unregistered"
 
@@ -346,12 +346,12 @@ def print_sweep(data: ReadsFile, base: MatchThresholds) -> None:
                         status, who = None, None
                     elif (not ambiguous and v.over_unregistered >= margin
                           and v.over_rival >= margin):
-                        status, who = MATCHED, owner[v.best]
+                        status, who = Status.MATCHED, owner[v.best]
                         calib += math.exp(-v.over_unregistered) + math.exp(-v.over_rival)
                     elif v.best is None or v.over_unregistered <= -unreg:
                         status, who = "unregistered", None
                     else:
-                        status, who = NEEDS_REVIEW, None
+                        status, who = Status.NEEDS_REVIEW, None
                     c[kind + "/" + outcome(car, status, who)] += 1
                 reg = sum(v for k, v in c.items() if k.startswith("registered/"))
                 free = sum(v for k, v in c.items() if k.startswith("unregistered/"))

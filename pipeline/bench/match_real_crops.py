@@ -23,8 +23,8 @@ import cv2
 
 from pipeline.bench.match_simulation import PlateSource, build_world
 from pipeline.detection.types import Box
+from pipeline.domain import Status
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
-from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
 from pipeline.store.accounts_csv import Account
@@ -87,10 +87,10 @@ def main(argv: list[str] | None = None) -> int:
                     scores = (read.scores,) if rule == "likelihood" and read.scores else ()
                     result = matcher.match(read.plate, read.ambiguous, None, scores)
                     customer = result.account.customer_number if result.account else None
-                    if result.status == MATCHED:
+                    if result.status == Status.MATCHED:
                         verdict = "right" if customer == own.get(truth) and \
                             population == "registered" else "wrong_account"
-                    elif result.status == NEEDS_REVIEW:
+                    elif result.status == Status.NEEDS_REVIEW:
                         verdict = "needs_review"
                     else:
                         verdict = "unregistered"

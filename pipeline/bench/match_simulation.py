@@ -97,7 +97,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pipeline.detection.types import Box
-from pipeline.domain import Account
+from pipeline.domain import Account, Status
 from pipeline.matching.fuzzy import (
     FuzzyMatcher,
     MatchThresholds,
@@ -105,7 +105,7 @@ from pipeline.matching.fuzzy import (
     substitution_cost,
     supported,
 )
-from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, Candidate, Evidence
+from pipeline.matching.matcher import Candidate, Evidence
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import MAX_CHARS, Plate, parse_plate
 from pipeline.reading.plate_reader import PlateRead
@@ -448,9 +448,9 @@ OUTCOMES = ("correct", "needs_review", "unregistered", "wrong_account", "rejecte
 
 
 def outcome(truth: str | None, status: str, customer: str | None) -> str:
-    if status == MATCHED:
+    if status == Status.MATCHED:
         return "correct" if customer == truth else "wrong_account"
-    if status == NEEDS_REVIEW:
+    if status == Status.NEEDS_REVIEW:
         return "needs_review"
     return "correct" if truth is None else "unregistered"
 

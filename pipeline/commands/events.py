@@ -10,11 +10,9 @@ import threading
 from typing import Any
 
 from pipeline.config import Settings
-from pipeline.domain import local_clock
+from pipeline.domain import Status, local_clock
 from pipeline.events.mqtt_client import MqttSettings, make_client
 from pipeline.events.topics import Topics
-from pipeline.matching.matcher import NEEDS_REVIEW
-from pipeline.operator.corrections import DISMISSED
 
 log = logging.getLogger("kennzeichen-checkin")
 
@@ -32,9 +30,9 @@ def format_arrival(payload: dict[str, Any], tz: str = "Europe/Berlin") -> str:
         name = account.get("display_name") or "customer"
         what = (f"{payload.get('plate') or '':<12} {name} "
                 f"(#{account['customer_number']}){reason}")
-    elif status == NEEDS_REVIEW:
+    elif status == Status.NEEDS_REVIEW:
         what = f"{'':<12} car for the operator to check (needs review)"
-    elif status == DISMISSED:
+    elif status == Status.DISMISSED:
         what = "withdrawn: not a customer's car"
     else:
         what = f"{'':<12} unregistered car"

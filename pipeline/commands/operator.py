@@ -118,7 +118,7 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
         corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
                                   operator_name(args.operator), settings.privacy.matched_payload)
         ConsoleApp(store, corrections, lambda: deliver_now(settings, store),
-                   timezone=settings.privacy.timezone).run()
+                   timezone=settings.privacy.timezone, thresholds=settings.matching).run()
     finally:
         store.close()
     return 0

@@ -12,8 +12,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.domain import Account, iso
-from pipeline.matching.matcher import MATCHED, MatchResult
+from pipeline.domain import Account, Status, iso
+from pipeline.matching.matcher import MatchResult
 from pipeline.tracking.passages import Passage
 
 SCHEMA_VERSION = 1
@@ -70,7 +70,7 @@ def build_arrival(passage: Passage, match: MatchResult, *, camera_id: str, site:
         "status": match.status,
         "confidence": round(passage.confidence, 3),
     }
-    if match.status == MATCHED and match.account is not None:
+    if match.status == Status.MATCHED and match.account is not None:
         add_account(payload, match.account,
                     registered_display(match.account, match.plate) or passage.plate.display,
                     detail)

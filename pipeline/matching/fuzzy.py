@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from pipeline.domain import Status
 from pipeline.matching.likelihood import (
     MAX_REGISTERED,
     Judgement,
@@ -40,14 +41,7 @@ from pipeline.matching.likelihood import (
     prior_gap,
     seal_places,
 )
-from pipeline.matching.matcher import (
-    MATCHED,
-    NEEDS_REVIEW,
-    UNREGISTERED,
-    Candidate,
-    Evidence,
-    MatchResult,
-)
+from pipeline.matching.matcher import Candidate, Evidence, MatchResult
 from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import CharScores, best_path
 from pipeline.store.accounts_csv import Account
@@ -278,7 +272,7 @@ def decide(read: str, candidates: list[Candidate], thresholds: MatchThresholds,
     of the car. Pure, so the benchmark can replay thresholds without searching."""
     near = [c for c in candidates if c.cost <= thresholds.review_cost]
     if not near:
-        return (NEEDS_REVIEW, None) if other_owners else (UNREGISTERED, None)
+        return (Status.NEEDS_REVIEW, None) if other_owners else (Status.UNREGISTERED, None)
     evidence = evidence or ((read, 1.0),)
     costs = {c.compact: evidence_cost(c.compact, evidence) for c in near}
     best = min(near, key=lambda c: (costs[c.compact], c.cost))
@@ -296,8 +290,8 @@ def decide(read: str, candidates: list[Candidate], thresholds: MatchThresholds,
             and rival_read - plate_distance(car, best.compact) >= thresholds.margin - 1e-9
             and rival_evidence - best_cost >= thresholds.margin - 1e-9
             and not other_owners - {best.customer_number}):
-        return MATCHED, best
-    return NEEDS_REVIEW, None
+        return Status.MATCHED, best
+    return Status.NEEDS_REVIEW, None
 
 
 class FuzzyMatcher:
@@ -433,14 +427,15 @@ class FuzzyMatcher:
 
     def _result(self, status: str, best: str | None, cost: float | None,
                 listed: tuple[Candidate, ...]) -> MatchResult:
-        if status == MATCHED and best is not None:
+        if status == Status.MATCHED and best is not None:
             with self._lock:
                 customer = self._owner.get(best)
             account = self.account_lookup(customer) if customer is not None else None
             if account is not None:
-                return MatchResult(MATCHED, account, cost=cost, plate=best, candidates=listed)
+                return MatchResult(Status.MATCHED, account, cost=cost, plate=best,
+                                   candidates=listed)
             # The index is ahead of the store (account just removed): let a person decide.
-            status = NEEDS_REVIEW
-        if status == NEEDS_REVIEW:
-            return MatchResult(NEEDS_REVIEW, None, cost=cost, candidates=listed)
-        return MatchResult(UNREGISTERED)
+            status = Status.NEEDS_REVIEW
+        if status == Status.NEEDS_REVIEW:
+            return MatchResult(Status.NEEDS_REVIEW, None, cost=cost, candidates=listed)
+        return MatchResult(Status.UNREGISTERED)

@@ -29,7 +29,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pipeline.matching.matcher import MATCHED, NEEDS_REVIEW, UNREGISTERED
+from pipeline.domain import Status
 from pipeline.plate.districts import district_codes
 from pipeline.reading.ctc import BLANK, CharScores, log_likelihood_reads, squeeze_blanks
 
@@ -167,7 +167,7 @@ def judge(scored: Sequence[Scored], owner: dict[str, str], prior: float,
     ranked = tuple(s for s in registered if s.log_likelihood > top - PLAUSIBLE_NATS
                    and s.log_likelihood > -math.inf)
     if not ranked:
-        return Judgement(UNREGISTERED, None, -math.inf, -math.inf, ())
+        return Judgement(Status.UNREGISTERED, None, -math.inf, -math.inf, ())
     best = ranked[0]
     rival = max((s.log_likelihood for s in ranked
                  if owner[s.compact] != owner[best.compact]), default=-math.inf)
@@ -175,9 +175,9 @@ def judge(scored: Sequence[Scored], owner: dict[str, str], prior: float,
     over_rival = best.log_likelihood - rival
     if (not ambiguous and over_unregistered >= likelihood_margin
             and over_rival >= likelihood_margin):
-        status = MATCHED
+        status = Status.MATCHED
     elif over_unregistered <= -unregistered_margin:
-        status = UNREGISTERED
+        status = Status.UNREGISTERED
     else:
-        status = NEEDS_REVIEW
+        status = Status.NEEDS_REVIEW
     return Judgement(status, best.compact, over_unregistered, over_rival, ranked)

@@ -6,15 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from pipeline.domain import Status
 from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import CharScores
 from pipeline.store.accounts_csv import Account
-
-MATCHED = "matched"
-UNREGISTERED = "unregistered"
-# A near read that could be more than one customer, or a read the grammar found ambiguous:
-# an operator decides; no account is announced.
-NEEDS_REVIEW = "needs_review"
 
 
 class PlateLookup(Protocol):
@@ -73,7 +68,7 @@ class ExactMatcher:
               scores: Sequence[CharScores] = ()) -> MatchResult:
         account = self.lookup.account_for_plate(plate.compact)
         if account is None:
-            return MatchResult(UNREGISTERED)
+            return MatchResult(Status.UNREGISTERED)
         if ambiguous:
-            return MatchResult(NEEDS_REVIEW, plate=plate.compact)
-        return MatchResult(MATCHED, account, cost=0.0, plate=plate.compact)
+            return MatchResult(Status.NEEDS_REVIEW, plate=plate.compact)
+        return MatchResult(Status.MATCHED, account, cost=0.0, plate=plate.compact)

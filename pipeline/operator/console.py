@@ -19,9 +19,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 
-from pipeline.domain import Account, ReadRecord, iso, local_clock
-from pipeline.matching.fuzzy import FuzzyMatcher
-from pipeline.matching.matcher import NEEDS_REVIEW
+from pipeline.domain import Account, ReadRecord, Status, iso, local_clock
+from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
 from pipeline.operator.corrections import CorrectionError, Corrections
 from pipeline.plate.grammar import parse_plate
 from pipeline.store.protocol import Store
@@ -52,7 +51,7 @@ def marked_plate(read: ReadRecord) -> Text:
 def sort_for_review(reads: list[ReadRecord]) -> list[ReadRecord]:
     """Open reviews first (newest first), then everything else newest first."""
     def key(r: ReadRecord) -> tuple[bool, str]:
-        return (not (r.status == NEEDS_REVIEW and not r.corrected_at), r.seen_at)
+        return (not (r.status == Status.NEEDS_REVIEW and not r.corrected_at), r.seen_at)
 
     reads = sorted(reads, key=lambda r: r.seen_at, reverse=True)
     return sorted(reads, key=lambda r: key(r)[0])
@@ -81,8 +80,12 @@ class ConsoleApp(App[None]):
     def __init__(self, store: Store, corrections: Corrections,
                  deliver: Callable[[], bool], refresh_s: float = 0.5,
                  window: timedelta = timedelta(hours=12), max_rows: int = 1000,
-                 timezone: str = "Europe/Berlin") -> None:
+                 timezone: str = "Europe/Berlin",
+                 thresholds: MatchThresholds | None = None) -> None:
+        """``thresholds``: ``[matching]``, so the plates the console suggests for a typed
+        correction are those the pipeline would consider."""
         super().__init__()
+        self.thresholds = thresholds
         self.timezone = timezone  # the site's: clock times are shown as people there read them
         self.store = store
         self.corrections = corrections
@@ -135,7 +138,8 @@ class ConsoleApp(App[None]):
                           r.customer_number or "", key=r.read_id)
         if selected is not None and selected in {r.read_id for r in reads}:
             table.move_cursor(row=table.get_row_index(selected))
-        reviews = {r.read_id for r in reads if r.status == NEEDS_REVIEW and not r.corrected_at}
+        reviews = {r.read_id for r in reads
+                   if r.status == Status.NEEDS_REVIEW and not r.corrected_at}
         if reviews - self._known_reviews:
             self.bell()
             self.notify("a read needs review", severity="warning", timeout=3)
@@ -167,7 +171,8 @@ class ConsoleApp(App[None]):
         entry.focus()
 
     def action_correct(self) -> None:
-        self._matcher = FuzzyMatcher(self.store.plate_index(), self.store.account)
+        self._matcher = FuzzyMatcher(self.store.plate_index(), self.store.account,
+                                     self.thresholds)
         self._open_entry("correct", "right plate, e.g. OF-AB 123  (Enter: save, Esc: cancel)")
 
     def action_assign(self) -> None:

@@ -15,15 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.domain import Account, AuditEntry, OutboxItem, ReadRecord, iso, utc_now
+from pipeline.domain import Account, AuditEntry, OutboxItem, ReadRecord, Status, iso, utc_now
 from pipeline.events.arrival import add_account
 from pipeline.events.topics import Topics
-from pipeline.matching.matcher import MATCHED, UNREGISTERED
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
 from pipeline.store.protocol import Store
-
-DISMISSED = "dismissed"
 
 
 class CorrectionError(ValueError):
@@ -80,7 +77,7 @@ class Corrections:
         except ValueError as exc:
             raise CorrectionError(str(exc)) from exc
         account = self.store.account_for_plate(plate.compact)
-        status = MATCHED if account else UNREGISTERED
+        status = Status.MATCHED if account else Status.UNREGISTERED
         return self._apply(read, "correct", status, plate.display, plate.compact, account)
 
     def assign(self, read_id: str, customer_number: str, force: bool = False
@@ -95,13 +92,13 @@ class Corrections:
         plate_compact = read.plate_compact
         if len(account.plates) == 1:  # the registered plate is the truth for this car
             plate_compact, plate_display = account.plates[0], account.plate_displays[0]
-        return self._apply(read, "assign", MATCHED, plate_display, plate_compact, account)
+        return self._apply(read, "assign", Status.MATCHED, plate_display, plate_compact, account)
 
     def dismiss(self, read_id: str, force: bool = False) -> CorrectionResult:
         """Not a customer's car (a delivery van, a sign): withdraw the arrival."""
         read = self._read(read_id, force)
-        return self._apply(read, "dismiss", DISMISSED, read.plate_display, read.plate_compact,
-                           None)
+        return self._apply(read, "dismiss", Status.DISMISSED, read.plate_display,
+                           read.plate_compact, None)
 
     def undo(self, read_id: str) -> CorrectionResult:
         """Restore the read as it was before its last correction."""
@@ -123,7 +120,7 @@ class Corrections:
         now = self._now()
         event_id = str(uuid.uuid4())
         payload = self._payload(read, event_id, now, status, plate_display, account)
-        customer = account.customer_number if account and status == MATCHED else None
+        customer = account.customer_number if account and status == Status.MATCHED else None
         after = json.dumps({"status": status, "plate": plate_display,
                             "customer_number": customer}, ensure_ascii=False)
         audit = AuditEntry(iso(now), self.operator, action, read.read_id, _describe(read),
@@ -150,6 +147,6 @@ class Corrections:
             "seen_at": read.seen_at, "site": self.site, "camera_id": read.camera_id,
             "status": status,
         }
-        if status == MATCHED and account is not None:
+        if status == Status.MATCHED and account is not None:
             add_account(payload, account, plate_display, self.detail)
         return payload

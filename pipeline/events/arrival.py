@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.domain import Account, Status, iso
+from pipeline.domain import Account, ReadRecord, Status, iso
 from pipeline.matching.matcher import MatchResult
 from pipeline.tracking.passages import Passage
 
@@ -26,7 +26,12 @@ class ArrivalEvent:
     payload: dict[str, object]
 
     def to_json(self) -> str:
-        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"))
+        return payload_json(self.payload)
+
+
+def payload_json(payload: dict[str, object]) -> str:
+    """The wire form of every event: compact UTF-8 JSON."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
 def registered_display(account: Account, compact: str | None) -> str | None:
@@ -75,3 +80,19 @@ def build_arrival(passage: Passage, match: MatchResult, *, camera_id: str, site:
                     registered_display(match.account, match.plate) or passage.plate.display,
                     detail)
     return ArrivalEvent(event_id, read_id, payload)
+
+
+def build_correction(read: ReadRecord, *, event_id: str, at: datetime, site: str, status: str,
+                     plate_display: str | None, account: Account | None,
+                     detail: str) -> dict[str, object]:
+    """An operator's correction of an earlier arrival (``supersedes`` its event id): the
+    same schema, fields and privacy rules as an arrival, ``seen_at`` the car's time."""
+    payload: dict[str, object] = {
+        "schema": SCHEMA_VERSION, "type": "correction", "event_id": event_id,
+        "supersedes": read.event_id, "read_id": read.read_id, "timestamp": iso(at),
+        "seen_at": read.seen_at, "site": site, "camera_id": read.camera_id,
+        "status": status,
+    }
+    if status == Status.MATCHED and account is not None:
+        add_account(payload, account, plate_display, detail)
+    return payload

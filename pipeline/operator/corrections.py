@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.domain import Account, AuditEntry, OutboxItem, ReadRecord, Status, iso, utc_now
-from pipeline.events.arrival import add_account
+from pipeline.events.arrival import build_correction, payload_json
 from pipeline.events.topics import Topics
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
@@ -119,7 +119,9 @@ class Corrections:
                reopen: bool = False) -> CorrectionResult:
         now = self._now()
         event_id = str(uuid.uuid4())
-        payload = self._payload(read, event_id, now, status, plate_display, account)
+        payload = build_correction(read, event_id=event_id, at=now, site=self.site,
+                                   status=status, plate_display=plate_display,
+                                   account=account, detail=self.detail)
         customer = account.customer_number if account and status == Status.MATCHED else None
         after = json.dumps({"status": status, "plate": plate_display,
                             "customer_number": customer}, ensure_ascii=False)
@@ -129,8 +131,7 @@ class Corrections:
             read.read_id, expect_corrected_at=read.corrected_at, status=status,
             plate_display=plate_display, plate_compact=plate_compact, customer_number=customer,
             event_id=event_id, audit=audit,
-            outbox=OutboxItem(0, event_id, self.topics.arrival,
-                              json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
+            outbox=OutboxItem(0, event_id, self.topics.arrival, payload_json(payload)),
             reopen=reopen)
         if not ok:
             raise CorrectionError(f"read {read.read_id} was changed by someone else just now; "
@@ -138,15 +139,3 @@ class Corrections:
         updated = self.store.read(read.read_id)
         assert updated is not None
         return CorrectionResult(updated, event_id, payload)
-
-    def _payload(self, read: ReadRecord, event_id: str, now: datetime, status: str,
-                 plate_display: str | None, account: Account | None) -> dict[str, object]:
-        payload: dict[str, object] = {
-            "schema": 1, "type": "correction", "event_id": event_id,
-            "supersedes": read.event_id, "read_id": read.read_id, "timestamp": iso(now),
-            "seen_at": read.seen_at, "site": self.site, "camera_id": read.camera_id,
-            "status": status,
-        }
-        if status == Status.MATCHED and account is not None:
-            add_account(payload, account, plate_display, self.detail)
-        return payload

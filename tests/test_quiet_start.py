@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from pipeline.domain import ReadRecord
 
 
 @pytest.mark.real
@@ -18,3 +21,41 @@ def test_loading_the_recogniser_prints_no_warnings() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "kennzeichen_de"
     assert "Warning" not in done.stderr, done.stderr
+
+
+def test_an_operator_command_does_not_narrate_the_broker_connection(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``reads dismiss`` sends its correction through a helper client: the operator sees the
+    result, not "connecting to MQTT broker" (only a failure is worth a line)."""
+    import logging
+
+    from pipeline.domain import OutboxItem
+    from pipeline.events.local_broker import MosquittoProcess
+    from pipeline.events.mqtt_client import MqttSettings
+    from pipeline.events.mqtt_publisher import MqttPublisher
+    from pipeline.store.sqlite_store import SqliteStore
+
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    store.record_passage(_read("r1"), OutboxItem(0, "e1", "t/arrival", "{}"))
+    broker = MosquittoProcess().start()
+    try:
+        with caplog.at_level(logging.INFO):
+            helper = MqttPublisher(MqttSettings(port=broker.port), store, None)
+            helper.start()
+            assert helper.flush(30)
+            helper.stop()
+        assert "MQTT broker" not in caplog.text
+        with caplog.at_level(logging.INFO):
+            pipeline = MqttPublisher(MqttSettings(port=broker.port), store, "t/availability/c")
+            pipeline.start()
+            assert pipeline.flush(30)
+            pipeline.stop()
+        assert "connected to MQTT broker" in caplog.text  # the pipeline still says so
+    finally:
+        broker.stop()
+        store.close()
+
+
+def _read(read_id: str) -> ReadRecord:
+    return ReadRecord(read_id, "2026-11-25T07:00:00.000Z", "cam", None, None, 0.9,
+                      "unregistered", None, f"e-{read_id}")

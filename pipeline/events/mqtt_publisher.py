@@ -93,6 +93,9 @@ class MqttPublisher:
         self.settings = settings
         self.outbox = outbox
         self.availability_topic = availability_topic
+        # the pipeline says when it connects; a helper client (an operator command sending
+        # a correction) only when something goes wrong
+        self._chatter = logging.INFO if availability_topic else logging.DEBUG
         self.published = 0
         # why the broker refused the oldest event (PUBACK reason code), None while it accepts
         self.refused: str | None = None
@@ -126,8 +129,8 @@ class MqttPublisher:
         return self._connected.is_set()
 
     def start(self) -> None:
-        log.info("connecting to MQTT broker %s:%d (MQTT %s)", self.settings.host,
-                 self.settings.port, self.settings.protocol)
+        log.log(self._chatter, "connecting to MQTT broker %s:%d (MQTT %s)", self.settings.host,
+                self.settings.port, self.settings.protocol)
         if not self._v5:
             log.warning("MQTT 3.1.1: a broker acknowledges even a publish its ACL refuses, so "
                         "such an arrival would be lost unseen; use [mqtt] protocol = \"5\"")
@@ -186,7 +189,7 @@ class MqttPublisher:
                              "the outbox; retrying", reason_code, hint,
                              self.outbox.outbox_depth())
             return
-        self._link.enter("connected", logging.INFO, "connected to MQTT broker %s:%d",
+        self._link.enter("connected", self._chatter, "connected to MQTT broker %s:%d",
                          self.settings.host, self.settings.port)
         if self.availability_topic:
             client.publish(self.availability_topic, "online", qos=1, retain=True)

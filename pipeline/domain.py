@@ -9,10 +9,17 @@ in ``detection.types``, frames in ``frames.types``, plates in ``plate.grammar``)
 
 from __future__ import annotations
 
+import sysconfig
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+# Where the project's own models are: the checkout's models/, else the copy an install puts
+# under <prefix>/share (pyproject's data-files). Each model looks in both, in this order.
+SOURCE_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+INSTALLED_MODELS_DIR = Path(sysconfig.get_path("data")) / "share" / "kennzeichen-checkin" / "models"
 
 
 class Status(StrEnum):

@@ -10,14 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.detection.classifier import (
-    MODEL_NAME,
-    SOURCE_MODELS_DIR,
-    PlateClassifier,
-    default_classifier,
-)
+from pipeline.detection.classifier import MODEL_NAME, PlateClassifier, default_classifier
 from pipeline.detection.morphology import MorphologyConfig, MorphologyDetector
 from pipeline.detection.types import Box
+from pipeline.domain import SOURCE_MODELS_DIR
 from pipeline.synth import plate_render as pr
 from pipeline.synth.scenes import foreign_plate, variety_frame
 from pipeline.training.plate_classifier import Candidates, scores, train

@@ -12,7 +12,6 @@ The features are computed here and nowhere else, so training and the product see
 from __future__ import annotations
 
 import logging
-import sysconfig
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +21,7 @@ import cv2
 import numpy as np
 
 from pipeline.detection.types import MERGED, WHOLE_IMAGE, Detection
+from pipeline.domain import INSTALLED_MODELS_DIR, SOURCE_MODELS_DIR
 
 if TYPE_CHECKING:
     from pipeline.detection.evidence import Evidence
@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 
 FEATURE_VERSION = 1
 MODEL_NAME = "plate_classifier.npz"
-SOURCE_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-INSTALLED_MODELS_DIR = Path(sysconfig.get_path("data")) / "share" / "kennzeichen-checkin" / "models"
 SCALARS = 15  # the features before the HOG cells
 HOG_SIZE = (128, 32)  # width, height the crop is scaled to for its HOG
 _HOG = cv2.HOGDescriptor(HOG_SIZE, (16, 16), (8, 8), (8, 8), 9)

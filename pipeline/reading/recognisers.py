@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sysconfig
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from pipeline.domain import INSTALLED_MODELS_DIR, SOURCE_MODELS_DIR
 from pipeline.reading.ctc import BLANK, CharScores, best_path
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,6 @@ PLATE_MODEL = "kennzeichen_de"
 STOCK_ALLOWLIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
 # The German model travels in the checkout's models/ and, in a wheel, as data files under
 # <prefix>/share/kennzeichen-checkin/models (pyproject.toml, [tool.setuptools.data-files]).
-SOURCE_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-INSTALLED_MODELS_DIR = Path(sysconfig.get_path("data")) / "share" / "kennzeichen-checkin" / "models"
 
 
 @dataclass(frozen=True)

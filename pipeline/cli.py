@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  kennzeichen-checkin accounts import config/accounts.example.csv\n"
                "  kennzeichen-checkin --config config/sample-frames.toml run "
                "--source sample_frames --local-broker\n"
-               "  kennzeichen-checkin read sample_frames/frame_0005.jpg --json")
+               "  kennzeichen-checkin read sample_frames/frame_0002.jpg --json")
     parser.add_argument("--version", action="version", version=_version())
     _global_options(parser, after_command=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -101,7 +101,7 @@ def _add_reading_commands(sub: Any) -> None:
                      help="start a throw-away broker on loopback instead of [mqtt] host/port")
 
     read = _sub(sub, "read", "Find and read plates in still images (no matching, no publishing).",
-                "kennzeichen-checkin read sample_frames/frame_0005.jpg --json")
+                "kennzeichen-checkin read sample_frames/frame_0002.jpg --json")
     read.add_argument("images", nargs="+", type=Path, help="image files")
     read.add_argument("--json", action="store_true", help="JSON list, one object per file")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.domain import ReadRecord
+from tests.waiting import wait_until
 
 
 @pytest.mark.real
@@ -48,7 +49,7 @@ def test_an_operator_command_does_not_narrate_the_broker_connection(
         with caplog.at_level(logging.INFO):
             pipeline = MqttPublisher(MqttSettings(port=broker.port), store, "t/availability/c")
             pipeline.start()
-            assert pipeline.flush(30)
+            assert wait_until(lambda: pipeline.connected, 30)
             pipeline.stop()
         assert "connected to MQTT broker" in caplog.text  # the pipeline still says so
     finally:

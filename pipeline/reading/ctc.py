@@ -42,19 +42,28 @@ def best_path(scores: np.ndarray, charset: str) -> str:
                    if k != BLANK and (i == 0 or k != best[i - 1]))
 
 
-def _ctc_forward(log_probs: np.ndarray, labels: list[list[int]]) -> np.ndarray:
-    """CTC forward algorithm for several label sequences against the same frames at once."""
-    frames = log_probs.shape[0]
+def _extended(labels: list[list[int]]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The CTC state sequences of ``labels`` (blank, l1, blank, l2, ..., blank), padded to
+    the longest: (states, index of each last state, which states exist, where a skip over a
+    blank is allowed: between two different characters)."""
     n, longest = len(labels), max(len(lab) for lab in labels)
     states = 2 * longest + 1
-    ext = np.full((n, states), BLANK)  # blank, l1, blank, l2, ..., blank
+    ext = np.full((n, states), BLANK)
     for i, lab in enumerate(labels):
         ext[i, 1:2 * len(lab):2] = lab
     ends = np.array([2 * len(lab) for lab in labels])
     valid = np.arange(states)[None, :] <= ends[:, None]
-    # a skip over a blank is allowed between two different characters
     skip = np.zeros((n, states), bool)
     skip[:, 2:] = (ext[:, 2:] != BLANK) & (ext[:, 2:] != ext[:, :-2])
+    return ext, ends, valid, skip
+
+
+def _ctc_forward(log_probs: np.ndarray, labels: list[list[int]]) -> np.ndarray:
+    """CTC forward algorithm for several label sequences against the same frames at once."""
+    frames = log_probs.shape[0]
+    ext, ends, valid, skip = _extended(labels)
+    n, states = ext.shape
     emit = np.where(valid[None], log_probs[:, ext], -np.inf)  # (frames, n, states)
     alpha = np.full((n, states), -np.inf)
     alpha[:, :2] = emit[0, :, :2]
@@ -111,15 +120,8 @@ def _ctc_forward_batched(log_probs: np.ndarray, labels: list[list[int]]) -> np.n
     """CTC forward for (reads x frames x classes) scores and label sequences: every label
     against every read, read-major (reads * labels values)."""
     n_reads, frames, _ = log_probs.shape
-    n, longest = len(labels), max(len(lab) for lab in labels)
-    states = 2 * longest + 1
-    ext = np.full((n, states), BLANK)
-    for i, lab in enumerate(labels):
-        ext[i, 1:2 * len(lab):2] = lab
-    ends = np.array([2 * len(lab) for lab in labels])
-    valid = np.arange(states)[None, :] <= ends[:, None]
-    skip = np.zeros((n, states), bool)
-    skip[:, 2:] = (ext[:, 2:] != BLANK) & (ext[:, 2:] != ext[:, :-2])
+    ext, ends, valid, skip = _extended(labels)
+    n, states = ext.shape
     # (reads, frames, labels, states) -> (frames, reads * labels, states), in probabilities:
     # each sequence's alpha is rescaled to a maximum of 1 every frame and the scale kept in
     # logs, so no sum needs a logaddexp (several times faster) and nothing underflows that

@@ -131,3 +131,22 @@ def test_two_line_rows_are_labelled_with_what_the_row_holds() -> None:
             bottoms += 1
             assert label[0].isdigit() and len(label) <= 5
     assert tops and bottoms
+
+
+@needs_bank
+@needs_fonts
+def test_free_plates_hold_any_layout_and_are_labelled_by_their_characters() -> None:
+    """Plates in no German layout: 5-8 letters and digits, digits before letters too, labelled
+    without separators; validation ones from the bank's validation part or the fonts."""
+    from pipeline.synth.plate_render import render_free_plate
+    from pipeline.training import synth_data as sd
+
+    labels = [sd.sample(sd.TRAIN_FREE, i)[0] for i in range(40)]
+    assert all(label.isalnum() and 5 <= len(label) <= 8 for label in labels)
+    assert any(label[0].isdigit() for label in labels)
+    assert any(label[-1].isalpha() and any(c.isdigit() for c in label) for label in labels)
+    parts = {getattr(sd.glyphs_for(sd.VAL_FREE, np.random.default_rng(i)), "part", None)
+             for i in range(50)}
+    assert parts == {"val", None}
+    plate = render_free_plate(["RK", "892AE"], np.random.default_rng(1))
+    assert plate.shape == (110, 520, 3)

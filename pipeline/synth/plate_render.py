@@ -393,7 +393,26 @@ def render_plate(plate: str, rng: np.random.Generator | None = None, *,
     ``height * 520 / 110`` px wide.
     """
     district, letters, digits, suffix = parse_label(plate)
-    style = _plate_style(rng, glyphs)
+    groups = [list(district), None, list(letters), "gap", list(digits + suffix)]
+    return _render_one_line(groups, _plate_style(rng, glyphs), rng, height)
+
+
+def render_free_plate(groups: list[str], rng: np.random.Generator, *, height: int = 110,
+                      glyphs: GlyphBank | None = None) -> np.ndarray:
+    """Like :func:`render_plate`, but for characters that follow no German rule: the
+    ``groups`` (A-Z, 0-9) side by side with a gap between them and no seals, as on many
+    other European plates (``RK 892AE``, ``LM 29840``, ``OY09 FEU``). Training material that
+    makes the recogniser read what is printed rather than what a German plate would hold."""
+    parts: list = []
+    for g in groups:
+        parts += ["gap", list(g)] if parts else [list(g)]
+    return _render_one_line(parts, _plate_style(rng, glyphs), rng, height)
+
+
+def _render_one_line(groups: list, style: dict, rng: np.random.Generator | None,
+                     height: int) -> np.ndarray:
+    """A 520 x 110 mm plate with ``groups`` (see ``_draw_row``) in one row, drawn in
+    ``style``, with the band and seasonal field it asks for; ``height`` px high."""
     s = float(_SS)
     W, H = int(PLATE_MM[0] * s), int(PLATE_MM[1] * s)
     img = _blank_plate(W, H, s, style)
@@ -414,7 +433,6 @@ def render_plate(plate: str, rng: np.random.Generator | None = None, *,
         right = sx0 - 3 * s
 
     cap = int(75 * s)
-    groups = [list(district), None, list(letters), "gap", list(digits + suffix)]
     masks = _row_masks(groups, style, cap, rng)
     _draw_row(img, masks, left, right, int((H - cap) / 2), cap, s, style)
     out_w = int(round(height * PLATE_MM[0] / PLATE_MM[1]))

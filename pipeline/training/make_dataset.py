@@ -26,10 +26,12 @@ from pipeline.training.synth_data import (
     TRAIN,
     TRAIN_CONFUSABLE,
     TRAIN_FE,
+    TRAIN_FREE,
     TRAIN_ROWS,
     TRAIN_UMLAUT,
     VAL,
     VAL_FE,
+    VAL_FREE,
     VAL_ROWS,
     VAL_UMLAUT,
     sample,
@@ -38,7 +40,8 @@ from pipeline.training.synth_data import (
 SPLITS = {"train": TRAIN, "train_w": TRAIN_CONFUSABLE, "train_u": TRAIN_UMLAUT,
           "val": VAL, "val_u": VAL_UMLAUT, "test": TEST,
           "train_fe": TRAIN_FE, "val_fe": VAL_FE, "test_fe": TEST_FE,
-          "train_rows": TRAIN_ROWS, "val_rows": VAL_ROWS}
+          "train_rows": TRAIN_ROWS, "val_rows": VAL_ROWS,
+          "train_free": TRAIN_FREE, "val_free": VAL_FREE}
 
 
 def save_shard(path: Path, labels: list[str], crops: list[np.ndarray]) -> None:

@@ -17,6 +17,7 @@ from pipeline.synth.plate_render import (
     MAX_CHARS,
     parse_label,
     random_plate,
+    render_free_plate,
     render_plate,
     render_two_line_plate,
 )
@@ -34,6 +35,14 @@ FE_SHARE = 0.8
 # One row of a two-line plate, cut as the reader cuts it (``split_rows``), labelled with what
 # that row holds: ``DI-YC`` on top, ``3845`` below. Glyphs as in the FE splits.
 TRAIN_ROWS, VAL_ROWS = 10, 11
+# Plates that follow no German rule (other European layouts and random ones), labelled with
+# their characters only: the model learns to read what is printed, letters after digits
+# included, instead of what a German plate would hold. Glyphs: half bank, half fonts.
+TRAIN_FREE, VAL_FREE = 12, 13
+FREE_BANK_SHARE = 0.5
+# L = letter, D = digit, space = gap: Slovak, Polish, Norwegian, British, Czech, French, ...
+FREE_LAYOUTS = ("LL DDDLL", "LL DDDDD", "LLL DDDD", "LLL DDLL", "LLDD LLL", "DLD DDDD",
+                "LL DDD LL", "L DDDDDD", "DDD LLL")
 CONFUSABLE = "WWWMMHHNVUKÜ"
 UMLAUT_DISTRICTS = tuple(d for d in FALLBACK_DISTRICTS if any(c in d for c in "ÄÖÜ"))
 _AZ = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -91,7 +100,23 @@ def glyphs_for(split: int, rng: np.random.Generator) -> GlyphBank | None:
         return load_bank("train") if rng.random() < FE_SHARE else None
     if split in (VAL_FE, TEST_FE, VAL_ROWS):
         return load_bank("val")
+    if split in (TRAIN_FREE, VAL_FREE) and rng.random() < FREE_BANK_SHARE:
+        return load_bank("train" if split == TRAIN_FREE else "val")
     return None
+
+
+def free_layout(rng: np.random.Generator) -> list[str]:
+    """Groups of a plate in no German layout: 70 % a common European layout, 30 % 5-8
+    random letters and digits in one to three groups."""
+    if rng.random() < 0.7:
+        layout = FREE_LAYOUTS[int(rng.integers(len(FREE_LAYOUTS)))]
+    else:
+        kinds = "".join("LD"[int(k)] for k in rng.integers(0, 2, int(rng.integers(5, 9))))
+        cuts = sorted(int(c) for c in rng.choice(np.arange(1, len(kinds)),
+                                                 int(rng.integers(0, 3)), replace=False))
+        layout = " ".join(kinds[a:b] for a, b in zip([0, *cuts], [*cuts, len(kinds)], strict=True))
+    return ["".join(_AZ[int(rng.integers(26))] if k == "L" else str(int(rng.integers(10)))
+                    for k in group) for group in layout.split()]
 
 
 def sample(split: int, index: int) -> tuple[str, np.ndarray]:
@@ -101,6 +126,10 @@ def sample(split: int, index: int) -> tuple[str, np.ndarray]:
         row = two_line_row(split, rng)
         if row is not None:
             return row
+    if split in (TRAIN_FREE, VAL_FREE):
+        groups = free_layout(rng)
+        plate = render_free_plate(groups, rng, glyphs=glyphs_for(split, rng))
+        return "".join(groups), detector_crop(plate, rng)
     if split == TRAIN_CONFUSABLE:
         label = confusable_plate(rng)
     elif split in (TRAIN_UMLAUT, VAL_UMLAUT):

@@ -53,7 +53,7 @@ def build_reader(settings: Settings) -> PlateReader:
         log.warning("debug.save_crops is on: plate crops are written to %s and deleted after "
                     "%.0f h", settings.debug.crops_dir, settings.debug.crops_max_age_h)
         saver = CropSaver(Path(settings.debug.crops_dir))
-    return PlateReader(MorphologyDetector(), recogniser, district_codes(),
+    return PlateReader(MorphologyDetector(settings.detection), recogniser, district_codes(),
                        max_crops=cfg.max_crops, roi=roi, on_crop=saver,
                        rectifier=rectify if cfg.rectify else None)
 
@@ -86,7 +86,7 @@ def build_checkin(settings: Settings, reader: PlateReader, store: Store, *, hmac
                    store, topics(settings), settings.camera.id, settings.camera.site,
                    hmac_key=hmac_key, on_event=on_event,
                    detail=settings.privacy.matched_payload,
-                   gate=MotionGate() if settings.reading.motion_gate else None,
+                   gate=MotionGate(settings.gate) if settings.reading.motion_gate else None,
                    replay_key=replay_key, stop=stop, dedup_s=settings.tracking.dedup_s)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -231,7 +232,7 @@ def _add_operator_commands(sub: Any) -> None:
 
 
 def _add_setup_commands(sub: Any) -> None:
-    """Demo, doctor: trying and checking an installation."""
+    """Demo, doctor, config: trying and checking an installation."""
     demo = _sub(sub, "demo", "Run the whole pipeline on the bundled sample frames: a fresh "
                 "SQLite file with the sample accounts, a broker on loopback, and a subscriber "
                 "that prints each arrival.", "kennzeichen-checkin demo")
@@ -247,6 +248,15 @@ def _add_setup_commands(sub: Any) -> None:
     doctor.add_argument("--source", help="camera to try (as for run --source); without it the "
                         "camera is not checked")
     doctor.add_argument("--json", action="store_true", help="every check as JSON")
+
+    config = _sub(sub, "config", "Print the settings in effect (defaults, then --config, then "
+                  "the environment) as TOML with every key explained; --example: the built-in "
+                  "defaults, a file to start a site's config from.",
+                  "kennzeichen-checkin --config config/sample-frames.toml config\n"
+                  "  kennzeichen-checkin config --example > site.toml")
+    config.add_argument("--example", action="store_true",
+                        help="the built-in defaults (config/kennzeichen-checkin.example.toml)")
+    config.add_argument("--json", action="store_true", help="the values as JSON, no comments")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -277,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _configure_logging(verbose: bool, log_file: Path | None) -> None:
@@ -313,6 +326,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "console": commands.cmd_console,
         "campaign": commands.cmd_campaign,
         "doctor": commands.cmd_doctor,
+        "config": commands.cmd_config,
     }
     from pipeline.commands.queue import HANDLERS as QUEUE_HANDLERS
 

@@ -1,6 +1,7 @@
 """Settings: embedded defaults, overridden by a TOML file, then by environment variables.
 
-See ``config/kennzeichen-checkin.example.toml`` for every key with its default and meaning.
+What each key means and allows is said once, in ``pipeline.config_schema``; the example file
+``config/kennzeichen-checkin.example.toml`` is generated from it (:func:`settings_toml`).
 Secrets can stay out of the file: ``KENNZEICHEN_MQTT_USERNAME`` and ``KENNZEICHEN_MQTT_PASSWORD``
 override the ``[mqtt]`` values.
 """
@@ -8,6 +9,7 @@ override the ``[mqtt]`` values.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import re
@@ -16,12 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.config_schema import HEADER, KEYS, SECTIONS, TOP
+from pipeline.detection.gate import GateConfig
+from pipeline.detection.morphology import MorphologyConfig
 from pipeline.display.views import DisplaySettings
-from pipeline.events.mqtt_client import PROTOCOLS, MqttSettings
+from pipeline.events.mqtt_client import MqttSettings
 from pipeline.matching.fuzzy import MatchThresholds
 from pipeline.privacy.debug_crops import DebugSettings
 from pipeline.privacy.retention import PrivacySettings
-from pipeline.queue.model import QUEUE_DETAILS, QueueSettings
+from pipeline.queue.model import QueueSettings
 from pipeline.tracking.passages import TrackerConfig
 
 
@@ -52,6 +57,8 @@ class Settings:
     topic_prefix: str = ""  # default: checkin/<site>
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     reading: ReadingSettings = field(default_factory=ReadingSettings)
+    detection: MorphologyConfig = field(default_factory=MorphologyConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
     tracking: TrackerConfig = field(default_factory=TrackerConfig)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     matching: MatchThresholds = field(default_factory=MatchThresholds)
@@ -82,50 +89,6 @@ class ConfigError(ValueError):
     pass
 
 
-MATCHED_PAYLOADS = ("full", "no_plate", "customer_number")
-
-
-# Allowed values of the numeric keys, inclusive. Outside them a run would fail late with a
-# traceback (folder_fps = 0, keepalive = -5) or drop every arrival in silence (agree = 0).
-RANGES: dict[tuple[str, str], tuple[float, float]] = {
-    ("top level", "flush_timeout_s"): (0, 86400),
-    ("top level", "status_interval_s"): (0.5, 86400),
-    ("camera", "folder_fps"): (0.01, 1000),
-    ("mqtt", "port"): (1, 65535),
-    ("mqtt", "keepalive"): (1, 65535),
-    ("mqtt", "ack_timeout_s"): (0.1, 3600),
-    ("reading", "torch_threads"): (0, 256),
-    ("reading", "max_crops"): (1, 100),
-    ("tracking", "gap_s"): (0.01, 3600),
-    ("tracking", "agree"): (1, 1000),
-    ("tracking", "min_confidence"): (0, 1),
-    ("tracking", "min_reads"): (1, 1000),
-    ("tracking", "reread_s"): (0, 3600),
-    ("tracking", "continuity_s"): (0, 3600),
-    ("tracking", "dedup_s"): (0, 7 * 86400),
-    ("tracking", "max_center_shift"): (0.01, 100),
-    ("privacy", "unregistered_max_age_h"): (0, 87600),
-    ("privacy", "matched_plate_days"): (0, 3650),
-    ("privacy", "purge_interval_s"): (1, 86400),
-    ("debug", "crops_max_age_h"): (0, 87600),
-    ("queue", "windows"): (1, 1000),
-    ("queue", "timeout_min"): (1, 1440),
-    ("queue", "default_service_min"): (0.1, 600),
-    ("queue", "service_history"): (1, 100_000),
-    ("queue", "rate_window_min"): (1, 1440),
-    ("queue", "publish_interval_s"): (0.5, 3600),
-    ("display", "port"): (1, 65535),
-    ("display", "show_next"): (1, 100),
-}
-CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("reading", "recogniser"): ("auto", "plate", "stock"),
-    ("mqtt", "protocol"): tuple(PROTOCOLS),
-    ("privacy", "matched_payload"): MATCHED_PAYLOADS,
-    ("queue", "detail"): QUEUE_DETAILS,
-    ("display", "window_detail"): QUEUE_DETAILS,
-}
-
-
 def _section(cls: type, values: dict[str, Any], where: str) -> Any:
     if not isinstance(values, dict):
         raise ConfigError(f"[{where}] must be a table of keys, got {values!r}")
@@ -138,6 +101,8 @@ def _section(cls: type, values: dict[str, Any], where: str) -> Any:
     kwargs = {}
     for key, value in values.items():
         expected = type(getattr(defaults, key))
+        if expected is tuple and isinstance(value, list):  # a range such as [0.75, 1.9]
+            value = _pair(where, key, value)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         # TOML's true is a Python int too: a port or a count must not be a boolean
@@ -148,6 +113,13 @@ def _section(cls: type, values: dict[str, Any], where: str) -> Any:
     return dataclasses.replace(defaults, **kwargs)
 
 
+def _pair(where: str, key: str, value: list) -> tuple[float, float]:
+    if len(value) != 2 or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                                  for v in value) or value[0] > value[1]:
+        raise ConfigError(f"[{where}] {key} = {value!r}: must be [low, high], two numbers")
+    return float(value[0]), float(value[1])
+
+
 def _kind(expected: type) -> str:
     return {int: "a whole number", float: "a number", bool: "true or false",
             str: "a quoted string", list: "a list"}.get(expected, expected.__name__)
@@ -156,11 +128,10 @@ def _kind(expected: type) -> str:
 def _check_value(where: str, key: str, value: Any) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"[{where}] {key} = {value}: must be a finite number")
-    bounds = RANGES.get((where, key))
+    bounds, choices = KEYS[where, key].bounds, KEYS[where, key].choices
     if bounds is not None and not bounds[0] <= value <= bounds[1]:
         raise ConfigError(f"[{where}] {key} = {value}: allowed from {bounds[0]:g} to "
                           f"{bounds[1]:g}")
-    choices = CHOICES.get((where, key))
     if choices is not None and value not in choices:
         raise ConfigError(f"[{where}] {key} = {value!r}: must be one of {', '.join(choices)}")
 
@@ -213,6 +184,13 @@ def check_settings(settings: Settings) -> None:
                           "from 00:00 to 23:59")
 
 
+def _sections() -> dict[str, type]:
+    """Section name -> its settings dataclass (every field of ``Settings`` that is one)."""
+    defaults = Settings()
+    return {f.name: type(getattr(defaults, f.name)) for f in dataclasses.fields(Settings)
+            if dataclasses.is_dataclass(getattr(defaults, f.name))}
+
+
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """Defaults, then the TOML file (if any), then environment overrides."""
     env = dict(os.environ) if env is None else env
@@ -231,12 +209,9 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
                               "UTF-8") from exc
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
-    sections = {"camera": CameraSettings, "mqtt": MqttSettings, "reading": ReadingSettings,
-                "tracking": TrackerConfig, "privacy": PrivacySettings,
-                "matching": MatchThresholds, "debug": DebugSettings,
-                "queue": QueueSettings, "display": DisplaySettings}
+    sections = _sections()
     top = {k: v for k, v in data.items() if k not in sections}
-    settings = _section(Settings, {k: v for k, v in top.items() if k != "camera"}, "top level")
+    settings = _section(Settings, top, TOP)
     try:
         replaced = {name: _section(cls, data.get(name, {}), name)
                     for name, cls in sections.items()}
@@ -258,3 +233,43 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     settings = dataclasses.replace(settings, **replaced)
     check_settings(settings)
     return settings
+
+
+def settings_toml(settings: Settings | None = None, *, header: str = HEADER) -> str:
+    """``settings`` (default: the built-in ones) as a TOML file in which every key carries its
+    meaning and what it allows: the example file, or what is in effect at a site (a password
+    is not shown)."""
+    settings = settings or Settings()
+    lines = [*_comment(header), ""]
+    for section, note in SECTIONS.items():
+        obj = settings if section == TOP else getattr(settings, section)
+        lines += _comment(note)
+        if section != TOP:
+            lines.append(f"[{section}]")
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if section == TOP and dataclasses.is_dataclass(value):
+                continue
+            key = KEYS[section, f.name]
+            allowed = (f"allowed: {key.bounds[0]:g} to {key.bounds[1]:g}" if key.bounds else
+                       f"one of: {', '.join(key.choices)}" if key.choices else "")
+            lines += _comment(key.doc) + _comment(allowed)
+            if f.name == "password" and value:
+                value = "(set; not shown)"
+            lines.append(f"{f.name} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _comment(text: str) -> list[str]:
+    return [f"# {line}".rstrip() for line in text.splitlines()]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)

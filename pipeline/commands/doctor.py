@@ -219,3 +219,23 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         bad = sum(not c.ok for c in checks)
         print("all checks passed" if not bad else f"{bad} check(s) failed", file=sys.stderr)
     return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+    """The settings in effect (``--example``: the built-in ones) as commented TOML or JSON."""
+    from pipeline.config import HEADER, settings_toml
+
+    if args.example:
+        settings = Settings()
+    if args.json:
+        values = asdict(settings)
+        if values["mqtt"]["password"]:
+            values["mqtt"]["password"] = "(set; not shown)"
+        print_json(values)
+        return 0
+    where = f"built-in defaults, then {args.config}" if args.config else "built-in defaults"
+    header = HEADER if args.example else (
+        f"kennzeichen-checkin settings in effect: {where},\nthen the environment "
+        "(KENNZEICHEN_MQTT_USERNAME / _PASSWORD). The password is not shown.")
+    print(settings_toml(settings, header=header), end="")
+    return 0

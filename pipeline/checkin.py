@@ -21,7 +21,7 @@ from pipeline.privacy.pseudonyms import plate_pseudonym
 from pipeline.reading.plate_reader import PlateReader
 from pipeline.store.errors import store_error_hint
 from pipeline.store.protocol import DuplicateError, Store
-from pipeline.tracking.passages import Passage, PassageTracker, TrackerConfig
+from pipeline.tracking.passages import Passage, PassageTracker, TrackerConfig, read_unsettled
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +116,8 @@ class CheckIn:
             if not moving:
                 self.gated += 1
                 return earlier + self._emit_all(self.tracker.update(frame.timestamp, []))
-        when = frame.timestamp
-        reads = self.reader.read(frame.image, skip=lambda box: self._stopping()
-                                 or self.tracker.settled(box, when))
+        reads = read_unsettled(self.reader, self.tracker, frame.image, frame.timestamp,
+                               self._stopping)
         t = self._timed("read", t)
         passages = self.tracker.update(frame.timestamp, reads)
         self._timed("vote", t)

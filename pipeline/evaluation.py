@@ -24,7 +24,7 @@ from pipeline.frames.sources import FolderSource, read_image
 from pipeline.plate.edits import levenshtein, substitutions
 from pipeline.plate.grammar import plate_chars
 from pipeline.reading.plate_reader import PlateRead, PlateReader
-from pipeline.tracking.passages import Passage, PassageTracker, TrackerConfig
+from pipeline.tracking.passages import Passage, PassageTracker, TrackerConfig, read_unsettled
 
 IOU_FOUND = 0.5
 
@@ -213,13 +213,9 @@ def evaluate_passages(reader: PlateReader, folder: Path, config: TrackerConfig |
                 for r in csv.DictReader(fh)]
     tracker = PassageTracker(config)
     passages = []
-    files = FolderSource(folder, fps=fps).files()
-    for number, path in enumerate(files):
-        image = read_image(path)
-        when = number / fps
-        reads = [] if image is None else reader.read(
-            image, skip=lambda box, when=when: tracker.settled(box, when))
-        passages += tracker.update(when, reads)
+    for frame in FolderSource(folder, fps=fps).frames():  # a corrupt frame is skipped, as in run
+        reads = read_unsettled(reader, tracker, frame.image, frame.timestamp)
+        passages += tracker.update(frame.timestamp, reads)
     passages += tracker.flush()
 
     def car_of(passage: Passage) -> int | None:

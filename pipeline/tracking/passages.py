@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from pipeline.detection.types import Box
 from pipeline.plate.edits import levenshtein
 from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import CharScores
-from pipeline.reading.plate_reader import PlateRead
+from pipeline.reading.plate_reader import PlateRead, PlateReader
 
 
 @dataclass(frozen=True)
@@ -225,3 +228,11 @@ class PassageTracker:
         if last is not None and passage.first_seen - last <= self.config.dedup_s:
             return []
         return [passage]
+
+
+def read_unsettled(reader: PlateReader, tracker: PassageTracker, image: np.ndarray,
+                   when: float, stopping: Callable[[], bool] = lambda: False) -> list[PlateRead]:
+    """The reads of a frame taken at ``when``, skipping plates where the tracker has a car
+    already announced and still in view (``settled``) and everything once ``stopping()``:
+    how the check-in and the per-car evaluation read each frame before the vote."""
+    return reader.read(image, skip=lambda box: stopping() or tracker.settled(box, when))

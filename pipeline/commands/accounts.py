@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pipeline.assembly import crops_retention, open_store
@@ -103,74 +104,92 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
     action = args.accounts_command
     if action == "import":
         return _import(args, settings)
+    handler = _ACTIONS.get(action)
+    if handler is None:
+        raise UserError(f"unknown accounts action {action}")
     store = open_store(settings)
     try:
-        if action == "list":
-            accounts = store.accounts()
-            if args.json:
-                print_json([_account_json(a) for a in accounts])
-            else:
-                for a in accounts:
-                    print(f"{a.customer_number:<10} {a.display_name:<28} "
-                          f"{', '.join(a.plate_displays):<24} {a.visit_reason}")
-                print(f"{len(accounts)} accounts")
-            return 0
-        if action == "add":
-            return _add(args, store)
-        if action == "remove-plate":
-            try:
-                plate = plate_from_label(args.plate, district_codes())
-            except ValueError as exc:
-                raise UserError(str(exc)) from exc
-            owner = store.remove_plate(plate.compact)
-            if owner is None:
-                raise UserError(f"plate {plate.display} is not registered; see "
-                                "'kennzeichen-checkin accounts list'")
-            if args.json:
-                print_json({"removed_plate": plate.display, "customer_number": owner})
-            else:
-                print(f"removed plate {plate.display} from customer {owner}")
-            return 0
-        if action in ("export", "forget"):
-            data = store.export_customer(args.customer_number)
-            if data is None:
-                raise UserError(f"customer {args.customer_number} not found; "
-                                "see 'kennzeichen-checkin accounts list'")
-        if action == "export":
-            print_json(data)
-            return 0
-        if action == "forget":
-            if not args.yes:
-                account: Any = data["account"]
-                reads: Any = data["reads"]
-                pending: Any = data["events_not_yet_delivered"]
-                plates = len(account["plates"]) if account else 0
-                print(f"would erase customer {args.customer_number}: account, {plates} "
-                      f"plate(s), {len(reads)} read(s), {len(pending)} undelivered event(s); "
-                      "add --yes to do it")
-                return 0
-            counts = store.forget_customer(args.customer_number)
-            if counts["undelivered_events_dropped"]:
-                log.warning("dropped %d undelivered event(s) of the erased customer",
-                            counts["undelivered_events_dropped"])
-            if args.json:
-                print_json(counts)
-            else:
-                print(f"erased customer {args.customer_number}: " + ", ".join(
-                    f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
-            return 0
-        if action == "remove":
-            if not store.remove_account(args.customer_number):
-                raise UserError(f"customer {args.customer_number} not found; "
-                                "see 'kennzeichen-checkin accounts list'")
-            if args.json:
-                print_json({"removed_customer": args.customer_number})
-            else:
-                print(f"removed customer {args.customer_number} and their plates")
-            return 0
+        return handler(args, store)
     finally:
         store.close()
-    raise UserError(f"unknown accounts action {action}")
+
+
+def _list(args: argparse.Namespace, store: Store) -> int:
+    accounts = store.accounts()
+    if args.json:
+        print_json([_account_json(a) for a in accounts])
+    else:
+        for a in accounts:
+            print(f"{a.customer_number:<10} {a.display_name:<28} "
+                  f"{', '.join(a.plate_displays):<24} {a.visit_reason}")
+        print(f"{len(accounts)} accounts")
+    return 0
+
+
+def _remove_plate(args: argparse.Namespace, store: Store) -> int:
+    try:
+        plate = plate_from_label(args.plate, district_codes())
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    owner = store.remove_plate(plate.compact)
+    if owner is None:
+        raise UserError(f"plate {plate.display} is not registered; see "
+                        "'kennzeichen-checkin accounts list'")
+    if args.json:
+        print_json({"removed_plate": plate.display, "customer_number": owner})
+    else:
+        print(f"removed plate {plate.display} from customer {owner}")
+    return 0
+
+
+def _customer_data(args: argparse.Namespace, store: Store) -> dict[str, Any]:
+    data = store.export_customer(args.customer_number)
+    if data is None:
+        raise UserError(f"customer {args.customer_number} not found; "
+                        "see 'kennzeichen-checkin accounts list'")
+    return data
+
+
+def _export(args: argparse.Namespace, store: Store) -> int:
+    print_json(_customer_data(args, store))
+    return 0
+
+
+def _forget(args: argparse.Namespace, store: Store) -> int:
+    data = _customer_data(args, store)
+    if not args.yes:
+        account: Any = data["account"]
+        plates = len(account["plates"]) if account else 0
+        print(f"would erase customer {args.customer_number}: account, {plates} "
+              f"plate(s), {len(data['reads'])} read(s), "
+              f"{len(data['events_not_yet_delivered'])} undelivered event(s); add --yes to do it")
+        return 0
+    counts = store.forget_customer(args.customer_number)
+    if counts["undelivered_events_dropped"]:
+        log.warning("dropped %d undelivered event(s) of the erased customer",
+                    counts["undelivered_events_dropped"])
+    if args.json:
+        print_json(counts)
+    else:
+        print(f"erased customer {args.customer_number}: " + ", ".join(
+            f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
+    return 0
+
+
+def _remove(args: argparse.Namespace, store: Store) -> int:
+    if not store.remove_account(args.customer_number):
+        raise UserError(f"customer {args.customer_number} not found; "
+                        "see 'kennzeichen-checkin accounts list'")
+    if args.json:
+        print_json({"removed_customer": args.customer_number})
+    else:
+        print(f"removed customer {args.customer_number} and their plates")
+    return 0
+
+
+_ACTIONS: dict[str, Callable[[argparse.Namespace, Store], int]] = {
+    "list": _list, "add": _add, "remove-plate": _remove_plate,
+    "export": _export, "forget": _forget, "remove": _remove}
 
 
 

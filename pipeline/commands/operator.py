@@ -8,6 +8,7 @@ from typing import Any
 
 from pipeline.assembly import open_store
 from pipeline.config import Settings
+from pipeline.domain import iso, local_clock
 from pipeline.events.mqtt_publisher import MqttPublisher
 from pipeline.events.topics import Topics
 from pipeline.store.protocol import Store
@@ -46,67 +47,76 @@ def deliver_now(settings: Settings, store: Store, timeout: float = 5.0) -> bool:
 
 
 def cmd_reads(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import UTC, datetime, timedelta
-
-    from pipeline.domain import iso, local_clock
-    from pipeline.operator.corrections import CorrectionError, Corrections, operator_name
-
     store = open_store(settings)
     try:
-        action = args.reads_command
-        if action == "list":
-            since = datetime.now(UTC) - timedelta(seconds=parse_since(args.since))
-            reads = store.list_reads(iso(since), args.status)
-            if args.json:
-                print_json([_read_json(r) for r in reads])
-            else:
-                for r in reads:
-                    seen = local_clock(r.seen_at, settings.privacy.timezone)
-                    print(f"{r.read_id}  {seen}  {r.status:<13} "
-                          f"{r.plate_display or '-':<12} {r.confidence:4.2f}  "
-                          f"{r.customer_number or ''}{'  (corrected)' if r.corrected_at else ''}")
-                print(f"{len(reads)} reads since "
-                      f"{local_clock(iso(since), settings.privacy.timezone, '%Y-%m-%d %H:%M')} "
-                      f"({settings.privacy.timezone})")
-            return 0
-        if action == "audit":
-            entries = store.audit_log(args.read_id)
-            if args.json:
-                print_json([e.__dict__ for e in entries])
-            else:
-                for e in entries:
-                    at = local_clock(e.at, settings.privacy.timezone, "%Y-%m-%d %H:%M:%S")
-                    print(f"{at}  {e.operator:<12} {e.action:<8} {e.read_id}  "
-                          f"{e.before} -> {e.after}")
-            return 0
-        corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
-                                  operator_name(args.operator), settings.privacy.matched_payload)
-        try:
-            if action == "correct":
-                result = corrections.correct_plate(args.read_id, args.plate, args.force)
-            elif action == "assign":
-                result = corrections.assign(args.read_id, args.customer, args.force)
-            elif action == "dismiss":
-                result = corrections.dismiss(args.read_id, args.force)
-            else:
-                result = corrections.undo(args.read_id)
-        except CorrectionError as exc:
-            raise UserError(str(exc)) from exc
-        sent = deliver_now(settings, store)
-        if args.json:
-            print_json({"read": _read_json(result.read), "event": result.payload,
-                        "delivered": sent})
-        else:
-            read = result.read
-            plate = f" {read.plate_display}" if read.plate_display else ""
-            customer = f" customer {read.customer_number}" if read.customer_number else ""
-            delivery = "published" if sent else ("queued in the outbox (broker not reachable "
-                                                 "now; the running pipeline or next run sends it)")
-            print(f"read {read.read_id}: {read.status}{plate}{customer}; correction "
-                  f"{result.event_id[:8]} {delivery}")
-        return 0
+        if args.reads_command == "list":
+            return _list_reads(args, settings, store)
+        if args.reads_command == "audit":
+            return _audit(args, settings, store)
+        return _fix_read(args, settings, store)
     finally:
         store.close()
+
+
+def _list_reads(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    since = datetime.now(UTC) - timedelta(seconds=parse_since(args.since))
+    reads = store.list_reads(iso(since), args.status)
+    if args.json:
+        print_json([_read_json(r) for r in reads])
+        return 0
+    zone = settings.privacy.timezone
+    for r in reads:
+        print(f"{r.read_id}  {local_clock(r.seen_at, zone)}  {r.status:<13} "
+              f"{r.plate_display or '-':<12} {r.confidence:4.2f}  "
+              f"{r.customer_number or ''}{'  (corrected)' if r.corrected_at else ''}")
+    print(f"{len(reads)} reads since {local_clock(iso(since), zone, '%Y-%m-%d %H:%M')} ({zone})")
+    return 0
+
+
+def _audit(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    entries = store.audit_log(args.read_id)
+    if args.json:
+        print_json([e.__dict__ for e in entries])
+        return 0
+    for e in entries:
+        at = local_clock(e.at, settings.privacy.timezone, "%Y-%m-%d %H:%M:%S")
+        print(f"{at}  {e.operator:<12} {e.action:<8} {e.read_id}  {e.before} -> {e.after}")
+    return 0
+
+
+def _fix_read(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """correct, assign, dismiss or undo one read; the correction event is sent at once when
+    the broker is there, else it waits in the outbox."""
+    from pipeline.operator.corrections import CorrectionError, Corrections, operator_name
+
+    corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
+                              operator_name(args.operator), settings.privacy.matched_payload)
+    action = args.reads_command
+    try:
+        if action == "correct":
+            result = corrections.correct_plate(args.read_id, args.plate, args.force)
+        elif action == "assign":
+            result = corrections.assign(args.read_id, args.customer, args.force)
+        elif action == "dismiss":
+            result = corrections.dismiss(args.read_id, args.force)
+        else:
+            result = corrections.undo(args.read_id)
+    except CorrectionError as exc:
+        raise UserError(str(exc)) from exc
+    sent = deliver_now(settings, store)
+    if args.json:
+        print_json({"read": _read_json(result.read), "event": result.payload, "delivered": sent})
+        return 0
+    read = result.read
+    plate = f" {read.plate_display}" if read.plate_display else ""
+    customer = f" customer {read.customer_number}" if read.customer_number else ""
+    delivery = "published" if sent else ("queued in the outbox (broker not reachable now; the "
+                                         "running pipeline or next run sends it)")
+    print(f"read {read.read_id}: {read.status}{plate}{customer}; correction "
+          f"{result.event_id[:8]} {delivery}")
+    return 0
 
 
 def cmd_console(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
@@ -86,6 +87,8 @@ class QueueFeed:
 
 def make_handler(feed: QueueFeed, settings: DisplaySettings, queue_detail: str,
                  stopping: threading.Event) -> type[BaseHTTPRequestHandler]:
+    """The request handler class of one server: its feed, the views at the detail allowed
+    (never more than the queue topic's), and the server's stop flag."""
     from pipeline.display.views import entrance_view, window_view
     from pipeline.queue.model import QUEUE_DETAILS
 
@@ -99,59 +102,68 @@ def make_handler(feed: QueueFeed, settings: DisplaySettings, queue_detail: str,
         data["title"] = settings.title
         return data
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    return type("Handler", (_Handler,), {"feed": feed, "view": staticmethod(view),
+                                         "stopping": stopping})
 
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("display %s " + format, self.address_string(), *args)
 
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path in ("/events/window", "/events/entrance"):
-                self._events(path.rsplit("/", 1)[1])
-            elif path in ("/state/window", "/state/entrance"):
-                _, queue, connected = feed.snapshot()
-                self._send(200, "application/json",
-                           json.dumps(view(path.rsplit("/", 1)[1], queue, connected)).encode())
-            elif path in PAGES:
-                name = PAGES[path]
-                body = resources.files("pipeline.display").joinpath("static", name).read_bytes()
-                self._send(200, TYPES[name.rsplit(".", 1)[1]], body)
-            else:
-                self._send(404, TYPES["html"], b"not found: try /window or /entrance")
+class _Handler(BaseHTTPRequestHandler):
+    """The pages, their state as JSON and as server-sent events; ``make_handler`` fills in
+    ``feed``, ``view`` and ``stopping``."""
 
-        def _send(self, code: int, content_type: str, body: bytes) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
+    protocol_version = "HTTP/1.1"
+    feed: QueueFeed
+    view: Callable[[str, dict[str, Any] | None, bool], dict[str, Any]]
+    stopping: threading.Event
 
-        def _events(self, name: str) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Connection", "keep-alive")
-            self.end_headers()
-            sent = -1
-            try:
-                while not stopping.is_set():
-                    with feed.changed:
-                        feed.changed.wait_for(lambda s=sent: feed.version != s or stopping.is_set(),
-                                              timeout=KEEPALIVE_S)
-                    version, queue, connected = feed.snapshot()
-                    if version == sent:
-                        self.wfile.write(b": keepalive\n\n")
-                    else:
-                        data = json.dumps(view(name, queue, connected), ensure_ascii=False)
-                        self.wfile.write(f"retry: 1000\ndata: {data}\n\n".encode())
-                        sent = version
-                    self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the page went away
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("display %s " + format, self.address_string(), *args)
 
-    return Handler
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path in ("/events/window", "/events/entrance"):
+            self._events(path.rsplit("/", 1)[1])
+        elif path in ("/state/window", "/state/entrance"):
+            _, queue, connected = self.feed.snapshot()
+            self._send(200, "application/json",
+                       json.dumps(self.view(path.rsplit("/", 1)[1], queue, connected)).encode())
+        elif path in PAGES:
+            name = PAGES[path]
+            body = resources.files("pipeline.display").joinpath("static", name).read_bytes()
+            self._send(200, TYPES[name.rsplit(".", 1)[1]], body)
+        else:
+            self._send(404, TYPES["html"], b"not found: try /window or /entrance")
+
+    def _send(self, code: int, content_type: str, body: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _events(self, name: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "keep-alive")
+        self.end_headers()
+        feed, sent = self.feed, -1
+        try:
+            while not self.stopping.is_set():
+                with feed.changed:
+                    feed.changed.wait_for(
+                        lambda s=sent: feed.version != s or self.stopping.is_set(),
+                        timeout=KEEPALIVE_S)
+                version, queue, connected = feed.snapshot()
+                if version == sent:
+                    self.wfile.write(b": keepalive\n\n")
+                else:
+                    data = json.dumps(self.view(name, queue, connected), ensure_ascii=False)
+                    self.wfile.write(f"retry: 1000\ndata: {data}\n\n".encode())
+                    sent = version
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the page went away
 
 
 class DisplayServer:

@@ -95,66 +95,100 @@ def parse_accounts_file(text: str, name: str = "<csv>",
                         districts: frozenset[str] | None = None,
                         encoding: str = "UTF-8") -> AccountsFile:
     """Validate CSV text and group its rows into accounts, keeping each plate's line."""
+    reader, header, delimiter = _open_csv(text, name)
+    problems: list[str] = []
+    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+    if unknown:
+        problems.append(f"line 1: unknown column(s) {', '.join(unknown)}")
+    grouping = _Grouping(districts, problems)
+    rows = 0
+    trimmed: list[int] = []
+    for row in reader:
+        lineno = reader.line_num  # the row's last physical line (quoted fields may span)
+        values = _row_values(row, header, delimiter, lineno, problems)
+        if not values:
+            continue
+        if any(v and v != v.strip() for v in row.values()):
+            trimmed.append(lineno)
+        rows += 1
+        grouping.add(values, lineno)
+    if rows == 0 and not problems:
+        problems.append("the file has a header but no rows")
+    if problems:
+        raise CsvImportError(name, problems)
+    return AccountsFile(grouping.accounts(), grouping.lines(), encoding, delimiter,
+                        tuple(trimmed))
+
+
+def _open_csv(text: str, name: str) -> tuple[csv.DictReader, list[str], str]:
+    """The row reader, the header and the delimiter; the file refused when it is empty or
+    lacks a required column."""
     if not text.strip():
         raise CsvImportError(name, ["the file is empty: expected a header line "
                                     f"'{','.join(REQUIRED + OPTIONAL)}' and one row per plate"])
-    delimiter = _delimiter(text.lstrip("\ufeff").splitlines()[0])
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
+    text = text.lstrip("\ufeff")
+    delimiter = _delimiter(text.splitlines()[0])
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise CsvImportError(name, [
             f"line 1: missing column(s) {', '.join(missing)}; the header must be "
             f"'{','.join(REQUIRED + OPTIONAL)}' (found '{delimiter.join(header)}')"])
-    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
-    problems: list[str] = []
-    if unknown:
-        problems.append(f"line 1: unknown column(s) {', '.join(unknown)}")
-    names: dict[str, str] = {}
-    reasons: dict[str, str] = {}
-    plates: dict[str, list[tuple[str, str]]] = {}
-    owner: dict[str, tuple[str, int]] = {}
-    rows = 0
-    trimmed: list[int] = []
-    for row in reader:
-        lineno = reader.line_num  # the row's last physical line (quoted fields may span)
-        if None in row:
-            problems.append(f"line {lineno}: more fields than the header has columns "
-                            f"(a {'semicolon' if delimiter == ';' else 'comma'} inside a "
-                            "name needs quotes)")
-            continue
-        short = [c for c in header if row.get(c) is None]
-        if short and any((v or "").strip() for v in row.values()):
-            problems.append(f"line {lineno}: fewer fields than the header has columns "
-                            f"(no {', '.join(short)}); leave a field empty with an extra "
-                            f"'{delimiter}' rather than out")
-            continue
-        values = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-        if not any(values.values()):
-            continue
-        if any(v and v != v.strip() for v in row.values()):
-            trimmed.append(lineno)
-        rows += 1
+    return reader, header, delimiter
+
+
+def _row_values(row: dict, header: list[str], delimiter: str, lineno: int,
+                problems: list[str]) -> dict[str, str] | None:
+    """The row's trimmed values by column; None for a blank row or one with a field too many
+    or too few (said in ``problems``)."""
+    if None in row:
+        problems.append(f"line {lineno}: more fields than the header has columns "
+                        f"(a {'semicolon' if delimiter == ';' else 'comma'} inside a "
+                        "name needs quotes)")
+        return None
+    short = [c for c in header if row.get(c) is None]
+    if short and any((v or "").strip() for v in row.values()):
+        problems.append(f"line {lineno}: fewer fields than the header has columns "
+                        f"(no {', '.join(short)}); leave a field empty with an extra "
+                        f"'{delimiter}' rather than out")
+        return None
+    values = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+    return values if any(values.values()) else None
+
+
+class _Grouping:
+    """Rows grouped into accounts: one name per customer, one customer per plate; what
+    contradicts goes into ``problems`` with its line."""
+
+    def __init__(self, districts: frozenset[str] | None, problems: list[str]) -> None:
+        self.districts, self.problems = districts, problems
+        self.names: dict[str, str] = {}
+        self.reasons: dict[str, str] = {}
+        self.plates: dict[str, list[tuple[str, str]]] = {}
+        self.owner: dict[str, tuple[str, int]] = {}
+
+    def add(self, values: dict[str, str], lineno: int) -> None:
         number, display, label = (values.get(c, "") for c in REQUIRED)
-        reason = values.get("visit_reason", "")
+        reason, problems = values.get("visit_reason", ""), self.problems
         if not number:
             problems.append(f"line {lineno}: customer_number is empty")
-            continue
+            return
         if not display:
             problems.append(f"line {lineno}: display_name is empty for customer {number}")
         try:
-            plate = plate_from_label(label, districts)
+            plate = plate_from_label(label, self.districts)
         except ValueError as exc:
             problems.append(f"line {lineno}: {exc}")
-            continue
-        if number in names and display and names[number] != display:
+            return
+        if number in self.names and display and self.names[number] != display:
             problems.append(f"line {lineno}: customer {number} is named {display!r} here but "
-                            f"{names[number]!r} earlier")
-        names.setdefault(number, display)
+                            f"{self.names[number]!r} earlier")
+        self.names.setdefault(number, display)
         if reason:
-            reasons.setdefault(number, reason)
-        if plate.compact in owner:
-            first_owner, first_line = owner[plate.compact]
+            self.reasons.setdefault(number, reason)
+        if plate.compact in self.owner:
+            first_owner, first_line = self.owner[plate.compact]
             if first_owner != number:
                 problems.append(f"line {lineno}: plate {plate.display} is already registered to "
                                 f"customer {first_owner} (line {first_line}); one plate can "
@@ -162,15 +196,15 @@ def parse_accounts_file(text: str, name: str = "<csv>",
             else:
                 problems.append(f"line {lineno}: plate {plate.display} is listed twice for "
                                 f"customer {number} (line {first_line})")
-            continue
-        owner[plate.compact] = (number, lineno)
-        plates.setdefault(number, []).append((plate.compact, plate.display))
-    if rows == 0 and not problems:
-        problems.append("the file has a header but no rows")
-    if problems:
-        raise CsvImportError(name, problems)
-    accounts = [Account(number, names[number], tuple(c for c, _ in plates[number]),
-                        reasons.get(number, ""), tuple(d for _, d in plates[number]))
-                for number in plates]
-    lines = {d: owner[c][1] for pairs in plates.values() for c, d in pairs}
-    return AccountsFile(accounts, lines, encoding, delimiter, tuple(trimmed))
+            return
+        self.owner[plate.compact] = (number, lineno)
+        self.plates.setdefault(number, []).append((plate.compact, plate.display))
+
+    def accounts(self) -> list[Account]:
+        return [Account(number, self.names[number], tuple(c for c, _ in pairs),
+                        self.reasons.get(number, ""), tuple(d for _, d in pairs))
+                for number, pairs in self.plates.items()]
+
+    def lines(self) -> dict[str, int]:
+        """Each plate's (display form) line in the file."""
+        return {d: self.owner[c][1] for pairs in self.plates.values() for c, d in pairs}

@@ -16,14 +16,12 @@ from pipeline.bench.match_simulation import (
     summarise,
 )
 from pipeline.domain import Account, Status
+from pipeline.matching.distance import PAIR_COSTS, canonical, plate_distance
 from pipeline.matching.fuzzy import (
-    PAIR_COSTS,
     FuzzyMatcher,
     MatchThresholds,
-    canonical,
     consensus,
     evidence_cost,
-    plate_distance,
     supported,
 )
 from pipeline.matching.matcher import ExactMatcher

@@ -23,11 +23,10 @@ import cv2
 
 from pipeline.bench.match_simulation import PlateSource, build_world
 from pipeline.detection.types import Box
-from pipeline.domain import Status
+from pipeline.domain import Account, Status
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
-from pipeline.store.accounts_csv import Account
 
 FOLDERS = ("plates_crops_de", "plates_real")
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"

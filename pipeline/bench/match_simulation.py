@@ -98,11 +98,11 @@ from dataclasses import dataclass, field
 
 from pipeline.detection.types import Box
 from pipeline.domain import Account, Status
+from pipeline.matching.distance import substitution_cost
 from pipeline.matching.fuzzy import (
     FuzzyMatcher,
     MatchThresholds,
     decide,
-    substitution_cost,
     supported,
 )
 from pipeline.matching.matcher import Candidate, Evidence

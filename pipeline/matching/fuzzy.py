@@ -1,9 +1,9 @@
 """Fuzzy plate -> account matching that never guesses.
 
 A read is compared with every registered plate through an OCR-confusion-aware weighted edit
-distance (:func:`plate_distance`): substituting characters that OCR confuses (``O``/``0``,
-``W``/``H``, ...) costs less than an arbitrary substitution. The costs act as negative
-log-likelihoods of a misread, so all reads of a car (``evidence``) are weighed together:
+distance (``pipeline.matching.distance``): substituting characters that OCR confuses
+(``O``/``0``, ``W``/``H``, ...) costs less than an arbitrary substitution. The costs act as
+negative log-likelihoods of a misread, so all reads of a car (``evidence``) are weighed together:
 :func:`evidence_cost` sums each read's cost to a plate, weighted by its confidence. A registered
 plate is checked in only when it is near the voted read, every one of its characters was read
 by some read of the car (:func:`supported`), it explains the reads nearly as well as the best
@@ -28,7 +28,17 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from pipeline.domain import Status
+from pipeline.domain import Account, Status
+from pipeline.matching.distance import (
+    COST_UNIT,
+    INDEL_COST,
+    INDEX_RADIUS,
+    INF,
+    canonical,
+    distance_units,
+    one_edit_variants,
+    plate_distance,
+)
 from pipeline.matching.likelihood import (
     MAX_REGISTERED,
     Judgement,
@@ -44,112 +54,6 @@ from pipeline.matching.likelihood import (
 from pipeline.matching.matcher import Candidate, Evidence, MatchResult
 from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import CharScores, best_path
-from pipeline.store.accounts_csv import Account
-
-# Costs are kept in tenths (integers) so that sums compare exactly: 0.3 + 0.3 == 0.6.
-_UNIT = 10
-INDEL_COST = 1.0
-OTHER_SUBSTITUTION_COST = 1.0
-
-# Confusable substitutions and their cost. Why each pair is here:
-#  0.3  letter/digit shapes that are the same glyph at plate resolution (named in issue 6:
-#       O/0, D/0, I/1, B/8, S/5, Z/2, G/6), O/D/Q (round letters, blur: seen in the
-#       fine-tune trial, shared/notes/recogniser-fine-tune.md) and lost umlaut dots
-#       (A/Ä, O/Ö, U/Ü: tiny marks, and the stock english_g2 recogniser has no umlauts).
-#  0.4  I/L/J/1 (thin verticals; seen in the trial on blurry crops) and W/H (FE-Schrift's
-#       narrow W read as H in 4 of the trial's 5 remaining errors).
-#  0.5  E/F (lower bar lost), M with W/H/N, H/N, P/R, C/G, K/X, U/V, A/4, T/7, 1/7: common in
-#       OCR on worn or skewed plates but less systematic.
-#  0.6  digit/digit blur (3/8): plausible, but the digit space is dense, so it stays above the
-#       default max_cost on its own and sends the read to review rather than to an account.
-_CONFUSABLE: dict[float, tuple[str, ...]] = {
-    0.3: ("O0", "D0", "OD", "OQ", "Q0", "I1", "B8", "S5", "Z2", "G6", "AÄ", "OÖ", "UÜ"),
-    0.4: ("IL", "IJ", "L1", "J1", "DQ", "WH"),
-    0.5: ("EF", "MW", "MH", "MN", "HN", "PR", "CG", "KX", "UV", "A4", "T7", "17", "QÖ", "0Ö"),
-    0.6: ("38",),
-}
-PAIR_COSTS: dict[tuple[str, str], float] = {
-    (pair[0], pair[1]): cost for cost, pairs in _CONFUSABLE.items() for pair in pairs
-} | {(pair[1], pair[0]): cost for cost, pairs in _CONFUSABLE.items() for pair in pairs}
-_PAIR_UNITS: dict[tuple[str, str], int] = {k: round(v * _UNIT) for k, v in PAIR_COSTS.items()}
-_INDEL = round(INDEL_COST * _UNIT)
-_OTHER = round(OTHER_SUBSTITUTION_COST * _UNIT)
-
-# Plates at a cost below this are guaranteed to be found by the index (two edits outside the
-# confusion classes cost at least 2.0); review_cost must stay below it.
-INDEX_RADIUS = 2.0
-INF = float("inf")
-
-
-def substitution_cost(a: str, b: str) -> float:
-    """Cost of reading ``b`` where the plate has ``a`` (symmetric)."""
-    if a == b:
-        return 0.0
-    return PAIR_COSTS.get((a, b), OTHER_SUBSTITUTION_COST)
-
-
-def _distance_units(a: str, b: str) -> int:
-    prev = list(range(0, (len(b) + 1) * _INDEL, _INDEL))
-    for i, ca in enumerate(a, 1):
-        cur = [i * _INDEL]
-        for j, cb in enumerate(b, 1):
-            sub = prev[j - 1] if ca == cb else prev[j - 1] + _PAIR_UNITS.get((ca, cb), _OTHER)
-            cur.append(min(sub, prev[j] + _INDEL, cur[j - 1] + _INDEL))
-        prev = cur
-    return prev[-1]
-
-
-def plate_distance(a: str, b: str) -> float:
-    """Weighted edit distance between two compact plates (``OFAB123``): confusable
-    substitutions cost 0.3-0.6 (see ``PAIR_COSTS``), other substitutions and insertions or
-    deletions 1.0. Symmetric, zero only for equal plates."""
-    if a == b:
-        return 0.0
-    return _distance_units(a, b) / _UNIT
-
-
-def _confusion_classes() -> dict[str, str]:
-    """Character -> representative of its connected component in the confusion graph."""
-    parent: dict[str, str] = {}
-
-    def find(c: str) -> str:
-        parent.setdefault(c, c)
-        while parent[c] != c:
-            parent[c] = parent[parent[c]]
-            c = parent[c]
-        return c
-
-    for a, b in PAIR_COSTS:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return {c: find(c) for c in parent}
-
-
-_CLASS = _confusion_classes()
-_CANON_TABLE = str.maketrans(_CLASS)
-_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ0123456789"
-CANONICAL_SYMBOLS: tuple[str, ...] = tuple(sorted({_CLASS.get(c, c) for c in _ALPHABET}))
-
-
-def canonical(compact: str) -> str:
-    """The plate with every character replaced by its confusion class representative."""
-    return compact.translate(_CANON_TABLE)
-
-
-def one_edit_variants(key: str) -> set[str]:
-    """``key`` and every string one insertion, deletion or substitution away from it, over the
-    canonical alphabet."""
-    out = {key}
-    for i in range(len(key) + 1):
-        head, tail = key[:i], key[i:]
-        if tail:
-            out.add(head + tail[1:])
-            for s in CANONICAL_SYMBOLS:
-                out.add(head + s + tail[1:])
-        for s in CANONICAL_SYMBOLS:
-            out.add(head + s + tail)
-    return out
 
 
 @dataclass(frozen=True)
@@ -348,7 +252,7 @@ class FuzzyMatcher:
     def candidates(self, compact: str, within: float | None = None) -> list[Candidate]:
         """Registered plates within ``within`` (default ``review_cost``; below 2.0) of
         ``compact``, nearest first."""
-        limit = round((self.thresholds.review_cost if within is None else within) * _UNIT)
+        limit = round((self.thresholds.review_cost if within is None else within) * COST_UNIT)
         variants = one_edit_variants(canonical(compact))
         seen: set[str] = set()
         out: list[tuple[int, str]] = []
@@ -362,11 +266,11 @@ class FuzzyMatcher:
                     if plate in seen:
                         continue
                     seen.add(plate)
-                    cost = 0 if plate == compact else _distance_units(compact, plate)
+                    cost = 0 if plate == compact else distance_units(compact, plate)
                     if cost <= limit:
                         out.append((cost, plate))
             out.sort()
-            return [Candidate(p, owner[p], c / _UNIT) for c, p in out]
+            return [Candidate(p, owner[p], c / COST_UNIT) for c, p in out]
 
     def owners(self, compacts: Iterable[str]) -> frozenset[str]:
         """Customers whose registered plate is exactly one of ``compacts``."""

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from pipeline.domain import Status
+from pipeline.domain import Account, Status
 from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import CharScores
-from pipeline.store.accounts_csv import Account
 
 
 class PlateLookup(Protocol):

@@ -8,11 +8,11 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from pipeline.domain import Account
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
 from pipeline.matching.matcher import Evidence, MatchResult
 from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import CharScores
-from pipeline.store.accounts_csv import Account
 
 log = logging.getLogger(__name__)
 

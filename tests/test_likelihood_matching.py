@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.domain import Status
+from pipeline.domain import Account, Status
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
 from pipeline.matching.likelihood import alternatives, grammatical, labels_of
 from pipeline.plate.grammar import Plate, plate_from_label
 from pipeline.reading.ctc import CharScores, log_likelihood_reads, squeeze_blanks
-from pipeline.store.accounts_csv import Account
 
 CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ-"
 

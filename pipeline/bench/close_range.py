@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from pipeline.synth.plate_render import random_plate, render_plate
-from pipeline.synth.scenes import LOCAL_DISTRICTS, SIZE, _background, _camera
+from pipeline.synth.scenes import LOCAL_DISTRICTS, SIZE, background, camera_look, paste_plate
 
 WIDTH_PX = (300, 1000)
 MAX_ROLL_DEG = 25.0
@@ -34,7 +34,7 @@ def frame_with_plate(plate: np.ndarray, width: float, roll: float, centre: tuple
     """A car front filling the frame with ``plate`` ``width`` px wide, rolled by ``roll``
     degrees about ``centre``; the frame and the plate's axis-aligned box."""
     w, h = SIZE
-    img = _background(rng, dusk)
+    img = background(rng, dusk)
     body = tuple(float(c) for c in colour)
     cv2.rectangle(img, (0, int(h * 0.15)), (w, h), body, -1)
     grille_y = int(centre[1] - width * 0.5)
@@ -43,22 +43,9 @@ def frame_with_plate(plate: np.ndarray, width: float, roll: float, centre: tuple
     for lx in (int(w * 0.05), int(w * 0.95)):
         cv2.ellipse(img, (lx, max(0, grille_y - 60)), (110, 45), 0, 0, 360, (210, 215, 220), -1)
     ph, pw = plate.shape[:2]
-    height = width * ph / pw
-    src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
-    skew = rng.uniform(-0.04, 0.04) * height
-    corners = np.float32([[-width / 2, -height / 2 + skew], [width / 2, -height / 2 - skew],
-                          [width / 2, height / 2 - skew], [-width / 2, height / 2 + skew]])
-    a = np.radians(roll)
-    rot = np.float32([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-    dst = corners @ rot.T + np.float32(centre)
-    m = cv2.getPerspectiveTransform(src, dst)
-    warped = cv2.warpPerspective(plate, m, (w, h), flags=cv2.INTER_AREA)
-    mask = cv2.warpPerspective(np.ones((ph, pw), np.float32), m, (w, h))[..., None]
-    img[:] = img * (1 - mask) + warped * mask
-    x0, y0 = np.floor(dst.min(0)).astype(int)
-    x1, y1 = np.ceil(dst.max(0)).astype(int)
-    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
-    return _camera(img, dusk, rng), (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+    skew = rng.uniform(-0.04, 0.04) * width * ph / pw
+    box = paste_plate(img, plate, width, skew, roll, centre)
+    return camera_look(img, dusk, rng), box
 
 
 def make_close_range(out: Path, cars: int, seed: int, frames_per_car: int = 4,
@@ -99,7 +86,7 @@ def make_close_range(out: Path, cars: int, seed: int, frames_per_car: int = 4,
             cv2.imwrite(str(out / name), frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
             boxes.append({"file": name, "plate": text, "bbox_x_y_w_h": " ".join(map(str, box))})
             number += 1
-        empty = _camera(_background(rng, dusk), dusk, rng)
+        empty = camera_look(background(rng, dusk), dusk, rng)
         for _ in range(2):
             cv2.imwrite(str(out / f"frame_{number:04d}.jpg"), empty,
                         [cv2.IMWRITE_JPEG_QUALITY, quality])

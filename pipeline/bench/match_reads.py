@@ -140,7 +140,7 @@ def read_cars(seed: int, n_cars: int, n_plates: int, progress: bool = True,
     from pipeline.synth.augment import detector_crop
     from pipeline.synth.plate_render import render_plate
     from pipeline.synth.scenes import Car as SceneCar
-    from pipeline.synth.scenes import _background, _camera, _car
+    from pipeline.synth.scenes import background, camera_look, draw_car
 
     t0 = time.monotonic()
     source = PlateSource(random.Random(seed))
@@ -180,14 +180,14 @@ def read_cars(seed: int, n_cars: int, n_plates: int, progress: bool = True,
             out.cars.append(Car(plate.compact, customer, tuple(reads)))
             continue
         plate_img = plate_img.astype(np.float32)
-        entrance = _background(rng, scene_car.dusk)  # one camera, one entrance per car
+        entrance = background(rng, scene_car.dusk)  # one camera, one entrance per car
         for step in FRAMES:
             img = entrance.copy()
-            box = Box(*_car(img, scene_car, plate_img, step, rng))
+            box = Box(*draw_car(img, scene_car, plate_img, step, rng))
             # the camera's blur and noise are local: applied around the plate only (speed)
             x0, y0 = max(0, box.x - box.w), max(0, box.y - 2 * box.h)
             window = img[y0:box.y + 3 * box.h, x0:box.x + 2 * box.w]
-            frame = _camera(window, scene_car.dusk, rng)
+            frame = camera_look(window, scene_car.dusk, rng)
             reads.append(_frame_read(reader.read_box(frame, Box(box.x - x0, box.y - y0,
                                                                  box.w, box.h))))
         out.cars.append(Car(plate.compact, customer, tuple(reads)))

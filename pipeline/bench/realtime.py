@@ -81,10 +81,10 @@ def render_stream(path: Path, size: tuple[int, int], seconds: float, seed: int,
                   cars: list[CarPass]) -> list[CarPass]:
     """Write the MJPEG stream; returns the cars with the time their plate became readable."""
     from pipeline.synth.plate_render import render_plate
-    from pipeline.synth.scenes import Car, _background, _camera, _car
+    from pipeline.synth.scenes import Car, background, camera_look, draw_car
 
     rng = np.random.default_rng(seed + 1)
-    background = _background(rng, False, size)
+    background = background(rng, False, size)
     plates = {c.plate: render_plate(c.plate, rng).astype(np.float32) for c in cars}
     colours = {c.plate: tuple(int(v) for v in rng.integers(30, 230, 3)) for c in cars}
     readable: dict[str, float] = {}
@@ -99,7 +99,7 @@ def render_stream(path: Path, size: tuple[int, int], seconds: float, seed: int,
             drawn = []
             for car in sorted(visible, key=lambda c: -c.start_s):
                 progress = min(1.0, (t - car.start_s) / APPROACH_S)
-                box = _car(img, Car(car.plate, colours[car.plate], False, car.lateral),
+                box = draw_car(img, Car(car.plate, colours[car.plate], False, car.lateral),
                            plates[car.plate], progress, rng)
                 drawn.append((car, box, _patch(img, box).copy()))
             # readable: wide enough, and not hidden behind a nearer car drawn after it
@@ -107,7 +107,7 @@ def render_stream(path: Path, size: tuple[int, int], seconds: float, seed: int,
                 if box[2] >= min_width and \
                         np.mean(np.all(_patch(img, box) == patch, axis=-1)) >= 0.9:
                     readable.setdefault(car.plate, t)
-            writer.write(_camera(img, False, rng))
+            writer.write(camera_look(img, False, rng))
     finally:
         writer.release()
     return [CarPass(c.plate, c.customer, c.start_s, c.lateral, readable.get(c.plate, math.inf))

@@ -49,7 +49,7 @@ class Car:
     lines: int = 1  # 2: a two-line plate (200 mm high)
 
 
-def _background(rng: np.random.Generator, dusk: bool,
+def background(rng: np.random.Generator, dusk: bool,
                 size: tuple[int, int] = SIZE) -> np.ndarray:
     w, h = size
     img = np.zeros((h, w, 3), np.float32)
@@ -80,7 +80,7 @@ def _background(rng: np.random.Generator, dusk: bool,
     return np.clip(img, 0, 255)
 
 
-def _car(img: np.ndarray, car: Car, plate_img: np.ndarray, progress: float,
+def draw_car(img: np.ndarray, car: Car, plate_img: np.ndarray, progress: float,
          rng: np.random.Generator) -> tuple[int, int, int, int]:
     """Draw the car front at ``progress`` (0 far .. 1 near); returns the plate box."""
     h, w = img.shape[:2]
@@ -127,7 +127,7 @@ def _car(img: np.ndarray, car: Car, plate_img: np.ndarray, progress: float,
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())
 
 
-def _camera(img: np.ndarray, dusk: bool, rng: np.random.Generator) -> np.ndarray:
+def camera_look(img: np.ndarray, dusk: bool, rng: np.random.Generator) -> np.ndarray:
     """Light, optics and sensor: dusk darkening, blur, motion blur, noise."""
     out = img.copy()
     if dusk:
@@ -180,9 +180,9 @@ def make_sequence(out: Path, cars: int, seed: int, frames_per_car: int = 4,
         first = frame_no
         for k in range(frames_per_car):
             progress = k / max(1, frames_per_car - 1)
-            img = _background(rng, car.dusk)
-            box = _car(img, car, plate_img, progress, rng)
-            frame = _camera(img, car.dusk, rng)
+            img = background(rng, car.dusk)
+            box = draw_car(img, car, plate_img, progress, rng)
+            frame = camera_look(img, car.dusk, rng)
             name = f"frame_{frame_no:04d}.jpg"
             cv2.imwrite(str(out / name), frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
             box_rows.append({"file": name, "plate": car.plate,
@@ -191,7 +191,7 @@ def make_sequence(out: Path, cars: int, seed: int, frames_per_car: int = 4,
                 box_rows[-1]["lines"] = car.lines
             frame_no += 1
         # an empty entrance between cars, so that passages are separated in time
-        empty = _camera(_background(rng, car.dusk), car.dusk, rng)
+        empty = camera_look(background(rng, car.dusk), car.dusk, rng)
         for _ in range(2):
             cv2.imwrite(str(out / f"frame_{frame_no:04d}.jpg"), empty,
                         [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -476,7 +476,7 @@ def variety_frame(rng: np.random.Generator, german_share: float = 0.5, empty_sha
     (``german``, ``foreign`` or ``none``)."""
     w, h = FRAME_SIZES[int(rng.integers(len(FRAME_SIZES)))]
     dusk = bool(rng.random() < 0.2)
-    img = _background(rng, dusk, (w, h))
+    img = background(rng, dusk, (w, h))
     for _ in range(int(rng.integers(0, 4))):
         tx, ty = int(rng.uniform(0, w)), int(rng.uniform(0, h))
         _texture(img, rng, tx, ty, tx + int(rng.uniform(0.1, 0.6) * w),
@@ -489,7 +489,7 @@ def variety_frame(rng: np.random.Generator, german_share: float = 0.5, empty_sha
     _car_front(img, rng, cx, cy, pw, body)
     _clutter(img, rng, int(rng.integers(0, 3)))  # stickers and badges on the car
     if rng.random() < empty_share:
-        return _camera(img, dusk, rng), None, "none"
+        return camera_look(img, dusk, rng), None, "none"
     german = rng.random() < german_share
     if german:
         plate = render_plate(random_plate(rng), rng).astype(np.float32)
@@ -499,18 +499,29 @@ def variety_frame(rng: np.random.Generator, german_share: float = 0.5, empty_sha
     ph = pw * ph_img / pw_img
     roll = float(rng.uniform(-20, 20)) if rng.random() < 0.15 else float(rng.uniform(-3, 3))
     skew = rng.uniform(-0.05, 0.05) * ph
-    corners = np.float32([[-pw / 2, -ph / 2 + skew], [pw / 2, -ph / 2 - skew],
-                          [pw / 2, ph / 2 - skew], [-pw / 2, ph / 2 + skew]])
+    box = paste_plate(img, plate, pw, skew, roll, (cx, cy))
+    return camera_look(img, dusk, rng), box, "german" if german else "foreign"
+
+
+def paste_plate(img: np.ndarray, plate: np.ndarray, width: float, skew: float, roll: float,
+                centre: tuple[float, float]) -> tuple[int, int, int, int]:
+    """Warp ``plate`` into ``img`` (in place): ``width`` px wide, its left edge ``skew`` px
+    taller than its right (perspective), rolled by ``roll`` degrees about ``centre``.
+    Returns the plate's axis-aligned box (x, y, w, h) within the image."""
+    h, w = img.shape[:2]
+    ph_img, pw_img = plate.shape[:2]
+    height = width * ph_img / pw_img
+    corners = np.float32([[-width / 2, -height / 2 + skew], [width / 2, -height / 2 - skew],
+                          [width / 2, height / 2 - skew], [-width / 2, height / 2 + skew]])
     a = np.radians(roll)
     rot = np.float32([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-    dst = corners @ rot.T + np.float32([cx, cy])
+    dst = corners @ rot.T + np.float32(centre)
     src = np.float32([[0, 0], [pw_img, 0], [pw_img, ph_img], [0, ph_img]])
     m = cv2.getPerspectiveTransform(src, dst)
     warped = cv2.warpPerspective(plate, m, (w, h), flags=cv2.INTER_AREA)
     mask = cv2.warpPerspective(np.ones((ph_img, pw_img), np.float32), m, (w, h))[..., None]
     img[:] = img * (1 - mask) + warped * mask
-    bx0, by0 = np.floor(dst.min(0)).astype(int)
-    bx1, by1 = np.ceil(dst.max(0)).astype(int)
-    bx0, by0, bx1, by1 = max(0, bx0), max(0, by0), min(w, bx1), min(h, by1)
-    return (_camera(img, dusk, rng), (int(bx0), int(by0), int(bx1 - bx0), int(by1 - by0)),
-            "german" if german else "foreign")
+    x0, y0 = np.floor(dst.min(0)).astype(int)
+    x1, y1 = np.ceil(dst.max(0)).astype(int)
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)

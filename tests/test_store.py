@@ -294,6 +294,27 @@ def test_a_correction_applies_once_against_a_concurrent_one(database: str) -> No
     store.close()
 
 
+def test_counts_for_the_monitors_days_arrivals_corrections_and_outbox_age(
+        database: str) -> None:
+    """What the heartbeat, Home Assistant and the metrics count, on either engine."""
+    store = open_store(database)
+    assert store.outbox_oldest() is None and store.read_counts("") == {}
+    store.record_passage(record("old", seen_at="2026-11-24T15:00:00.000Z"), None)
+    store.record_passage(record("a", customer="10001"), OutboxItem(0, "ev-a", "t", "{}"))
+    store.record_passage(record("b"), OutboxItem(0, "ev-b", "t", "{}"))
+    assert store.read_counts("2026-11-25T00:00:00.000Z") == {"matched": 1, "unregistered": 1}
+    oldest = store.outbox_oldest()
+    assert oldest is not None and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", oldest)
+    audit = AuditEntry("2026-11-25T07:01:00.000Z", "op", "dismiss", "b", None, None, "ev-x")
+    assert store.apply_correction("b", expect_corrected_at=None, status="dismissed",
+                                  plate_display=None, plate_compact=None, customer_number=None,
+                                  event_id="ev-x", audit=audit,
+                                  outbox=OutboxItem(0, "ev-x", "t", "{}"))
+    assert store.audit_count("2026-11-25T07:00:00.000Z") == 1
+    assert store.audit_count("2026-11-25T08:00:00.000Z") == 0
+    store.close()
+
+
 def test_privacy_operations_and_checkpoints(database: str) -> None:
     store = open_store(database)
     store.import_accounts([ANNA])

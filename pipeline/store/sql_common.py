@@ -183,6 +183,21 @@ class SqlStore(ABC):
                               (*params, limit)).fetchall()
         return [ReadRecord(**dict(r)) for r in rows]
 
+    def read_counts(self, since: str) -> dict[str, int]:
+        """Reads seen at or after ``since`` (ISO UTC) by status: the day's arrivals."""
+        with self._conn() as db:
+            rows = db.execute("SELECT status, COUNT(*) AS n FROM reads WHERE seen_at >= %s "
+                              "GROUP BY status", (since,)).fetchall()
+        return {str(r["status"]): int(r["n"]) for r in rows}
+
+    def audit_count(self, since: str) -> int:
+        """Operator actions (corrections, assignments, dismissals, undos) at or after
+        ``since`` (ISO UTC)."""
+        with self._conn() as db:
+            row = db.execute("SELECT COUNT(*) AS n FROM audit WHERE at >= %s",
+                             (since,)).fetchone()
+        return int(row["n"])
+
     def reads_fingerprint(self) -> tuple[int, str, str]:
         """Changes whenever a read is added, corrected or purged (cheap to poll)."""
         with self._conn() as db:
@@ -237,6 +252,12 @@ class SqlStore(ABC):
     def outbox_depth(self) -> int:
         with self._conn() as db:
             return int(db.execute("SELECT COUNT(*) AS n FROM outbox").fetchone()["n"])
+
+    def outbox_oldest(self) -> str | None:
+        """When the oldest event still in the outbox was queued (ISO UTC), or None."""
+        with self._conn() as db:
+            row = db.execute("SELECT MIN(created_at) AS t FROM outbox").fetchone()
+        return None if row["t"] is None else str(row["t"])
 
     # -- privacy: retention, data subject requests, end of campaign -----------------------
 

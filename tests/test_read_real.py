@@ -87,3 +87,21 @@ def test_real_german_crops_are_read_with_no_box_given(plate_reader: PlateReader,
     exact = sum(truth == read for truth, read in got.values())
     assert exact >= 32, got
     assert got["de_s01.jpg"] == ("DÜW-AS870", "DÜW-AS870")
+
+
+def test_read_without_a_config_does_not_take_the_drive_in_sign_for_a_plate(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23: with no config (so no region of interest), the DRIVE-IN sign beside the
+    entrance came out of ``read`` as plate ``D-R 1`` (0.77). Every candidate must be the
+    car's plate where there is a car, and there must be none where there is only the sign."""
+    boxes = {row["file"]: Box(*map(int, row["bbox_x_y_w_h"].split()))
+             for row in labels(SAMPLES)}
+    files = ["frame_0001.jpg", "frame_0005.jpg"]  # a car and the sign; the sign alone
+    assert "frame_0005.jpg" not in boxes
+    assert main(["read", *[str(SAMPLES / f) for f in files], "--json"]) == 0
+    out = {Path(o["file"]).name: o["plates"] for o in json.loads(capsys.readouterr().out)}
+    assert out["frame_0005.jpg"] == []
+    car = out["frame_0001.jpg"]
+    assert car and car[0]["text"] == "DI-PH 3"
+    for plate in car:
+        assert Box(*plate["box"]).iou(boxes["frame_0001.jpg"]) >= 0.3, plate

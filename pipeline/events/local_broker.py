@@ -111,6 +111,8 @@ class AmqttThread:
         self._loop = asyncio.new_event_loop()
         self._broker: Any = None
         self._thread = threading.Thread(target=self._run, name="amqtt", daemon=True)
+        self._listening = threading.Event()
+        self._failed: BaseException | None = None
 
     def _run(self) -> None:
         from amqtt.broker import Broker
@@ -122,12 +124,24 @@ class AmqttThread:
                         {"allow_anonymous": True}},
         }
         self._broker = Broker(config, loop=self._loop)
-        self._loop.run_until_complete(self._broker.start())
+        try:
+            self._loop.run_until_complete(self._broker.start())
+        except BaseException as exc:
+            self._failed = exc
+            raise
+        finally:
+            self._listening.set()
         self._loop.run_forever()
 
     def start(self) -> AmqttThread:
+        """Returns when the broker listens. Not by probing its port, as for Mosquitto: amqtt
+        logs a connection that sends no CONNECT as an ERROR ('No data to decode')."""
         self._thread.start()
-        wait_for_port(self.port)
+        if not self._listening.wait(10):
+            raise TimeoutError(f"amqtt did not open port {self.port} within 10 s")
+        if self._failed is not None:
+            raise RuntimeError(f"amqtt could not start on port {self.port}: "
+                               f"{self._failed}") from self._failed
         return self
 
     def stop(self) -> None:

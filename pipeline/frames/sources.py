@@ -7,6 +7,7 @@ stream is reopened with backoff until the source is closed.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -227,7 +228,22 @@ class CaptureSource:
         self._stop.set()
 
 
+def quiet_native_logs() -> None:
+    """Leave saying that a camera is down to our log (one line per retry, with backoff):
+    OpenCV's ``[ WARN:...] VIDEOIO(FFMPEG)`` and FFmpeg's ``[tcp @ ...]`` lines repeated it
+    on every retry. FFmpeg reads ``OPENCV_FFMPEG_LOGLEVEL`` when OpenCV first uses it, so
+    this runs before every capture is opened. With debug logging (``-v``) both are kept:
+    FFmpeg's line says why (refused, 401 Unauthorized, no route). A level set in the
+    environment is left as it is."""
+    if log.isEnabledFor(logging.DEBUG):
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 def _open_capture(spec: str | int) -> cv2.VideoCapture:
+    quiet_native_logs()
     if isinstance(spec, str) and "://" in spec:
         return cv2.VideoCapture(spec, cv2.CAP_FFMPEG,
                                 [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS,
@@ -239,6 +255,7 @@ def probe_video(path: Path) -> None:
     """Open a video file and decode its first frame, or raise ``SourceError`` saying why."""
     if path.stat().st_size == 0:
         raise SourceError(f"video {path} is empty (0 bytes)")
+    quiet_native_logs()  # what is wrong with the file is said below
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():

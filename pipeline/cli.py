@@ -159,22 +159,32 @@ def _add_account_commands(sub: Any) -> None:
                   "kennzeichen-checkin accounts forget 10001 --yes")
     forget.add_argument("customer_number")
     forget.add_argument("--yes", action="store_true", help="do it (without: show what would go)")
-    forget.add_argument("--json", action="store_true")
+    forget.add_argument("--json", action="store_true", help="what was (or would be) erased, "
+                        "as JSON")
 
-    purge = _sub(sub, "purge", "Apply the retention rules now ([privacy] in the config); "
-                 "'run' also does this every purge_interval_s.",
-                 "kennzeichen-checkin --config config/sample-frames.toml purge --dry-run")
-    purge.add_argument("--dry-run", action="store_true", help="only count what would go")
-    purge.add_argument("--json", action="store_true")
+    purge = _sub(sub, "purge", "Apply the retention rules now ([privacy] in the config): "
+                 "without --yes only show what would go. 'run' purges by itself every "
+                 "purge_interval_s.",
+                 "kennzeichen-checkin --config config/sample-frames.toml purge\n"
+                 "  kennzeichen-checkin --config config/sample-frames.toml purge --yes")
+    purge.add_argument("--yes", action="store_true", help="delete now (without: show what "
+                       "would go)")
+    purge.add_argument("--dry-run", action="store_true",
+                       help="only show what would go: the default (kept for older scripts)")
+    purge.add_argument("--json", action="store_true", help="the counts as JSON")
 
     camp = _sub(sub, "campaign", "End of the drive-in campaign.",
                 "kennzeichen-checkin campaign close --yes")
     camp_sub = camp.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
     close = _sub(camp_sub, "close", "Delete all plate data, accounts, pseudonym key and "
-                 "undelivered events; keep only anonymous arrival statistics.",
-                 "kennzeichen-checkin --config config/sample-frames.toml campaign close --yes")
-    close.add_argument("--yes", action="store_true", help="really delete (cannot be undone)")
-    close.add_argument("--json", action="store_true")
+                 "undelivered events; keep only anonymous arrival statistics. Without --yes "
+                 "only show what would go.",
+                 "kennzeichen-checkin --config config/sample-frames.toml campaign close\n"
+                 "  kennzeichen-checkin --config config/sample-frames.toml campaign close --yes")
+    close.add_argument("--yes", action="store_true", help="really delete (cannot be undone; "
+                       "without: show what would go)")
+    close.add_argument("--json", action="store_true", help="what was (or would be) deleted, "
+                       "as JSON")
 
 
 def _add_operator_commands(sub: Any) -> None:

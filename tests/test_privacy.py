@@ -148,7 +148,8 @@ def test_campaign_close_keeps_only_anonymous_statistics(store: SqliteStore,
     add_read(store, "u1", UNKNOWN, MORNING, matched=False, key=key)
     pseudonym = plate_pseudonym(key, UNKNOWN.compact)
     store.close()
-    assert main(["--database", str(store.path), "campaign", "close"]) == 1  # needs --yes
+    assert main(["--database", str(store.path), "campaign", "close"]) == 0  # preview only
+    assert scan(store.path, "OFAB123", "Anna") != [] and key_file.exists()
     assert main(["--database", str(store.path), "campaign", "close", "--yes"]) == 0
     assert not key_file.exists()
     assert scan(store.path, "OFAB123", "OF-AB 123", "GGWS4711", "GG-WS 4711", "Anna",
@@ -201,3 +202,28 @@ def test_debug_crops_carry_no_plate_text_and_go_after_their_age(tmp_path: Path) 
     os.utime(crop, (now, now))
     assert purge_crops(tmp_path / "crops", 24, now=now + 25 * 3600) == 1
     assert list((tmp_path / "crops").iterdir()) == []
+
+
+def test_every_destructive_command_previews_unless_given_yes(
+        store: SqliteStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23: purge acted by default and previewed with --dry-run, while forget and
+    campaign close previewed by default and acted with --yes. Now all three preview without
+    --yes and say how to act; purge's --dry-run still previews (older scripts)."""
+    key_file = Path(f"{store.path}.hmac-key")
+    key = load_or_create_key(key_file)
+    add_read(store, "u1", UNKNOWN, MORNING, matched=False, key=key)
+    store.close()
+    db = ["--database", str(store.path)]
+    for command in (["purge"], ["purge", "--dry-run"], ["accounts", "forget", "10001"],
+                    ["campaign", "close"]):
+        assert main([*db, *command]) == 0, command
+        out = capsys.readouterr().out
+        assert "nothing deleted: add --yes to do it" in out, (command, out)
+        assert main([*db, *command, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["dry_run"] is True, command
+        assert scan(store.path, "GGWS4711", "Anna Schmidt") != [], command
+    assert main([*db, "purge", "--yes", "--dry-run"]) == 1
+    assert main([*db, "purge", "--yes", "--json"]) == 0
+    purged = json.loads(capsys.readouterr().out)
+    assert purged["dry_run"] is False and purged["unregistered_reads_deleted"] == 1
+    assert scan(store.path, "GGWS4711") == []

@@ -159,11 +159,11 @@ def _forget(args: argparse.Namespace, store: Store) -> int:
     data = _customer_data(args, store)
     if not args.yes:
         account: Any = data["account"]
-        plates = len(account["plates"]) if account else 0
-        print(f"would erase customer {args.customer_number}: account, {plates} "
-              f"plate(s), {len(data['reads'])} read(s), "
-              f"{len(data['events_not_yet_delivered'])} undelivered event(s); add --yes to do it")
-        return 0
+        preview = {"accounts": int(account is not None),
+                   "plates": len(account["plates"]) if account else 0,
+                   "reads": len(data["reads"]),
+                   "undelivered_events_dropped": len(data["events_not_yet_delivered"])}
+        return _preview(args, f"would erase customer {args.customer_number}", preview)
     counts = store.forget_customer(args.customer_number)
     if counts["undelivered_events_dropped"]:
         log.warning("dropped %d undelivered event(s) of the erased customer",
@@ -197,39 +197,69 @@ _ACTIONS: dict[str, Callable[[argparse.Namespace, Store], int]] = {
 # -- privacy ------------------------------------------------------------------------------
 
 
+def _preview(args: argparse.Namespace, what: str, counts: dict[str, int]) -> int:
+    """What a destructive command would do, without doing it: every such command (purge,
+    accounts forget, campaign close) previews unless given --yes."""
+    if args.json:
+        print_json({"dry_run": True, **counts})
+    else:
+        print(f"{what}: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+              + "; nothing deleted: add --yes to do it")
+    return 0
+
+
+def _acts(args: argparse.Namespace) -> bool:
+    """--yes acts; without it, or with --dry-run (kept from when purge acted by default, so
+    older scripts still preview with it), a command only previews."""
+    if args.yes and getattr(args, "dry_run", False):
+        raise UserError("--yes and --dry-run contradict each other: --yes deletes, "
+                        "--dry-run only shows what would go")
+    return bool(args.yes)
+
+
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime
 
     from pipeline.privacy.retention import cutoffs, purge
 
+    act = _acts(args)
     store = open_store(settings)
     try:
         now = datetime.now(UTC)
-        report = purge(store, settings.privacy, now, dry_run=args.dry_run)
+        report = purge(store, settings.privacy, now, dry_run=not act)
     finally:
         store.close()
     crops = crops_retention(settings)
-    crops_deleted = purge_crops(*crops) if crops and not args.dry_run else 0
+    crops_deleted = purge_crops(*crops) if crops and act else 0
     unregistered, matched = cutoffs(now, settings.privacy)
-    data = {"dry_run": args.dry_run, "unregistered_before": unregistered,
+    data = {"dry_run": not act, "unregistered_before": unregistered,
             "matched_plates_before": matched, **report.__dict__,
             "debug_crops_deleted": crops_deleted}
     if args.json:
         print_json(data)
     else:
-        verb = "would delete" if args.dry_run else "deleted"
+        verb = "deleted" if act else "would delete"
         print(f"{verb} {report.unregistered_reads_deleted} reads of unregistered cars (seen "
               f"before {unregistered}, or dismissed) and plate text of "
-              f"{report.matched_plates_removed} matched reads (before {matched})")
+              f"{report.matched_plates_removed} matched reads (before {matched})"
+              + ("" if act else "; nothing deleted: add --yes to do it"))
     return 0
 
 
+def _campaign_preview(store: Store) -> dict[str, int]:
+    accounts = store.accounts()
+    return {"accounts": len(accounts), "plates": sum(len(a.plates) for a in accounts),
+            "undelivered_events_dropped": store.outbox_depth(),
+            "reads_anonymised": sum(store.read_counts("").values())}
+
+
 def cmd_campaign(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.yes:
-        raise UserError("campaign close deletes every account, plate and pseudonym key and "
-                        "cannot be undone: add --yes to do it")
     store = open_store(settings)
     try:
+        if not _acts(args):
+            preview = _campaign_preview(store)
+            preview["hmac_key_deleted"] = int(settings.hmac_key_path.is_file())
+            return _preview(args, "campaign close would delete (cannot be undone)", preview)
         counts = store.close_campaign()
     finally:
         store.close()

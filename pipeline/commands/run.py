@@ -68,8 +68,16 @@ def run_exit_code(result: dict[str, Any]) -> int:
 
 
 def _print_run_summary(result: dict[str, Any]) -> None:
-    print(f"{result['frames']} frames ({result['corrupt_frames']} unreadable) in "
-          f"{result['seconds']} s with {result['recogniser']}: {result['arrivals']} arrivals, "
+    if result["recogniser"] is None:  # nothing to read: no model was loaded
+        print(f"0 frames read; {result['published']} published, {result['undelivered']} "
+              "waiting in the outbox")
+        return
+    bad = result["corrupt_frames"]
+    # all frames, then the bad among them: "10 frames (2 unreadable)" read as 10 good + 2 bad
+    frames = (f"{result['frames'] + bad} frames, {bad} of them unreadable," if bad
+              else f"{result['frames']} frames")
+    print(f"{frames} in {result['seconds']} s with {result['recogniser']}: "
+          f"{result['arrivals']} arrivals, "
           f"{result['matched']} matched, {result['unregistered']} unregistered, "
           f"{result['needs_review']} to review; "
           f"{result['published']} published, {result['undelivered']} waiting in the outbox"

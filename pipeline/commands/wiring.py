@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from pipeline import assembly
@@ -15,6 +16,7 @@ from pipeline.events.mqtt_client import MqttSettings
 from pipeline.events.mqtt_publisher import MqttPublisher
 from pipeline.frames.grabber import LatestFrameGrabber
 from pipeline.frames.sources import open_source
+from pipeline.frames.types import SourceStats
 from pipeline.privacy.pseudonyms import load_or_create_key
 from pipeline.privacy.retention import PurgeScheduler
 from pipeline.store.open import describe
@@ -40,6 +42,8 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
     replay_key = None if live else str(Path(source_spec).resolve())
     try:
         start = _resume_point(store, source_spec, replay_key, restart, stop)
+        if stop.is_set():  # read completely before (or stopped already): nothing to read
+            return _without_reading(settings, source_spec, mqtt, store)
         source: Any = open_source(source_spec, fps=settings.camera.folder_fps, start=start)
     except BaseException:
         store.close()
@@ -117,10 +121,31 @@ def _resume_point(store: Store, source_spec: str, replay_key: str | None, restar
     return start
 
 
+def _without_reading(settings: Settings, source_spec: str, mqtt: MqttSettings,
+                     store: Store) -> dict[str, Any]:
+    """A run with nothing to read loads no model and opens no source; events an earlier run
+    left in the outbox are still sent. Closes the store."""
+    from pipeline.checkin import RunSummary
+
+    publisher = MqttPublisher(mqtt, store, None)
+    undelivered = store.outbox_depth()
+    try:
+        if undelivered:
+            publisher.start()
+            try:
+                undelivered = _flush(settings, publisher, store)
+            finally:
+                publisher.stop()
+    finally:
+        store.close()
+    return _report(source_spec, SimpleNamespace(stats=SourceStats()), RunSummary(), publisher,
+                   undelivered, None)
+
+
 def _report(source_spec: str, source: Any, summary: RunSummary, publisher: MqttPublisher,
-            undelivered: int, reader: PlateReader) -> dict[str, Any]:
-    """What ``run --json`` prints."""
-    timings = reader.timings
+            undelivered: int, reader: PlateReader | None) -> dict[str, Any]:
+    """What ``run --json`` prints (``recogniser`` None: no model was needed)."""
+    timings = reader.timings if reader else None
     return {
         "source": source_spec,
         "frames": summary.frames,
@@ -137,9 +162,9 @@ def _report(source_spec: str, source: Any, summary: RunSummary, publisher: MqttP
         "broker_refused": publisher.refused,
         "arrivals_not_stored": summary.unstored,
         "seconds": round(summary.seconds, 2),
-        "detect_ms_mean": _mean(timings.detect_ms),
-        "recognise_ms_mean": _mean(timings.recognise_ms),
-        "recogniser": reader.recogniser.name,
+        "detect_ms_mean": _mean(timings.detect_ms) if timings else None,
+        "recognise_ms_mean": _mean(timings.recognise_ms) if timings else None,
+        "recogniser": reader.recogniser.name if reader else None,
         "events": [e.payload for e in summary.events],  # the last RECENT_EVENTS
         "source_busy": bool(getattr(source, "busy", False)),  # see cmd_run
     }

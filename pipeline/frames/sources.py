@@ -270,6 +270,18 @@ def probe_video(path: Path) -> None:
         cap.release()
 
 
+def _no_images(folder: Path) -> str:
+    """Why a folder source has nothing to read, and what to do."""
+    others = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    kinds = ", ".join(sorted(IMAGE_SUFFIXES))
+    if not others:
+        return (f"folder {folder} is empty: give the folder the camera's frames are saved "
+                f"to ({kinds}), a video file or the camera itself (index or rtsp:// URL)")
+    shown = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
+    return (f"folder {folder} holds no images ({kinds}), only {shown}: give the folder "
+            "that holds the frames, or a video file directly")
+
+
 def open_source(spec: str, fps: float = 5.0, start: int = 0) -> FolderSource | CaptureSource:
     """Pick the source for a ``--source`` value: a folder, a video file, a camera index
     (``0``) or a stream URL (``rtsp://...``, ``http://...``). ``start``: first frame of a
@@ -281,7 +293,10 @@ def open_source(spec: str, fps: float = 5.0, start: int = 0) -> FolderSource | C
         return CaptureSource(spec, live=True)
     path = Path(spec)
     if path.is_dir():
-        return FolderSource(path, fps=fps, start=start)
+        folder = FolderSource(path, fps=fps, start=start)
+        if not folder.files():
+            raise SourceError(_no_images(path))
+        return folder
     if path.is_file():
         if path.suffix.lower() in IMAGE_SUFFIXES:
             raise SourceError(f"{spec} is a single image: use 'kennzeichen-checkin read "

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
 
 from pipeline import cli
 from pipeline.bench.queue_simulation import write_day_to_store
@@ -75,3 +76,48 @@ def test_stats_command(store_path: Path, tmp_path: Path,
     assert cli.main(["--database", str(store_path), "stats", "--day", "2026-11-20"]) == 0
     assert "no queue facts" in capsys.readouterr().out
     assert cli.main(["--database", str(store_path), "stats", "--day", "yesterday"]) == 1
+
+
+def _drawn(stats: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Figure:
+    figures: list[Figure] = []
+    real = Figure.savefig
+
+    def keep(self: Figure, *args: object, **kwargs: object) -> None:
+        figures.append(self)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    render_png(stats, tmp_path / "day.png")  # type: ignore[arg-type]
+    (figure,) = figures
+    return figure
+
+
+def test_a_day_without_facts_is_said_in_the_chart_not_drawn_empty(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 23: it drew four empty panels with ticks down to -0.04 and a legend of three
+    entries in one colour."""
+    store = SqliteStore(tmp_path / "empty.sqlite3")
+    try:
+        stats = load_day(store, DAY, TZ)
+    finally:
+        store.close()
+    figure = _drawn(stats, tmp_path, monkeypatch)
+    words = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert any(f"No queue facts for {DAY}" in w for w in words), words
+    assert [ax for ax in figure.axes if ax.axison] == []
+
+
+def test_the_charts_axes_start_at_zero_and_the_legend_has_the_bars_colours(
+        store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SqliteStore(store_path)
+    try:
+        stats = load_day(store, DAY, TZ)
+    finally:
+        store.close()
+    figure = _drawn(stats, tmp_path, monkeypatch)
+    for ax in figure.axes:
+        if ax.get_ylabel() in ("cars", "minutes"):
+            assert ax.get_ylim()[0] == 0, ax.get_title()
+    legend = figure.axes[0].get_legend()
+    colours = {tuple(h.get_facecolor()) for h in legend.legend_handles}
+    assert len(colours) == 3

@@ -58,3 +58,45 @@ def test_reads_list_shows_local_time_and_the_payload_stays_utc(
     shown = re.search(rf"{read_id}\s+(\d\d:\d\d:\d\d)", out)
     assert shown and shown.group(1) == local_clock(read["seen_at"], "Asia/Kolkata")
     assert "(Asia/Kolkata)" in out
+
+
+def test_the_demo_prints_the_clock_time_each_arrival_came(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23: the demo printed its events' timestamps, which for a folder are the times of
+    their frames (first frame + index / fps): 1-2 s apart while the cars came 10-15 s apart
+    as the run read them. It prints the local clock time the arrival came."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import paho.mqtt.publish as publish
+
+    from pipeline.cli import SAMPLE_CONFIG, main
+    from pipeline.commands import run as run_command
+    from pipeline.config import load_settings
+
+    frame_time = "2026-11-25T06:42:13.204Z"  # long before the run
+
+    def fake_run(settings: Any, source: str, mqtt: Any, stop: Any) -> dict[str, Any]:
+        event = {"schema": 1, "type": "arrival", "timestamp": frame_time,
+                 "status": "matched", "plate": "OF-AB 123", "account": ANNA}
+        publish.single(f"{settings.prefix}/arrival", json.dumps(event), qos=1,
+                       hostname=mqtt.host, port=mqtt.port)
+        return {"frames": 1, "corrupt_frames": 0, "seconds": 0.1, "recogniser": "fake",
+                "arrivals": 1, "matched": 1, "unregistered": 0, "needs_review": 0,
+                "published": 1, "undelivered": 0, "arrivals_not_stored": 0,
+                "events": [event]}
+
+    monkeypatch.setattr(run_command, "run_pipeline", fake_run)
+    (tmp_path / "frames").mkdir()
+    tz = ZoneInfo(load_settings(SAMPLE_CONFIG).privacy.timezone)  # what the demo runs with
+    before = datetime.now(tz).replace(microsecond=0, tzinfo=None)
+    assert main(["demo", "--source", str(tmp_path / "frames"),
+                 "--workdir", str(tmp_path / "demo")]) == 0
+    after = datetime.now(tz).replace(tzinfo=None)
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if "MQTT arrival" in ln]
+    shown = re.search(r"MQTT arrival  (\d\d:\d\d:\d\d)  OF-AB 123", line)
+    assert shown, line
+    clock = datetime.combine(before.date(), datetime.strptime(shown[1], "%H:%M:%S").time())
+    assert before <= clock <= after or before.date() != after.date(), (line, before, after)
+    assert "07:42:13" not in line

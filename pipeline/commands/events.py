@@ -19,10 +19,12 @@ log = logging.getLogger("kennzeichen-checkin")
 
 
 
-def format_arrival(payload: dict[str, Any], tz: str = "Europe/Berlin") -> str:
+def format_arrival(payload: dict[str, Any], tz: str = "Europe/Berlin",
+                   at: str | None = None) -> str:
     """One line for staff at a window, clock times in the site's zone ``tz``. A correction
-    says which car it corrects (seen when), so one car never reads as two arrivals."""
-    when = local_clock(str(payload.get("timestamp", "")), tz)
+    says which car it corrects (seen when), so one car never reads as two arrivals. ``at``
+    (ISO UTC): the time to show instead of the event's timestamp."""
+    when = local_clock(at or str(payload.get("timestamp", "")), tz)
     status = payload.get("status")
     account = payload.get("account")
     if isinstance(account, dict):

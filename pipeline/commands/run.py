@@ -16,6 +16,7 @@ from pipeline.assembly import build_reader, open_store
 from pipeline.commands.events import format_arrival, subscribe
 from pipeline.commands.wiring import run_pipeline
 from pipeline.config import Settings
+from pipeline.domain import iso, utc_now
 from pipeline.events.mqtt_client import MqttSettings
 from pipeline.frames.sources import SourceError, UnreadableImage, decode_image
 from pipeline.plate.districts import district_codes
@@ -113,9 +114,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     received: list[dict[str, Any]] = []
 
     def show(payload: dict[str, Any]) -> None:
+        # the clock time the arrival came: a folder's events carry the time of their frame
+        # (first frame + index / folder_fps), which runs ahead of the run by its reading time
         received.append(payload)
-        print(f"  MQTT arrival  {format_arrival(payload, settings.privacy.timezone)}",
-              flush=True)
+        line = format_arrival(payload, settings.privacy.timezone, at=iso(utc_now()))
+        print(f"  MQTT arrival  {line}", flush=True)
 
     print(f"demo: broker on 127.0.0.1:{broker.port}; arrivals on {settings.prefix}/arrival")
     client = subscribe(mqtt, f"{settings.prefix}/arrival", show)

@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser, after_command=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for add in (_add_reading_commands, _add_account_commands, _add_operator_commands,
-                _add_setup_commands):
+    for add in (_add_reading_commands, _add_account_commands, _add_privacy_commands,
+                _add_operator_commands, _add_setup_commands):
         add(sub)
     from pipeline.commands.queue import add_parsers as add_queue_parsers
 
@@ -117,7 +117,7 @@ def _add_reading_commands(sub: Any) -> None:
 
 
 def _add_account_commands(sub: Any) -> None:
-    """Accounts, purge, campaign: the customer base and what is kept of it."""
+    """Accounts: the customer base."""
     acc = _sub(sub, "accounts", "Manage the pre-registered customer accounts.",
                "kennzeichen-checkin accounts import config/accounts.example.csv")
     acc_sub = acc.add_subparsers(dest="accounts_command", metavar="ACTION", required=True)
@@ -162,6 +162,10 @@ def _add_account_commands(sub: Any) -> None:
     forget.add_argument("--json", action="store_true", help="what was (or would be) erased, "
                         "as JSON")
 
+
+def _add_privacy_commands(sub: Any) -> None:
+    """Purge, campaign close: what deletes, each showing what would go unless given --yes
+    (as accounts forget)."""
     purge = _sub(sub, "purge", "Apply the retention rules now ([privacy] in the config): "
                  "without --yes only show what would go. 'run' purges by itself every "
                  "purge_interval_s.",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pipeline.detection.gate import MotionGate
-from pipeline.domain import OutboxItem, ReadRecord, Status, iso, utc_now
+from pipeline.domain import OutboxItem, ReadRecord, StageObserver, Status, iso, utc_now
 from pipeline.events.arrival import ArrivalEvent, build_arrival
 from pipeline.events.topics import Topics
 from pipeline.frames.types import Frame, FrameSource
@@ -91,6 +91,7 @@ class CheckIn:
         self.timings: dict[str, deque[float]] = {
             k: deque(maxlen=10_000) for k in ("gate", "read", "vote", "match", "store")}
         self.gated = 0  # frames the motion gate spared
+        self.observe: StageObserver | None = None  # the metrics' stage latencies
         # passages the store could not take (a database server away): kept, in order, and
         # recorded first thing on the next frame
         self.parked: deque[_Unrecorded] = deque()
@@ -101,6 +102,8 @@ class CheckIn:
     def _timed(self, stage: str, t0: float) -> float:
         now = time.perf_counter()
         self.timings[stage].append(1000 * (now - t0))
+        if self.observe is not None:
+            self.observe(stage, now - t0)
         return now
 
     def process(self, frame: Frame) -> list[ArrivalEvent]:

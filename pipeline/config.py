@@ -22,8 +22,10 @@ from pipeline.config_schema import HEADER, KEYS, SECTIONS, TOP
 from pipeline.detection.gate import GateConfig
 from pipeline.detection.morphology import MorphologyConfig
 from pipeline.display.views import DisplaySettings
+from pipeline.events.discovery import HomeAssistantSettings
 from pipeline.events.mqtt_client import MqttSettings
 from pipeline.matching.fuzzy import MatchThresholds
+from pipeline.metrics.exporter import MetricsSettings
 from pipeline.privacy.debug_crops import DebugSettings
 from pipeline.privacy.retention import PrivacySettings
 from pipeline.queue.model import QueueSettings
@@ -65,6 +67,8 @@ class Settings:
     debug: DebugSettings = field(default_factory=DebugSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    homeassistant: HomeAssistantSettings = field(default_factory=HomeAssistantSettings)
     flush_timeout_s: float = 30.0
     status_interval_s: float = 30.0
 
@@ -156,7 +160,9 @@ def check_settings(settings: Settings) -> None:
     """Checks across keys and of values with a syntax of their own."""
     for where, key, value, levels in (("camera", "id", settings.camera.id, False),
                                       ("camera", "site", settings.camera.site, False),
-                                      ("top level", "topic_prefix", settings.prefix, True)):
+                                      ("top level", "topic_prefix", settings.prefix, True),
+                                      ("homeassistant", "prefix", settings.homeassistant.prefix,
+                                       True)):
         if where == "top level" and not settings.topic_prefix:
             continue
         problem = topic_part_problem(value, levels=levels)

@@ -67,6 +67,14 @@ with `kennzeichen-checkin served KEY` (or by publishing on <prefix>/queue/served
     "display": """\
 `kennzeichen-checkin display`: /window for the staff, /entrance for the customers (the
 entrance page gets counts and the wait only, never names, reasons or ids).""",
+    "metrics": """\
+Prometheus metrics on http://host:port/metrics, one port per process (0: off): frames,
+arrivals by status, corrections, stage latencies, outbox depth and age, broker and camera
+up, the queue. Never a plate or a name. config/grafana-dashboard.json shows them.""",
+    "homeassistant": """\
+Home Assistant MQTT discovery: `run` announces a device per camera (online, camera,
+arrivals and reviews today, outbox depth, cars in the loop, estimated wait) on the retained
+topics it already keeps. Switching it off removes the entities at the next start.""",
 }
 
 KEYS: dict[tuple[str, str], Key] = {
@@ -258,4 +266,13 @@ without a display name). Unregistered cars never carry a plate.""", choices=QUEU
     ("display", "title"): Key("shown in the header of both pages"),
     ("display", "show_next"): Key("cars listed on the window page", (1, 100)),
     ("display", "window_detail"): Key("never more than [queue] detail", choices=QUEUE_DETAILS),
+
+    ("metrics", "host"): Key("address to listen on; 0.0.0.0 for a Prometheus on another PC"),
+    ("metrics", "port"): Key("`run`'s metrics port, e.g. 9310; 0: off", (0, 65535)),
+    ("metrics", "queue_port"): Key("`queue run`'s metrics port, e.g. 9311; 0: off",
+                                   (0, 65535)),
+    ("metrics", "display_port"): Key("`display`'s metrics port, e.g. 9312; 0: off", (0, 65535)),
+
+    ("homeassistant", "discovery"): Key("announce the entities (retained config messages)"),
+    ("homeassistant", "prefix"): Key("Home Assistant's discovery prefix"),
 }

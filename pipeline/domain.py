@@ -10,6 +10,7 @@ in ``detection.types``, frames in ``frames.types``, plates in ``plate.grammar``)
 from __future__ import annotations
 
 import sysconfig
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,6 +35,11 @@ class Status(StrEnum):
 ARRIVAL_STATUSES = (Status.MATCHED, Status.UNREGISTERED, Status.NEEDS_REVIEW)
 
 
+# Told how long a stage took (stage name, seconds): the metrics' latency histograms. Stages
+# that time themselves (check-in, reader, publisher) call it when it is set.
+StageObserver = Callable[[str, float], None]
+
+
 # -- the clock: UTC in payloads and the store, the site's local time for people
 
 
@@ -46,15 +52,26 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_iso(stamp: str) -> datetime:
+    """An ISO 8601 stamp as an aware datetime (UTC when it names no zone)."""
+    when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def day_start(tz: str, now: datetime | None = None) -> str:
+    """Local midnight of today in the site's zone ``tz``, as an ISO UTC stamp: where the
+    day's counts begin."""
+    local = (now or utc_now()).astimezone(ZoneInfo(tz))
+    return iso(local.replace(hour=0, minute=0, second=0, microsecond=0))
+
+
 def local_clock(stamp: str, tz: str, fmt: str = "%H:%M:%S") -> str:
     """An ISO 8601 UTC stamp (payloads, the store) as a person at the site reads it: the
     clock time in the site's zone ``tz`` (``[privacy] timezone``). Not a stamp: as given."""
     try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        when = parse_iso(stamp)
     except ValueError:
         return stamp
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     return when.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 

@@ -41,12 +41,19 @@ def _start_queue_service(settings: Settings, with_stats: bool) -> tuple[Any, Any
 def cmd_queue(args: argparse.Namespace, settings: Settings) -> int:
     if args.queue_command == "show":
         return _show(args, settings)
+    from pipeline.metrics.exporter import QUEUE, start_exporter
+
     service, store = _start_queue_service(settings, not args.no_stats)
     log.info("queue service for %s: %d window(s), publishing %s (Ctrl-C ends)",
              settings.camera.site, settings.queue.windows, service.queue_topic)
+    exporter = None
     try:
+        exporter = start_exporter(QUEUE, service.figures, settings.metrics.host,
+                                  settings.metrics.queue_port)
         _wait_until_stopped()
     finally:
+        if exporter is not None:
+            exporter.stop()
         service.stop()
         if store is not None:
             store.close()
@@ -165,13 +172,25 @@ def cmd_display(args: argparse.Namespace, settings: Settings) -> int:
     service = store = None
     if args.with_queue:
         service, store = _start_queue_service(settings, True)
+    from pipeline.metrics.exporter import DISPLAY, start_exporter
+
     server = DisplayServer(settings.mqtt, settings.prefix, display, settings.queue.detail)
     server.start()
     print(f"window screen:   {server.url}/window\nentrance screen: {server.url}/entrance",
           file=sys.stderr, flush=True)
+
+    def figures() -> dict[str, float]:
+        _, queue, connected = server.feed.snapshot()
+        return {"broker_up": float(connected), "queue_known": float(queue is not None)}
+
+    exporter = None
     try:
+        exporter = start_exporter(DISPLAY, figures, settings.metrics.host,
+                                  settings.metrics.display_port)
         _wait_until_stopped()
     finally:
+        if exporter is not None:
+            exporter.stop()
         server.stop()
         if service is not None:
             service.stop()

@@ -5,24 +5,29 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from pipeline import assembly
 from pipeline.config import Settings
-from pipeline.domain import Status
+from pipeline.domain import ARRIVAL_STATUSES, Status, day_start, iso, parse_iso, utc_now
+from pipeline.events.discovery import discovery_messages
 from pipeline.events.mqtt_client import MqttSettings
 from pipeline.events.mqtt_publisher import MqttPublisher
 from pipeline.frames.grabber import LatestFrameGrabber
 from pipeline.frames.sources import open_source
 from pipeline.frames.types import SourceStats
+from pipeline.metrics.exporter import RUN as RUN_METRICS
+from pipeline.metrics.exporter import start_exporter
 from pipeline.privacy.pseudonyms import load_or_create_key
 from pipeline.privacy.retention import PurgeScheduler
 from pipeline.store.open import describe
 
 if TYPE_CHECKING:
     from pipeline.checkin import RunSummary
+    from pipeline.metrics.exporter import Snapshot
     from pipeline.reading.plate_reader import PlateReader
     from pipeline.store.protocol import Store
 
@@ -52,40 +57,79 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
         source = LatestFrameGrabber(source)  # never fall behind a live camera
     topics = assembly.topics(settings)
     publisher = MqttPublisher(mqtt, store, topics.availability)
-    summary = RunSummary()
-
-    def counters() -> dict[str, float | int | str | None]:
-        return {"fps": summary.frames / summary.seconds if summary.seconds else 0.0,
-                "frames": summary.frames, "dropped": getattr(source, "dropped", 0),
-                "last_arrival_at": summary.last_arrival_at,
-                "outbox_depth": store.outbox_depth(), "broker_connected": publisher.connected,
-                "broker_refused": publisher.refused, "unstored": summary.unstored}
-
+    publisher.on_connect_retained = discovery_messages(
+        settings.homeassistant, topics, settings.camera.site, settings.camera.id)
+    run = _Run(settings, store, source, RunSummary(), publisher, iso(utc_now()))
     purger = PurgeScheduler(store, settings.privacy, crops=assembly.crops_retention(settings))
     status = StatusReporter(topics, settings.camera.id, settings.camera.site, source.stats,
-                            counters, publisher.publish_retained, settings.status_interval_s)
+                            run.counters, publisher.publish_retained, settings.status_interval_s)
+    exporter = None
     try:
+        exporter = start_exporter(RUN_METRICS, run.snapshot, settings.metrics.host,
+                                  settings.metrics.port)
         backlog = store.outbox_depth()
         if backlog:
             log.info("%d event(s) from an earlier run wait in the outbox; sending them first",
                      backlog)
         publisher.start()
-        reader = assembly.build_reader(settings)
+        run.reader = reader = assembly.build_reader(settings)
         checkin = assembly.build_checkin(
             settings, reader, store, hmac_key=load_or_create_key(settings.hmac_key_path),
             on_event=lambda _e: publisher.notify(), replay_key=replay_key, stop=stop)
+        if exporter is not None:
+            reader.observe = checkin.observe = publisher.observe = exporter.observe
         status.start()
         purger.start()
         save = None if replay_key is None else (
             lambda frame, done: store.save_checkpoint(replay_key, frame, done))
-        run_source(source, checkin, stop, summary=summary, checkpoint=save)
+        run_source(source, checkin, stop, summary=run.summary, checkpoint=save)
         undelivered = _flush(settings, publisher, store)
         status.stop()
     finally:
         purger.stop()
         publisher.stop()
+        if exporter is not None:
+            exporter.stop()
         store.close()
-    return _report(source_spec, source, summary, publisher, undelivered, reader)
+    return _report(source_spec, source, run.summary, publisher, undelivered, reader)
+
+
+@dataclass
+class _Run:
+    """What one run is made of, as its monitors (heartbeat, metrics) read it."""
+
+    settings: Settings
+    store: Store
+    source: Any
+    summary: RunSummary
+    publisher: MqttPublisher
+    started_at: str  # ISO UTC: corrections since then are this process's to count
+    reader: PlateReader | None = None
+
+    def counters(self) -> dict[str, Any]:
+        """The heartbeat's figures."""
+        summary, store = self.summary, self.store
+        return {"fps": summary.frames / summary.seconds if summary.seconds else 0.0,
+                "frames": summary.frames, "dropped": getattr(self.source, "dropped", 0),
+                "last_arrival_at": summary.last_arrival_at,
+                "outbox_depth": store.outbox_depth(),
+                "broker_connected": self.publisher.connected,
+                "broker_refused": self.publisher.refused, "unstored": summary.unstored,
+                "today": store.read_counts(day_start(self.settings.privacy.timezone))}
+
+    def snapshot(self) -> Snapshot:
+        """The metrics' figures at a scrape (see ``pipeline.metrics.exporter.RUN``)."""
+        summary, store, stats = self.summary, self.store, self.source.stats
+        oldest = store.outbox_oldest()
+        age = 0.0 if oldest is None else (utc_now() - parse_iso(oldest)).total_seconds()
+        return {"frames": summary.frames, "frames_dropped": getattr(self.source, "dropped", 0),
+                "frames_corrupt": stats.corrupt, "camera_reconnects": stats.reconnects,
+                "arrivals": {str(s): summary.count(s) for s in ARRIVAL_STATUSES},
+                "corrections": store.audit_count(self.started_at),
+                "outbox_depth": store.outbox_depth(), "outbox_oldest_age_seconds": max(0.0, age),
+                "arrivals_not_stored": summary.unstored,
+                "broker_up": float(self.publisher.connected), "camera_up": float(stats.online),
+                "recogniser_info": {self.reader.recogniser.name: 1.0} if self.reader else None}
 
 
 

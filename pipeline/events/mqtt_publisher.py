@@ -23,7 +23,7 @@ from typing import Protocol
 
 import paho.mqtt.client as mqtt
 
-from pipeline.domain import OutboxItem
+from pipeline.domain import OutboxItem, StageObserver
 from pipeline.events.mqtt_client import PROTOCOLS, MqttSettings, make_client
 from pipeline.store.errors import store_error_hint
 
@@ -100,6 +100,9 @@ class MqttPublisher:
         # why the broker refused the oldest event (PUBACK reason code), None while it accepts
         self.refused: str | None = None
         self.on_ack: Callable[[str], None] | None = None  # e.g. the benchmark's latency clock
+        self.observe: StageObserver | None = None  # the metrics' publish latency (to PUBACK)
+        # retained messages sent again on every connect (Home Assistant discovery)
+        self.on_connect_retained: dict[str, str] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._connected = threading.Event()
@@ -193,6 +196,8 @@ class MqttPublisher:
                          self.settings.host, self.settings.port)
         if self.availability_topic:
             client.publish(self.availability_topic, "online", qos=1, retain=True)
+        for topic, payload in self.on_connect_retained.items():
+            client.publish(topic, payload, qos=1, retain=True)
         self._connected.set()
         self._wake.set()
 
@@ -258,7 +263,8 @@ class MqttPublisher:
     def _publish_one(self, item: OutboxItem) -> bool:
         if item.event_id in self._broker_has:
             return True  # acknowledged before; only the outbox's delete failed
-        deadline = time.monotonic() + self.settings.ack_timeout_s
+        started = time.monotonic()
+        deadline = started + self.settings.ack_timeout_s
         try:
             info = self.client.publish(item.topic, item.payload, qos=1)
             while not info.is_published():
@@ -283,6 +289,8 @@ class MqttPublisher:
         self.refused = None
         self._broker_has.add(item.event_id)
         self.published += 1
+        if self.observe is not None:
+            self.observe("publish", time.monotonic() - started)
         if self.on_ack is not None:
             self.on_ack(item.event_id)
         return True

@@ -9,9 +9,10 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from pipeline import __version__
-from pipeline.domain import iso
+from pipeline.domain import ARRIVAL_STATUSES, Status, iso
 from pipeline.events.topics import Topics
 from pipeline.frames.types import SourceStats
 
@@ -30,10 +31,12 @@ def camera_payload(camera_id: str, stats: SourceStats) -> dict[str, object]:
 def status_payload(camera_id: str, site: str, stats: SourceStats, *, fps: float,
                    frames: int, dropped: int, last_arrival_at: float | None,
                    outbox_depth: int, broker_connected: bool,
-                   broker_refused: str | None = None,
-                   unstored: int = 0) -> dict[str, object]:
+                   broker_refused: str | None = None, unstored: int = 0,
+                   today: dict[str, int] | None = None) -> dict[str, object]:
     """``broker_refused``: the reason code of the broker's last refused arrival (the events
-    wait in the outbox); ``unstored``: arrivals the database could not take yet."""
+    wait in the outbox); ``unstored``: arrivals the database could not take yet; ``today``:
+    the site's arrivals since local midnight by status (every camera of the database)."""
+    today = today or {}
     return {
         "type": "status", "version": __version__, "timestamp": iso(datetime.now(UTC)),
         "site": site, "camera_id": camera_id,
@@ -43,6 +46,8 @@ def status_payload(camera_id: str, site: str, stats: SourceStats, *, fps: float,
         "last_arrival_at": _when(last_arrival_at), "outbox_depth": outbox_depth,
         "broker": "connected" if broker_connected else "disconnected",
         "broker_refused": broker_refused, "arrivals_not_stored": unstored,
+        "arrivals_today": sum(n for status, n in today.items() if status in ARRIVAL_STATUSES),
+        "needs_review_today": today.get(Status.NEEDS_REVIEW, 0),
     }
 
 
@@ -51,7 +56,7 @@ class StatusReporter:
     ``interval_s``, through ``publish(topic, json_text)`` (retained)."""
 
     def __init__(self, topics: Topics, camera_id: str, site: str, stats: SourceStats,
-                 counters: Callable[[], dict[str, float | int | str | None]],
+                 counters: Callable[[], dict[str, Any]],
                  publish: Callable[[str, str], None], interval_s: float = 30.0) -> None:
         self.topics = topics
         self.camera_id = camera_id
@@ -83,7 +88,8 @@ class StatusReporter:
             outbox_depth=int(c.get("outbox_depth") or 0),
             broker_connected=bool(c.get("broker_connected")),
             broker_refused=str(c["broker_refused"]) if c.get("broker_refused") else None,
-            unstored=int(c.get("unstored") or 0))
+            unstored=int(c.get("unstored") or 0),
+            today=c.get("today"))
         self.publish(self.topics.status, json.dumps(payload))
 
     def _loop(self) -> None:

@@ -22,7 +22,16 @@ import paho.mqtt.client as mqtt
 from pipeline.domain import iso
 from pipeline.events.mqtt_client import MqttSettings, make_client
 from pipeline.events.topics import Topics
-from pipeline.queue.model import Fact, QueueSettings, QueueState, arrive, correct, expire, serve
+from pipeline.queue.model import (
+    Fact,
+    QueueSettings,
+    QueueState,
+    arrive,
+    correct,
+    estimate_wait_s,
+    expire,
+    serve,
+)
 from pipeline.queue.payload import car_from_event, merge, queue_payload, state_from_payload
 
 log = logging.getLogger(__name__)
@@ -86,6 +95,16 @@ class QueueService:
                                   keepalive=self._mqtt.keepalive)
         self.client.loop_start()
         self._ticker.start()
+
+    def figures(self) -> dict[str, float]:
+        """Cars in the loop, those not yet at a window, the wait for a car arriving now (s)
+        and whether the broker is there: what the metrics show."""
+        with self._lock:
+            cars = self.state.cars
+            at_windows = sum(1 for c in cars if c.service_start is not None)
+            wait_s = estimate_wait_s(self.state, self._now(), self.settings)
+        return {"queue_cars": len(cars), "queue_waiting": len(cars) - at_windows,
+                "queue_wait_estimate_seconds": wait_s, "broker_up": float(self.connected.is_set())}
 
     def stop(self) -> None:
         self._stop.set()

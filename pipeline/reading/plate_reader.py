@@ -19,6 +19,7 @@ from pipeline.detection.crop import plate_crop
 from pipeline.detection.roi import RegionOfInterest
 from pipeline.detection.two_line import split_rows
 from pipeline.detection.types import DETECTOR, Box, Detection, Detector
+from pipeline.domain import StageObserver
 from pipeline.plate.grammar import Plate, plate_chars
 from pipeline.reading.ctc import CharScores
 from pipeline.reading.recognisers import Recogniser, TextRead
@@ -85,13 +86,14 @@ class PlateReader:
         self.budget_ms = budget_ms  # after this, no further candidate of a frame is read
         self.stop_confidence = stop_confidence
         self.timings = ReaderTimings()
+        self.observe: StageObserver | None = None  # the metrics' stage latencies
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         t0 = time.perf_counter()
         found = self.detector.detect(image)
         if self.roi is not None:
             found = self.roi.keep(found, image.shape[1], image.shape[0])
-        self.timings.detect_ms.append(1000 * (time.perf_counter() - t0))
+        self._timed("detect", self.timings.detect_ms, t0)
         return found
 
     def read_box(self, image: np.ndarray, box: Box, lines: int = 1) -> PlateRead | None:
@@ -127,8 +129,14 @@ class PlateReader:
         """The recogniser on one image, timed."""
         t0 = time.perf_counter()
         text = self.recogniser.recognise(image)
-        self.timings.recognise_ms.append(1000 * (time.perf_counter() - t0))
+        self._timed("recognise", self.timings.recognise_ms, t0)
         return text
+
+    def _timed(self, stage: str, recent: deque[float], t0: float) -> None:
+        seconds = time.perf_counter() - t0
+        recent.append(1000 * seconds)
+        if self.observe is not None:
+            self.observe(stage, seconds)
 
     def _read_image(self, box: Box, image: np.ndarray,
                     seals_after: int | None) -> PlateRead | None:

@@ -170,8 +170,11 @@ def _stats(values: list[float] | Any) -> dict[str, float | None]:
             "p95": round(data[math.ceil(0.95 * len(data)) - 1], 2), "n": len(data)}
 
 
-def run_pipeline_on(stream: Path, cars: list[CarPass], workdir: Path) -> dict[str, Any]:
-    """The product's pipeline on the paced stream, against a loopback Mosquitto."""
+def run_pipeline_on(stream: Path, cars: list[CarPass], workdir: Path,
+                    metrics: bool = False) -> dict[str, Any]:
+    """The product's pipeline on the paced stream, against a loopback Mosquitto;
+    ``metrics``: with the Prometheus exporter's hooks attached and scraped every second
+    (Prometheus scrapes every 15 s: an upper bound of what the metrics cost)."""
     import torch
 
     from pipeline.assembly import build_checkin, build_reader, topics
@@ -201,14 +204,17 @@ def run_pipeline_on(stream: Path, cars: list[CarPass], workdir: Path) -> dict[st
                             on_event=lambda _e: publisher.notify())
     video = PacedVideo(stream)
     source = LatestFrameGrabber(video)
+    summary = RunSummary()
+    scraping = _scrape_metrics(reader, checkin, publisher, summary, store) if metrics else None
     publisher.start()
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     wall0 = time.monotonic()
-    summary = run_source(source, checkin, threading.Event(), progress_every=0,
-                         summary=RunSummary())
+    run_source(source, checkin, threading.Event(), progress_every=0, summary=summary)
     publisher.flush(30)
     wall = time.monotonic() - wall0
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
+    if scraping is not None:
+        scraping.set()
     publisher.stop()
     broker.stop()
     store.close()
@@ -243,6 +249,7 @@ def run_pipeline_on(stream: Path, cars: list[CarPass], workdir: Path) -> dict[st
     per_frame_ms = work_ms / max(1, frames_total)
     return {
         "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "metrics": metrics,
         "torch_threads": torch.get_num_threads(),
         "seconds": round(wall, 1),
         "frames_from_camera": frames_total,
@@ -305,8 +312,29 @@ def naive_baseline(stream: Path, frames: int) -> dict[str, Any]:
             "fps": round(len(images) / seconds, 3) if seconds else None}
 
 
+def _scrape_metrics(reader: Any, checkin: Any, publisher: Any, summary: Any,
+                    store: Any) -> threading.Event:
+    """Attach the metrics' stage hooks and scrape every second until the event is set."""
+    from pipeline.domain import ARRIVAL_STATUSES
+    from pipeline.metrics.exporter import RUN, Exporter
+
+    exporter = Exporter(RUN, lambda: {
+        "frames": summary.frames, "outbox_depth": store.outbox_depth(),
+        "arrivals": {str(s): summary.count(s) for s in ARRIVAL_STATUSES},
+        "broker_up": float(publisher.connected)})
+    reader.observe = checkin.observe = publisher.observe = exporter.observe
+    done = threading.Event()
+
+    def scrape() -> None:
+        while not done.wait(1.0):
+            exporter.text()
+
+    threading.Thread(target=scrape, name="metrics-scrape", daemon=True).start()
+    return done
+
+
 def bench(resolution: str, seconds: float, seed: int, cache: Path | None,
-          baseline_frames: int, progress: Any = print) -> dict[str, Any]:
+          baseline_frames: int, progress: Any = print, metrics: bool = False) -> dict[str, Any]:
     size = RESOLUTIONS[resolution]
     cache = cache or Path(tempfile.gettempdir()) / "kennzeichen-bench"
     cache.mkdir(parents=True, exist_ok=True)
@@ -329,7 +357,7 @@ def bench(resolution: str, seconds: float, seed: int, cache: Path | None,
                              for c in cars)
     progress(f"replaying {resolution} at {FPS:.0f} fps through the pipeline ({seconds:.0f} s)")
     with tempfile.TemporaryDirectory() as work:
-        result = run_pipeline_on(stream, cars, Path(work))
+        result = run_pipeline_on(stream, cars, Path(work), metrics)
     result["resolution"] = resolution
     if baseline_frames:
         progress(f"naive baseline: EasyOCR readtext on {baseline_frames} whole frames")
@@ -385,10 +413,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, help="where rendered streams are kept")
     ap.add_argument("--baseline-frames", type=int, default=5,
                     help="whole frames for the naive readtext baseline (0: skip)")
+    ap.add_argument("--metrics", action="store_true",
+                    help="attach the Prometheus metrics and scrape them every second")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     result = bench(a.resolution, a.seconds, a.seed, a.cache, a.baseline_frames,
-                   progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+                   progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+                   metrics=a.metrics)
     print(to_json(result) if a.json else format_result(result))
     return 0
 

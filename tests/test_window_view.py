@@ -58,6 +58,15 @@ def test_reads_list_shows_local_time_and_the_payload_stays_utc(
     shown = re.search(rf"{read_id}\s+(\d\d:\d\d:\d\d)", out)
     assert shown and shown.group(1) == local_clock(read["seen_at"], "Asia/Kolkata")
     assert "(Asia/Kolkata)" in out
+    assert out.splitlines()[0].split() == ["read", "time", "status", "plate", "conf",
+                                           "customer"]  # the columns are named
+    # a second correction is refused with the time of the first, as the operator reads time
+    assert cli(cfg, "correct", read_id, "--plate", "OF-AB 123", "--json") == 0
+    corrected_at = json.loads(capsys.readouterr().out)["read"]["corrected_at"]
+    assert cli(cfg, "correct", read_id, "--plate", "OF-AB 12") == 1
+    err = capsys.readouterr().err
+    local = local_clock(corrected_at, "Asia/Kolkata", "%Y-%m-%d %H:%M:%S")
+    assert f"already corrected at {local};" in err, err
 
 
 def test_the_demo_prints_the_clock_time_each_arrival_came(

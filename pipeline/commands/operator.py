@@ -67,6 +67,8 @@ def _list_reads(args: argparse.Namespace, settings: Settings, store: Store) -> i
         print_json([_read_json(r) for r in reads])
         return 0
     zone = settings.privacy.timezone
+    if reads:
+        print(f"{'read':<12}  {'time':<8}  {'status':<13} {'plate':<12} {'conf':>4}  customer")
     for r in reads:
         print(f"{r.read_id}  {local_clock(r.seen_at, zone)}  {r.status:<13} "
               f"{r.plate_display or '-':<12} {r.confidence:4.2f}  "
@@ -92,7 +94,8 @@ def _fix_read(args: argparse.Namespace, settings: Settings, store: Store) -> int
     from pipeline.operator.corrections import CorrectionError, Corrections, operator_name
 
     corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
-                              operator_name(args.operator), settings.privacy.matched_payload)
+                              operator_name(args.operator), settings.privacy.matched_payload,
+                              timezone=settings.privacy.timezone)
     action = args.reads_command
     try:
         if action == "correct":
@@ -126,7 +129,8 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings)
     try:
         corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
-                                  operator_name(args.operator), settings.privacy.matched_payload)
+                                  operator_name(args.operator), settings.privacy.matched_payload,
+                                  timezone=settings.privacy.timezone)
         ConsoleApp(store, corrections, lambda: deliver_now(settings, store),
                    timezone=settings.privacy.timezone, thresholds=settings.matching).run()
     finally:

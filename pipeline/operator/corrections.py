@@ -15,7 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.domain import Account, AuditEntry, OutboxItem, ReadRecord, Status, iso, utc_now
+from pipeline.domain import (
+    Account,
+    AuditEntry,
+    OutboxItem,
+    ReadRecord,
+    Status,
+    iso,
+    local_clock,
+    utc_now,
+)
 from pipeline.events.arrival import build_correction, payload_json
 from pipeline.events.topics import Topics
 from pipeline.plate.districts import district_codes
@@ -49,8 +58,11 @@ class Corrections:
     """Operator actions on reads, against one store."""
 
     def __init__(self, store: Store, topics: Topics, site: str, operator: str,
-                 detail: str = "full", clock: Callable[[], datetime] = utc_now) -> None:
+                 detail: str = "full", clock: Callable[[], datetime] = utc_now,
+                 timezone: str = "Europe/Berlin") -> None:
+        """``timezone``: the site's zone, in which messages give clock times."""
         self.store = store
+        self.timezone = timezone
         self.topics = topics
         self.site = site
         self.operator = operator
@@ -64,8 +76,9 @@ class Corrections:
                                   "for the ids (reads of unregistered cars are deleted at the "
                                   "end of the service day)")
         if read.corrected_at and not allow_corrected:
-            raise CorrectionError(f"read {read_id} was already corrected at {read.corrected_at}"
-                                  "; use 'reads undo' first, or --force to change it again")
+            at = local_clock(read.corrected_at, self.timezone, "%Y-%m-%d %H:%M:%S")
+            raise CorrectionError(f"read {read_id} was already corrected at {at}; use "
+                                  "'reads undo' first, or --force to change it again")
         return read
 
     def correct_plate(self, read_id: str, plate_text: str, force: bool = False

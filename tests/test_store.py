@@ -76,7 +76,7 @@ def test_both_engines_make_the_same_tables_and_columns(database: str) -> None:
         columns = {(t, r[1]) for t in tables for r in db.execute(f"PRAGMA table_info({t})")}
         db.close()
     assert ("reads", "matched_plate_hmac") in columns and ("visit_facts", "wait_s") in columns
-    assert len({t for t, _ in columns}) == 7 and len(columns) == 43
+    assert len({t for t, _ in columns}) == 8 and len(columns) == 46
 
 
 def test_new_database_gets_the_latest_schema_and_reopening_keeps_it(database: str) -> None:
@@ -312,6 +312,35 @@ def test_counts_for_the_monitors_days_arrivals_corrections_and_outbox_age(
                                   outbox=OutboxItem(0, "ev-x", "t", "{}"))
     assert store.audit_count("2026-11-25T07:00:00.000Z") == 1
     assert store.audit_count("2026-11-25T08:00:00.000Z") == 0
+    store.close()
+
+
+def test_every_kept_plate_crop_goes_with_the_decision_purge_forget_and_campaign_close(
+        database: str) -> None:
+    """Issue 24: crops are evidence for a decision, kept no longer than it needs them."""
+    store = open_store(database)
+    jpeg = b"\xff\xd8 a crop \xff\xd9"
+    for rid, customer, seen in (("fix", None, "2026-11-25T07:00:00.000Z"),
+                                ("late", None, "2026-11-25T09:00:00.000Z"),
+                                ("cust", "10001", "2026-11-25T09:00:00.000Z"),
+                                ("end", None, "2026-11-25T09:00:00.000Z")):
+        store.record_passage(record(rid, customer=customer, seen_at=seen),
+                             OutboxItem(0, f"ev-{rid}", "t", "{}"))
+        store.keep_evidence(rid, [jpeg, jpeg + b"2"])
+    assert store.evidence("fix") == [jpeg, jpeg + b"2"]
+    assert store.evidence_reads() == {"fix": 2, "late": 2, "cust": 2, "end": 2}
+    audit = AuditEntry("2026-11-25T07:01:00.000Z", "op", "correct", "fix", None, None, "ev-x")
+    assert store.apply_correction("fix", expect_corrected_at=None, status="unregistered",
+                                  plate_display="OF-AB 124", plate_compact="OFAB124",
+                                  customer_number=None, event_id="ev-x", audit=audit,
+                                  outbox=OutboxItem(0, "ev-x", "t", "{}"))
+    assert store.evidence("fix") == []  # decided: the crop has served its purpose
+    store.purge("2026-11-25T08:00:00.000Z", "2026-11-01T00:00:00.000Z")
+    assert "fix" not in store.evidence_reads() and "late" in store.evidence_reads()
+    store.forget_customer("10001")
+    assert set(store.evidence_reads()) == {"late", "end"}
+    assert store.close_campaign()["plate_crops"] == 4
+    assert store.evidence_reads() == {}
     store.close()
 
 

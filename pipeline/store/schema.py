@@ -18,6 +18,7 @@ _TYPES: dict[str, dict[str, str]] = {
         "now": "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
         "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
         "real": "REAL",
+        "blob": "BLOB",
         "plates_rev_sequence": "",
         "plates_rev_column": "",
     },
@@ -25,6 +26,7 @@ _TYPES: dict[str, dict[str, str]] = {
         "now": """(to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))""",
         "serial": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
         "real": "DOUBLE PRECISION",
+        "blob": "BYTEA",
         # a revision per plate row, so the matchers on several PCs see a changed plate list
         # (``plates_fingerprint``); SQLite has one writer and counts rows instead
         "plates_rev_sequence": "CREATE SEQUENCE plates_rev;",
@@ -121,6 +123,16 @@ _TEMPLATES: tuple[str, ...] = (
     # cross-camera dedup tells a customer's two cars apart
     """
     ALTER TABLE reads ADD COLUMN matched_plate_hmac TEXT;
+    """,
+    # 8: the plate crops a decision needs (needs_review reads; unregistered ones when
+    # configured), JPEG, until the read is corrected or purged; no plate text anywhere
+    """
+    CREATE TABLE evidence (
+        read_id TEXT NOT NULL,
+        idx     INTEGER NOT NULL,
+        jpeg    {blob} NOT NULL,
+        PRIMARY KEY (read_id, idx)
+    );
     """,
 )
 

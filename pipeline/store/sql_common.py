@@ -226,7 +226,29 @@ class SqlStore(ABC):
                        (audit.at, audit.operator, audit.action, audit.read_id, audit.before,
                         audit.after, audit.event_id))
             db.execute(_INSERT_OUTBOX, (outbox.event_id, outbox.topic, outbox.payload))
+            db.execute("DELETE FROM evidence WHERE read_id=%s", (read_id,))  # decided
         return True
+
+    def keep_evidence(self, read_id: str, crops: Sequence[bytes]) -> None:
+        """The plate crops (JPEG) an operator's decision on ``read_id`` needs."""
+        with self._tx() as db:
+            for i, crop in enumerate(crops):
+                db.execute("INSERT INTO evidence(read_id, idx, jpeg) VALUES (%s,%s,%s)",
+                           (read_id, i, crop))
+
+    def evidence(self, read_id: str) -> list[bytes]:
+        """The crops kept for ``read_id``, best first; empty when none (or decided)."""
+        with self._conn() as db:
+            rows = db.execute("SELECT jpeg FROM evidence WHERE read_id=%s ORDER BY idx",
+                              (read_id,)).fetchall()
+        return [bytes(r["jpeg"]) for r in rows]
+
+    def evidence_reads(self) -> dict[str, int]:
+        """Read id -> number of crops kept, for every read that has some."""
+        with self._conn() as db:
+            rows = db.execute("SELECT read_id, COUNT(*) AS n FROM evidence "
+                              "GROUP BY read_id").fetchall()
+        return {str(r["read_id"]): int(r["n"]) for r in rows}
 
     def audit_log(self, read_id: str | None = None) -> list[AuditEntry]:
         sql = "SELECT at, operator, action, read_id, before, after, event_id FROM audit"
@@ -284,6 +306,10 @@ class SqlStore(ABC):
                 db.execute("UPDATE audit SET before=NULL, after=NULL WHERE read_id IN "
                            f"(SELECT read_id FROM reads WHERE {where})", params)
             db.execute(f"DELETE FROM reads WHERE {gone_where[0]}", gone_where[1])
+            # the crops of reads gone, and of any read older than the day's end
+            db.execute("DELETE FROM evidence WHERE read_id NOT IN (SELECT read_id FROM reads) "
+                       "OR read_id IN (SELECT read_id FROM reads WHERE seen_at < %s)",
+                       (unregistered_before,))
             db.execute("UPDATE reads SET plate_display=NULL, plate_compact=NULL, uncertain=NULL "
                        f"WHERE {stripped_where[0]}", stripped_where[1])
         if report.unregistered_reads_deleted or report.matched_plates_removed:
@@ -319,6 +345,8 @@ class SqlStore(ABC):
                 "WHERE customer_number=%s)", (customer_number,)).rowcount
             db.execute("UPDATE audit SET before=NULL, after=NULL WHERE read_id IN (SELECT "
                        "read_id FROM reads WHERE customer_number=%s)", (customer_number,))
+            db.execute("DELETE FROM evidence WHERE read_id IN (SELECT read_id FROM reads "
+                       "WHERE customer_number=%s)", (customer_number,))
             reads = db.execute("DELETE FROM reads WHERE customer_number=%s",
                                (customer_number,)).rowcount
             plates = db.execute("DELETE FROM plates WHERE customer_number=%s",
@@ -335,6 +363,7 @@ class SqlStore(ABC):
         with self._tx() as db:
             counts = {
                 "undelivered_events_dropped": db.execute("DELETE FROM outbox").rowcount,
+                "plate_crops": db.execute("DELETE FROM evidence").rowcount,
                 "plates": db.execute("DELETE FROM plates").rowcount,
                 "accounts": db.execute("DELETE FROM accounts").rowcount,
                 "audit_entries_anonymised": db.execute(

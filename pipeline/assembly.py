@@ -19,6 +19,7 @@ from pipeline.config import Settings
 from pipeline.detection.gate import MotionGate
 from pipeline.detection.morphology import MorphologyDetector
 from pipeline.detection.roi import RegionOfInterest
+from pipeline.domain import Status
 from pipeline.events.arrival import ArrivalEvent
 from pipeline.events.topics import Topics
 from pipeline.matching.store_sync import StoreMatcher
@@ -87,7 +88,10 @@ def build_checkin(settings: Settings, reader: PlateReader, store: Store, *, hmac
                    hmac_key=hmac_key, on_event=on_event,
                    detail=settings.privacy.matched_payload,
                    gate=MotionGate(settings.gate) if settings.reading.motion_gate else None,
-                   replay_key=replay_key, stop=stop, dedup_s=settings.tracking.dedup_s)
+                   replay_key=replay_key, stop=stop, dedup_s=settings.tracking.dedup_s,
+                   evidence_for=frozenset({Status.NEEDS_REVIEW, Status.UNREGISTERED}
+                                          if settings.privacy.evidence_unregistered
+                                          else {Status.NEEDS_REVIEW}))
 
 
 def topics(settings: Settings) -> Topics:

@@ -17,6 +17,7 @@ from pipeline.events.arrival import ArrivalEvent, build_arrival
 from pipeline.events.topics import Topics
 from pipeline.frames.types import Frame, FrameSource
 from pipeline.matching.matcher import Matcher
+from pipeline.privacy import evidence
 from pipeline.privacy.pseudonyms import plate_pseudonym
 from pipeline.reading.plate_reader import PlateReader
 from pipeline.store.errors import store_error_hint
@@ -63,13 +64,16 @@ class CheckIn:
                  clock: Callable[[], datetime] = utc_now, detail: str = "full",
                  gate: MotionGate | None = None, replay_key: str | None = None,
                  stop: threading.Event | None = None,
-                 dedup_s: float = TrackerConfig.dedup_s) -> None:
+                 dedup_s: float = TrackerConfig.dedup_s,
+                 evidence_for: frozenset[str] = frozenset({Status.NEEDS_REVIEW})) -> None:
         """``stop``: once set, the frame in hand is not read further (a stop within a
         second, not after every candidate of a busy frame). ``dedup_s``: a customer's same
         car announced again within it is the same visit (``[tracking] dedup_s``; the tracker
         keeps one car's track together, this window also covers a second track of it and,
-        through the store, the other cameras)."""
+        through the store, the other cameras). ``evidence_for``: statuses whose plate crops
+        are kept for the operator's decision (``pipeline.privacy.evidence``)."""
         self.reader = reader
+        self.evidence_for = evidence_for
         self.stop = stop
         self.gate = gate
         # Files and folders can be replayed after a crash: their ids are derived from the
@@ -225,8 +229,9 @@ class CheckIn:
             uncertain=",".join(map(str, passage.uncertain)) or None,
             matched_plate_hmac=plate_pseudonym(self.hmac_key, match.plate)
             if matched and match.plate else None)
+        crops = evidence.encode(passage.crops) if match.status in self.evidence_for else ()
         item = _Unrecorded(record, OutboxItem(0, event.event_id, self.topics.arrival,
-                                              event.to_json()), event, matched)
+                                              event.to_json()), event, matched, crops)
         # behind parked passages, a new one waits its turn: the outbox keeps their order
         stored = None if self.parked else self._record(item)
         self._timed("store", t)
@@ -260,6 +265,12 @@ class CheckIn:
                 log.error("cannot store arrival %s (%s): %s; keeping it and retrying with every "
                           "frame", item.event.event_id[:8], exc, self.store_problem)
             return None
+        if item.crops:
+            try:
+                self.store.keep_evidence(record.read_id, item.crops)
+            except Exception as exc:  # noqa: BLE001 - the arrival counts, the image is extra
+                log.warning("could not keep the plate crop of read %s (%s); the operator sees "
+                            "no image for it", record.read_id, exc)
         return True
 
     def _announce(self, item: _Unrecorded) -> ArrivalEvent:
@@ -282,6 +293,7 @@ class _Unrecorded:
     outbox: OutboxItem
     event: ArrivalEvent
     matched: bool
+    crops: tuple[bytes, ...] = ()  # JPEG evidence for the operator (needs_review)
 
 
 class _ResumePoint:

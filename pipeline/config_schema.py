@@ -212,6 +212,9 @@ no_plate, or customer_number (nothing else). Unregistered cars never carry a pla
         "plate text of matched reads is removed after this many days", (0, 3650)),
     ("privacy", "purge_interval_s"): Key(
         "how often `run` applies these rules (see PRIVACY.md)", (1, 86400)),
+    ("privacy", "evidence_unregistered"): Key("""\
+the plate crops of needs_review cars are kept for the operator until the read is decided
+(at the latest until the purge above); true: also those of unregistered cars"""),
 
     ("matching", "max_cost"): Key("costs: accepted plate at most this far from the voted read"),
     ("matching", "margin"): Key("""\

@@ -36,8 +36,9 @@ class ScriptedReader:
         return [r for r in reads if skip is None or not skip(r.box)]
 
 
-def seen(plate: Plate, x: int) -> PlateRead:
-    return PlateRead(Box(x, 500, 120, 30), plate.compact, 0.95, plate)
+def seen(plate: Plate, x: int, confidence: float = 0.95, shade: int = 0) -> PlateRead:
+    crop = np.full((30, 120, 3), shade, np.uint8)  # what the reader saw, told apart by shade
+    return PlateRead(Box(x, 500, 120, 30), plate.compact, confidence, plate, crop=crop)
 
 
 def run(tmp_path: Path, script: dict[int, list[PlateRead]], frames: int,
@@ -166,3 +167,21 @@ def test_resume_point_moves_in_busy_traffic_but_never_into_a_car() -> None:
         tracker.update(float(t), [read])
     tracker.update(4.0, [seen(b, 430)])  # a gone (last read 1), b from 1: a straddles 1
     assert tracker.resume_from() == 0.0
+
+
+def test_a_car_for_review_keeps_its_best_crops_for_the_operator_and_others_keep_none(
+        tmp_path: Path) -> None:
+    """Issue 24: the operator decides by what the camera saw, so a needs_review car keeps
+    its most confident crops (best first, at most three); a matched car keeps none."""
+    from pipeline.privacy.evidence import decode
+
+    script = {n: [seen(MISREAD, 100, 0.5 + 0.1 * n, shade=40 * n)] for n in range(5)}
+    script[8] = [seen(ANNA_PLATE, 700)]
+    events = run(tmp_path, script, 10, agree=5)
+    assert [e["status"] for e in events] == ["needs_review", "matched"]
+    store = SqliteStore(tmp_path / "c.sqlite3")
+    kept = store.evidence(events[0]["read_id"])
+    assert store.evidence_reads() == {events[0]["read_id"]: 3}
+    store.close()
+    shades = [int(decode(jpeg).mean()) for jpeg in kept]  # type: ignore[union-attr]
+    assert [round(s / 40) for s in shades] == [4, 3, 2]

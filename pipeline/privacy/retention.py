@@ -34,6 +34,7 @@ class PrivacySettings:
     unregistered_max_age_h: float = 0.0  # 0: until the end of the service day
     matched_plate_days: float = 7.0
     purge_interval_s: float = 300.0
+    evidence_unregistered: bool = False  # also keep crops of unregistered cars (see evidence)
 
 
 def _day_end(now_local: datetime, hhmm: str) -> datetime:

@@ -46,6 +46,8 @@ class PlateRead:
     source: str = DETECTOR  # where the box came from: detector, merged, whole image
     # the recogniser's frame scores behind ``raw`` (plate model only): for likelihood matching
     scores: CharScores | None = field(default=None, compare=False, repr=False)
+    # the image that was read (BGR): the evidence an operator sees for a doubtful car
+    crop: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def _recent() -> deque[float]:
@@ -109,7 +111,8 @@ class PlateReader:
             crop = image[region.y:region.y + region.h, region.x:region.x + region.w]
             if crop.size == 0:
                 return None
-            return self._read_two_line(box, crop, (box.x - region.x, box.y - region.y))
+            read = self._read_two_line(box, crop, (box.x - region.x, box.y - region.y))
+            return None if read is None else replace(read, crop=crop)
         crop = plate_crop(image, det, self.pad)
         if crop.size == 0:
             return None
@@ -123,7 +126,7 @@ class PlateReader:
                 read, rectified = as_cut, Rectified(crop)
         if read is not None and self.on_crop is not None:
             self.on_crop(rectified.image, read)
-        return None if read is None else replace(read, source=det.source)
+        return None if read is None else replace(read, source=det.source, crop=rectified.image)
 
     def _recognise(self, image: np.ndarray) -> TextRead | None:
         """The recogniser on one image, timed."""

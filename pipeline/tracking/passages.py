@@ -39,12 +39,16 @@ class Passage:
     evidence: tuple[tuple[str, float], ...] = ()
     # the frame scores of the car's most confident reads (plate model): likelihood matching
     scores: tuple[CharScores, ...] = field(default=(), compare=False, repr=False)
+    # the images of the car's most confident reads of the winning plate, best first: the
+    # evidence an operator decides a doubtful car by
+    crops: tuple[np.ndarray, ...] = field(default=(), compare=False, repr=False)
 
 
 log = logging.getLogger(__name__)
 
 UNCERTAIN_SHARE = 0.75
 KEPT_SCORES = 8  # a car's most confident reads whose frame scores go to matching
+KEPT_CROPS = 3  # and whose images are kept as evidence
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class _Track:
     last_read: float = float("-inf")
     box: Box | None = None
     scored: list[tuple[float, int, CharScores]] = field(default_factory=list)
+    crops: dict[Plate, list[tuple[float, int, np.ndarray]]] = field(
+        default_factory=lambda: defaultdict(list))
 
     def add(self, when: float, read: PlateRead) -> None:
         assert read.plate is not None
@@ -87,6 +93,11 @@ class _Track:
             self.scored.append((read.confidence, len(self.scored), read.scores))
             self.scored.sort(key=lambda s: (-s[0], s[1]))
             del self.scored[KEPT_SCORES:]
+        if read.crop is not None:
+            kept = self.crops[read.plate]
+            kept.append((read.confidence, self.counts[read.plate], read.crop))
+            kept.sort(key=lambda c: (-c[0], c[1]))
+            del kept[KEPT_CROPS:]
 
     def winner(self) -> Passage:
         plate = max(self.votes, key=lambda p: self.votes[p])
@@ -96,7 +107,8 @@ class _Track:
                        self.counts[plate], ambiguous=plate not in self.clear,
                        uncertain=self.uncertain(plate),
                        evidence=tuple((p.compact, round(w, 3)) for p, w in self.votes.items()),
-                       scores=tuple(s for _, _, s in self.scored))
+                       scores=tuple(s for _, _, s in self.scored),
+                       crops=tuple(c for _, _, c in self.crops.get(plate, ())))
 
     def uncertain(self, plate: Plate) -> tuple[int, ...]:
         """Character positions of the winner that other reads of this car read differently

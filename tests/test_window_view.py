@@ -109,3 +109,59 @@ def test_the_demo_prints_the_clock_time_each_arrival_came(
     clock = datetime.combine(before.date(), datetime.strptime(shown[1], "%H:%M:%S").time())
     assert before <= clock <= after or before.date() != after.date(), (line, before, after)
     assert "07:42:13" not in line
+
+
+def test_events_tail_says_once_that_the_broker_is_away_and_when_it_is_back(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 23 walkthrough: with the broker down, 'events tail' said 'not subscribed to
+    127.0.0.1:1883 yet; still trying' and then 'listening on ...', and nothing when the broker
+    came: now what to check, once, and that arrivals come."""
+    import logging
+
+    from pipeline.commands.events import subscribe
+    from pipeline.events.local_broker import MosquittoProcess, free_port
+    from pipeline.events.mqtt_client import MqttSettings
+    from tests.waiting import wait_until
+
+    caplog.set_level(logging.INFO, logger="kennzeichen-checkin")
+    port = free_port()
+    client = subscribe(MqttSettings(port=port), "t/arrival", lambda _p: None, wait_s=0.5)
+    broker = None
+    try:
+        assert f"no connection to the MQTT broker at 127.0.0.1:{port} within 0.5 s" \
+            in caplog.text
+        assert "is it running, and are [mqtt] host and port right?" in caplog.text
+        broker = MosquittoProcess(port=port).start()
+        assert wait_until(lambda: "connected to the MQTT broker" in caplog.text, 30), \
+            caplog.text
+    finally:
+        client.loop_stop()
+        client.disconnect()
+        if broker is not None:
+            broker.stop()
+    assert caplog.text.count("no connection to the MQTT broker") == 1
+
+
+def test_events_tail_says_when_the_broker_refuses_the_login(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from pipeline.commands.events import subscribe
+    from pipeline.events.local_broker import MosquittoProcess
+    from pipeline.events.mqtt_client import MqttSettings
+    from tests.waiting import wait_until
+
+    caplog.set_level(logging.INFO, logger="kennzeichen-checkin")
+    broker = MosquittoProcess(users={"staff": "right"}).start()
+    try:
+        client = subscribe(MqttSettings(port=broker.port, username="staff", password="wrong"),
+                           "t/arrival", lambda _p: None, wait_s=3)
+        try:
+            assert wait_until(lambda: "refused the connection" in caplog.text, 20)
+        finally:
+            client.loop_stop()
+            client.disconnect()
+    finally:
+        broker.stop()
+    assert "check [mqtt] username and password" in caplog.text
+    assert "no connection to the MQTT broker" not in caplog.text  # it is there: it refuses

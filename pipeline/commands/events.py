@@ -44,15 +44,28 @@ def format_arrival(payload: dict[str, Any], tz: str = "Europe/Berlin",
     return f"{when}  {what}"
 
 
-def subscribe(mqtt: MqttSettings, topic: str, on_payload: Any) -> Any:
+def subscribe(mqtt: MqttSettings, topic: str, on_payload: Any, wait_s: float = 10.0) -> Any:
     """Subscribe (QoS 1) and call ``on_payload(dict)`` for every JSON message; returns the
-    running paho client."""
+    running paho client. A broker that is not there within ``wait_s``, or refuses the login,
+    is said once with what to check; its coming back once more."""
     client = make_client(mqtt, "kennzeichen-tail")
     subscribed = threading.Event()
+    said: set[str] = set()  # what was said about the broker, said only once
+    where = f"{mqtt.host}:{mqtt.port}"
 
     def on_connect(c: Any, u: Any, f: Any, rc: Any, p: Any) -> None:
         if not rc.is_failure:
             c.subscribe(topic, qos=1)
+        elif "refused" not in said:
+            said.add("refused")
+            log.error("the MQTT broker at %s refused the connection (%s): check [mqtt] "
+                      "username and password (or KENNZEICHEN_MQTT_USERNAME/_PASSWORD); "
+                      "still trying", where, rc)
+
+    def on_subscribe(*args: Any) -> None:
+        subscribed.set()
+        if said:
+            log.info("connected to the MQTT broker at %s: arrivals come", where)
 
     def on_message(c: Any, u: Any, msg: Any) -> None:
         try:
@@ -61,12 +74,14 @@ def subscribe(mqtt: MqttSettings, topic: str, on_payload: Any) -> Any:
             log.warning("ignoring a non-JSON message on %s", msg.topic)
 
     client.on_connect = on_connect
-    client.on_subscribe = lambda *a: subscribed.set()
+    client.on_subscribe = on_subscribe
     client.on_message = on_message
     client.connect_async(mqtt.host, mqtt.port)
     client.loop_start()
-    if not subscribed.wait(10):
-        log.warning("not subscribed to %s:%d yet; still trying", mqtt.host, mqtt.port)
+    if not subscribed.wait(wait_s) and not said:
+        said.add("away")
+        log.warning("no connection to the MQTT broker at %s within %g s: is it running, and "
+                    "are [mqtt] host and port right? still trying", where, wait_s)
     return client
 
 

@@ -113,7 +113,7 @@ def _add_reading_commands(sub: Any) -> None:
     ev_.add_argument("--labels", type=Path, help="labels CSV (default: FOLDER/labels.csv)")
     ev_.add_argument("--compare", action="store_true",
                      help="stock english_g2 and the German plate model side by side")
-    ev_.add_argument("--json", action="store_true")
+    ev_.add_argument("--json", action="store_true", help="the reports as JSON")
 
 
 def _add_account_commands(sub: Any) -> None:
@@ -127,10 +127,10 @@ def _add_account_commands(sub: Any) -> None:
                      "visit_reason (one row per plate)")
     imp.add_argument("--replace", action="store_true",
                      help="the file becomes the whole account list (others are removed)")
-    imp.add_argument("--json", action="store_true")
+    imp.add_argument("--json", action="store_true", help="what was imported, as JSON")
     lst = _sub(acc_sub, "list", "List accounts and their plates.",
                "kennzeichen-checkin accounts list --json")
-    lst.add_argument("--json", action="store_true")
+    lst.add_argument("--json", action="store_true", help="the accounts as JSON")
     add = _sub(acc_sub, "add", "Add an account, or update only what is given of an existing "
                "one (plates are added, never removed: see remove-plate).",
                "kennzeichen-checkin accounts add 10001 --name 'Anna Schmidt' --plate 'OF-AB 123'\n"
@@ -203,8 +203,9 @@ def _add_operator_commands(sub: Any) -> None:
                  "kennzeichen-checkin reads list --since 30m --status needs_review --json")
     rlist.add_argument("--since", default="12h", help="how far back: 90s, 10m, 2h, 1d "
                        "(default 12h)")
-    rlist.add_argument("--status", choices=[s.value for s in Status])
-    rlist.add_argument("--json", action="store_true")
+    rlist.add_argument("--status", choices=[s.value for s in Status],
+                       help="only reads with this status")
+    rlist.add_argument("--json", action="store_true", help="the reads as JSON (times UTC)")
     for name, text, example in (
             ("correct", "Set the right plate; it is matched again.",
              "kennzeichen-checkin reads correct 3f9a1c2b4d5e --plate 'OF-AB 123'"),
@@ -223,11 +224,12 @@ def _add_operator_commands(sub: Any) -> None:
         if name != "undo":
             action.add_argument("--force", action="store_true",
                                 help="change a read that was already corrected")
-        action.add_argument("--json", action="store_true")
+        action.add_argument("--json", action="store_true",
+                            help="the read afterwards and the correction event, as JSON")
     audit = _sub(reads_sub, "audit", "The audit log of operator actions.",
                  "kennzeichen-checkin reads audit --json")
     audit.add_argument("read_id", nargs="?")
-    audit.add_argument("--json", action="store_true")
+    audit.add_argument("--json", action="store_true", help="the entries as JSON (times UTC)")
 
     con = _sub(sub, "console", "Live terminal view of the passages for the operator at the "
                "entrance (80x24, works over SSH). Keys: c correct plate, a assign account, "

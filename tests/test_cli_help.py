@@ -81,3 +81,11 @@ def test_global_options_work_before_and_after_the_command() -> None:
     # given before the command, not reset by the command's own defaults
     neither = parser.parse_args(["--database", "y.db", "reads", "list"])
     assert neither.database == "y.db" and neither.config is None and neither.verbose is False
+
+
+def test_every_option_says_what_it_does() -> None:
+    """Issue 23: '--json' had no help text on several commands."""
+    silent = [f"{parser.prog} {'/'.join(action.option_strings)}"
+              for parser in _parsers(build_parser()) for action in parser._actions
+              if action.option_strings and not action.help]
+    assert silent == []

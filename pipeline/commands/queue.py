@@ -242,7 +242,7 @@ def add_parsers(sub: Any, make: Any) -> None:
     show = make(queue_sub, "show", "Print the current queue.",
                 "kennzeichen-checkin queue show --json")
     show.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for it")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("--json", action="store_true", help="the queue as JSON")
 
     served = make(sub, "served", "A service window is done with a car: it leaves the queue "
                   "(published on <prefix>/queue/served, confirmed by the queue service).",
@@ -251,7 +251,7 @@ def add_parsers(sub: Any, make: Any) -> None:
     served.add_argument("--window", default="", help="which window (for the record)")
     served.add_argument("--timeout", type=float, default=5.0,
                         help="seconds to wait for the confirmation")
-    served.add_argument("--json", action="store_true")
+    served.add_argument("--json", action="store_true", help="the confirmation as JSON")
 
     display = make(sub, "display", "Serve the queue screens: /window for the staff (next "
                    "customers), /entrance for the customers (wait in big digits, nothing "
@@ -269,7 +269,7 @@ def add_parsers(sub: Any, make: Any) -> None:
                  "--png day.png")
     stats.add_argument("--day", help="local date YYYY-MM-DD (default: today)")
     stats.add_argument("--png", type=Path, help="also draw the charts into this PNG file")
-    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--json", action="store_true", help="the figures as JSON")
 
 
 HANDLERS = {"queue": cmd_queue, "served": cmd_served, "display": cmd_display,

@@ -1,8 +1,9 @@
-"""Issue 23, item 10: what ``run`` and ``eval`` say when there is nothing (or nothing good) to
-read, and that they load no model for it."""
+"""Issue 23, item 10: what ``run``, ``read`` and ``eval`` say when there is nothing (or
+nothing good) to read, and that they load no model for it."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -80,3 +81,21 @@ def test_eval_checks_the_labels_before_loading_the_model(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", str(ROOT / "sample_frames"), str(tmp_path)]) == 1
     assert "labels.csv" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("no_model")
+def test_read_says_what_is_not_an_image_without_loading_the_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder given to read was 'no such file', after the model had loaded, and every
+    problem was said twice (log and output)."""
+    folder, missing = tmp_path / "photos", tmp_path / "nothere.jpg"
+    folder.mkdir()
+    assert main(["read", str(folder), str(missing)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == (f"{folder}: a folder: give the images in it ({folder}/*.jpg)\n"
+                            f"{missing}: no such file\n")
+    assert "no such file" not in captured.err
+    assert main(["read", str(missing), "--json"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)[0]["error"] == "no such file"
+    assert "no such file" in captured.err  # beside the JSON, a person reads stderr

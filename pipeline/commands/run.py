@@ -162,17 +162,21 @@ def score_against_truth(events: list[dict[str, Any]], truth_csv: Path) -> str:
 
 
 def cmd_read(args: argparse.Namespace, settings: Settings) -> int:
-    reader = build_reader(settings)
+    # what cannot be read is said before the model loads, and without it if nothing can be
+    problems = {path: _image_problem(path) for path in args.images}
+    reader = build_reader(settings) if None in problems.values() else None
     out = []
     for path in args.images:
         try:
-            if not path.is_file():
-                raise UnreadableImage("no such file")
+            if problems[path]:
+                raise UnreadableImage(str(problems[path]))
             image = decode_image(path)
         except UnreadableImage as exc:
-            log.error("%s: %s", path, exc)
+            if args.json:  # stdout is the JSON: say it on stderr too
+                log.error("%s: %s", path, exc)
             out.append({"file": str(path), "error": str(exc), "plates": []})
             continue
+        assert reader is not None
         plates = []
         for read in reader.read(image):
             plates.append({
@@ -187,18 +191,31 @@ def cmd_read(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(out)
     else:
-        for item in out:
-            if "error" in item:
-                print(f"{item['file']}: {item['error']}")
-                continue
-            print(item["file"])
-            if not item["plates"]:
-                print("  no plate found")
-            for p in item["plates"]:
-                shown = p["text"] or f"(not German) {p['raw']!r}"
-                print(f"  {shown:<16} confidence {p['confidence']:.2f}  box {p['box']} "
-                      f"({p['source']})")
+        _print_reads(out)
     return 0 if all("error" not in i for i in out) else 1
+
+
+def _image_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be an image to read, or None."""
+    if path.is_dir():
+        return f"a folder: give the images in it ({path / '*.jpg'})"
+    if not path.is_file():
+        return "no such file"
+    return None
+
+
+def _print_reads(out: list[dict[str, Any]]) -> None:
+    for item in out:
+        if "error" in item:
+            print(f"{item['file']}: {item['error']}")
+            continue
+        print(item["file"])
+        if not item["plates"]:
+            print("  no plate found")
+        for p in item["plates"]:
+            shown = p["text"] or f"(not German) {p['raw']!r}"
+            print(f"  {shown:<16} confidence {p['confidence']:.2f}  box {p['box']} "
+                  f"({p['source']})")
 
 
 

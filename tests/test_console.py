@@ -113,3 +113,42 @@ def test_uncertain_characters_are_marked() -> None:
                    uncertain="6")
     spans = marked_plate(r).spans
     assert [(s.start, s.end) for s in spans] == [(8, 9)]  # the '3'
+
+
+def test_the_operator_sees_the_plate_crop_of_a_read_and_it_goes_with_the_decision(
+        tmp_path: Path) -> None:
+    """Issue 24: selecting a read with a kept crop shows the plate (half blocks, legible in
+    80x24 over SSH); once corrected, the crop is gone from the store and the view."""
+    import cv2
+
+    from pipeline.privacy.evidence import encode
+    from pipeline.synth.plate_render import render_plate
+
+    read_id, _ = misread(tmp_path)
+    store = SqliteStore(tmp_path / "c.sqlite3")
+    crop = cv2.resize(render_plate("OF-AB123"), (180, 38), interpolation=cv2.INTER_AREA)
+    store.keep_evidence(read_id, encode([crop]))
+    corrections = Corrections(store, Topics("checkin/op"), "op", "pilot")
+    app = ConsoleApp(store, corrections, lambda: False, refresh_s=0.2)
+    seen: dict[str, Any] = {}
+
+    async def drive() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            started = time.perf_counter()
+            await pilot.pause()
+            panel = app.query_one("#evidence")
+            seen["shown"] = panel.has_class("shown")
+            seen["ms"] = 1000 * (time.perf_counter() - started)
+            seen["cells"] = str(panel.render()).count("\u2580")
+            await pilot.press("c", *[KEYS.get(ch, ch) for ch in "OF-AB 123"], "enter")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if not app.query_one("#evidence").has_class("shown"):
+                    break
+            seen["after"] = app.query_one("#evidence").has_class("shown")
+
+    asyncio.run(drive())
+    assert seen["shown"] and seen["cells"] >= 76 * 5, seen  # at least 76 x 10 pixels
+    assert not seen["after"] and store.evidence(read_id) == []
+    store.close()
+    print(f"\nconsole: crop on screen {seen['ms']:.0f} ms after start with the read selected")

@@ -22,12 +22,14 @@ from textual.widgets import DataTable, Footer, Input, Static
 from pipeline.domain import Account, ReadRecord, Status, iso, local_clock
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
 from pipeline.operator.corrections import CorrectionError, Corrections
+from pipeline.operator.plate_image import half_blocks
 from pipeline.plate.grammar import parse_plate
 from pipeline.store.protocol import Store
 
 STATUS_STYLE = {"needs_review": "bold black on yellow", "matched": "green",
                 "unregistered": "cyan", "dismissed": "dim"}
 LOW_CONFIDENCE = 0.6
+EVIDENCE_WIDTH = 76  # cells: the kept crop across an 80-column terminal
 
 
 def marked_plate(read: ReadRecord) -> Text:
@@ -67,6 +69,8 @@ class ConsoleApp(App[None]):
     #entry { display: none; }
     #entry.open { display: block; }
     #hint { height: auto; max-height: 4; color: $text-muted; }
+    #evidence { height: auto; max-height: 12; display: none; }
+    #evidence.shown { display: block; }
     """
     BINDINGS = [
         Binding("c", "correct", "Correct"),
@@ -100,10 +104,12 @@ class ConsoleApp(App[None]):
         self._known_reviews: set[str] = set()
         self._matcher: FuzzyMatcher | None = None
         self._fingerprint: tuple[int, str, str] | None = None
+        self._evidence: dict[str, Text | None] = {}  # read id -> its crop drawn, or None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="status")
         yield DataTable(id="reads", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="evidence")
         yield Input(id="entry")
         yield Static("", id="hint")
         yield Footer()
@@ -125,6 +131,7 @@ class ConsoleApp(App[None]):
         if fingerprint == self._fingerprint and not force:
             return  # nothing new: keep the terminal quiet (and the CPU for the camera)
         self._fingerprint = fingerprint
+        self._evidence.clear()  # a decided read's crop is gone from the store
         since = iso(datetime.now(UTC) - self.window)
         reads = sort_for_review(self.store.list_reads(since, limit=self.max_rows))
         table = self.query_one("#reads", DataTable)
@@ -138,6 +145,7 @@ class ConsoleApp(App[None]):
                           r.customer_number or "", key=r.read_id)
         if selected is not None and selected in {r.read_id for r in reads}:
             table.move_cursor(row=table.get_row_index(selected))
+        self.show_evidence(self.selected_read_id())
         reviews = {r.read_id for r in reads
                    if r.status == Status.NEEDS_REVIEW and not r.corrected_at}
         if reviews - self._known_reviews:
@@ -148,6 +156,23 @@ class ConsoleApp(App[None]):
         self.query_one("#status", Static).update(
             f"{len(reads)} passages, {len(reviews)} to review, outbox {depth}"
             f"{'  | ' + self.last_action if self.last_action else ''}")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_evidence(None if event.row_key.value is None else str(event.row_key.value))
+
+    def show_evidence(self, read_id: str | None) -> None:
+        """The selected read's best kept crop under the list (a needs_review car), drawn
+        with half blocks; hidden for reads without one."""
+        if read_id is not None and read_id not in self._evidence:
+            crops = self.store.evidence(read_id)
+            self._evidence[read_id] = half_blocks(crops[0], EVIDENCE_WIDTH) if crops else None
+        drawn = self._evidence.get(read_id) if read_id is not None else None
+        panels = self.query("#evidence")  # none while the screen is built or torn down
+        if not panels:
+            return
+        panel = panels.first(Static)
+        panel.update(drawn if drawn is not None else "")
+        panel.set_class(drawn is not None, "shown")
 
     def selected_read_id(self) -> str | None:
         table = self.query_one("#reads", DataTable)

@@ -191,8 +191,8 @@ def _add_privacy_commands(sub: Any) -> None:
                        "as JSON")
 
 
-def _add_operator_commands(sub: Any) -> None:
-    """Reads, console, events: the operator's view and the broker's."""
+def _add_reads_commands(sub: Any) -> None:
+    """reads list|show|correct|assign|dismiss|undo|audit."""
     reads = _sub(sub, "reads", "The operator's view of the passages: list them and fix "
                  "misreads (each fix publishes a correction event and is audited).",
                  "kennzeichen-checkin reads list --since 10m --status needs_review")
@@ -205,7 +205,17 @@ def _add_operator_commands(sub: Any) -> None:
                        "(default 12h)")
     rlist.add_argument("--status", choices=[s.value for s in Status],
                        help="only reads with this status")
+    rlist.add_argument("--with-evidence", action="store_true",
+                       help="only reads with a kept plate crop (needs review, undecided)")
     rlist.add_argument("--json", action="store_true", help="the reads as JSON (times UTC)")
+    show = _sub(reads_sub, "show", "One read, with the plate crop kept for deciding it (drawn "
+                "in the terminal).",
+                "kennzeichen-checkin reads show 3f9a1c2b4d5e --image crop.jpg")
+    show.add_argument("read_id")
+    show.add_argument("--image", type=Path, help="write the best kept crop to this file "
+                      "(.jpg as kept, .png re-encoded)")
+    show.add_argument("--json", action="store_true",
+                      help="the read and how many crops are kept, as JSON (times UTC)")
     for name, text, example in (
             ("correct", "Set the right plate; it is matched again.",
              "kennzeichen-checkin reads correct 3f9a1c2b4d5e --plate 'OF-AB 123'"),
@@ -231,6 +241,10 @@ def _add_operator_commands(sub: Any) -> None:
     audit.add_argument("read_id", nargs="?")
     audit.add_argument("--json", action="store_true", help="the entries as JSON (times UTC)")
 
+
+def _add_operator_commands(sub: Any) -> None:
+    """Reads, console, events: the operator's view and the broker's."""
+    _add_reads_commands(sub)
     con = _sub(sub, "console", "Live terminal view of the passages for the operator at the "
                "entrance (80x24, works over SSH). Keys: c correct plate, a assign account, "
                "d dismiss, u undo, q quit.",

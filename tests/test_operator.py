@@ -151,3 +151,31 @@ def test_corrections_while_run_is_running_on_the_same_database(
     superseded = {p["supersedes"] for p in payloads if p["type"] == "correction"}
     assert len(arrivals) == result["arrivals"] and corrected
     assert superseded <= arrivals
+
+
+def test_reads_show_gives_the_kept_crop_and_list_marks_the_reads_that_have_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 24 from the command line: `reads show ID --image FILE`, `reads list
+    --with-evidence`; a read without a crop says so instead of failing."""
+    import json
+
+    import cv2
+    import numpy as np
+
+    from pipeline.privacy.evidence import encode
+    from pipeline.store.sqlite_store import SqliteStore
+
+    cfg = config(tmp_path, 1)  # no broker needed to look
+    read_id, _ = misread(tmp_path)
+    store = SqliteStore(tmp_path / "c.sqlite3")
+    store.keep_evidence(read_id, encode([np.full((30, 140, 3), 200, np.uint8)]))
+    store.close()
+    image = tmp_path / "crop.png"
+    assert cli(cfg, "show", read_id, "--image", str(image), "--json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["crops"] == 1 and shown["image"] == str(image)
+    assert cv2.imread(str(image)).shape[:2] == (30, 140)
+    assert cli(cfg, "list", "--with-evidence", "--json") == 0
+    assert [r["read_id"] for r in json.loads(capsys.readouterr().out)] == [read_id]
+    assert cli(cfg, "show", "nosuchread") == 1
+    assert "reads list" in capsys.readouterr().err

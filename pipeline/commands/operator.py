@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
+import sys
+from pathlib import Path
 from typing import Any
+
+import cv2
 
 from pipeline.assembly import open_store
 from pipeline.config import Settings
@@ -53,6 +58,8 @@ def cmd_reads(args: argparse.Namespace, settings: Settings) -> int:
             return _list_reads(args, settings, store)
         if args.reads_command == "audit":
             return _audit(args, settings, store)
+        if args.reads_command == "show":
+            return _show_read(args, settings, store)
         return _fix_read(args, settings, store)
     finally:
         store.close()
@@ -63,8 +70,11 @@ def _list_reads(args: argparse.Namespace, settings: Settings, store: Store) -> i
 
     since = datetime.now(UTC) - timedelta(seconds=parse_since(args.since))
     reads = store.list_reads(iso(since), args.status)
+    crops = store.evidence_reads()
+    if args.with_evidence:
+        reads = [r for r in reads if r.read_id in crops]
     if args.json:
-        print_json([_read_json(r) for r in reads])
+        print_json([_read_json(r) | {"crops": crops.get(r.read_id, 0)} for r in reads])
         return 0
     zone = settings.privacy.timezone
     if reads:
@@ -72,9 +82,54 @@ def _list_reads(args: argparse.Namespace, settings: Settings, store: Store) -> i
     for r in reads:
         print(f"{r.read_id}  {local_clock(r.seen_at, zone)}  {r.status:<13} "
               f"{r.plate_display or '-':<12} {r.confidence:4.2f}  "
-              f"{r.customer_number or ''}{'  (corrected)' if r.corrected_at else ''}")
+              f"{r.customer_number or ''}{'  (corrected)' if r.corrected_at else ''}"
+              f"{'  [crop]' if r.read_id in crops else ''}")
     print(f"{len(reads)} reads since {local_clock(iso(since), zone, '%Y-%m-%d %H:%M')} ({zone})")
     return 0
+
+
+def _show_read(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """One read with the plate crop kept for deciding it: drawn in the terminal, written to
+    ``--image``, or counted in ``--json``."""
+    read = store.read(args.read_id)
+    if read is None:
+        raise UserError(f"no read {args.read_id}; see 'kennzeichen-checkin reads list'")
+    crops = store.evidence(read.read_id)
+    if args.image is not None:
+        if not crops:
+            raise UserError(f"read {read.read_id} has no plate crop: only reads that need "
+                            "review keep one, until they are decided or purged")
+        _write_image(args.image, crops[0])
+    if args.json:
+        print_json(_read_json(read) | {"crops": len(crops), "image": str(args.image)
+                                       if args.image is not None else None})
+        return 0
+    print(f"{read.read_id}  {local_clock(read.seen_at, settings.privacy.timezone)}  "
+          f"{read.status}  {read.plate_display or '-'}  confidence {read.confidence:.2f}"
+          f"{'  customer ' + read.customer_number if read.customer_number else ''}")
+    if not crops:
+        print("(no plate crop kept for this read)")
+    elif sys.stdout.isatty():
+        from rich.console import Console
+
+        from pipeline.operator.plate_image import half_blocks
+
+        Console().print(half_blocks(crops[0], min(76, shutil.get_terminal_size().columns)))
+    else:
+        print(f"({len(crops)} plate crop(s) kept: --image FILE writes the best one)")
+    return 0
+
+
+def _write_image(path: Path, jpeg: bytes) -> None:
+    """The JPEG as it is, or re-encoded when ``path`` asks for another format (.png)."""
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        path.write_bytes(jpeg)
+        return
+    from pipeline.privacy.evidence import decode
+
+    image = decode(jpeg)
+    if image is None or not cv2.imwrite(str(path), image):
+        raise UserError(f"cannot write {path}: use a .jpg or .png name in a writable folder")
 
 
 def _audit(args: argparse.Namespace, settings: Settings, store: Store) -> int:

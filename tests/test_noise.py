@@ -43,7 +43,7 @@ DEAD_CAMERA = textwrap.dedent("""
 
 
 def _dead_camera_stderr(verbose: bool) -> str:
-    url = f"rtsp://127.0.0.1:{free_port()}/stream"  # nothing listens there
+    url = f"rtsp://kamera:geheim@127.0.0.1:{free_port()}/stream"  # nothing listens there
     done = subprocess.run([sys.executable, "-c", DEAD_CAMERA, url, "-v" if verbose else "-"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
@@ -53,9 +53,18 @@ def _dead_camera_stderr(verbose: bool) -> str:
 
 def test_a_dead_camera_is_said_once_per_retry_by_our_log_alone() -> None:
     lines = _dead_camera_stderr(verbose=False).splitlines()
-    ours = [line for line in lines if "cannot open camera rtsp://127.0.0.1" in line]
+    ours = [line for line in lines if "cannot open camera rtsp://kamera:***@127.0.0.1" in line]
     assert len(ours) == 3, lines
     assert [line for line in lines if line not in ours] == []
+
+
+def test_the_cameras_password_stays_out_of_the_log_and_the_doctors_report() -> None:
+    """Issue 23 walkthrough: 'cannot open camera rtsp://user:geheim@...' went to the log."""
+    from pipeline.commands.doctor import check_camera
+
+    assert "geheim" not in _dead_camera_stderr(verbose=True)
+    ok, said, _todo = check_camera(f"rtsp://kamera:geheim@127.0.0.1:{free_port()}/stream")
+    assert not ok and "rtsp://kamera:***@127.0.0.1:" in said and "geheim" not in said
 
 
 def test_a_verbose_run_keeps_ffmpegs_reason() -> None:

@@ -133,8 +133,8 @@ def check_camera(source: str) -> tuple[bool, str, str]:
     thread.join(CAMERA_TIMEOUT_S)
     src.close()  # ends a live source's reconnect loop too
     if got:
-        return True, f"{source}: first frame {got[0]}", ""
-    return (False, f"{source}: no frame within {CAMERA_TIMEOUT_S:.0f} s",
+        return True, f"{src.name}: first frame {got[0]}", ""
+    return (False, f"{src.name}: no frame within {CAMERA_TIMEOUT_S:.0f} s",
             "check the camera's power, network and URL (user, password, path)")
 
 

@@ -17,7 +17,7 @@ from pipeline.events.discovery import discovery_messages
 from pipeline.events.mqtt_client import MqttSettings
 from pipeline.events.mqtt_publisher import MqttPublisher
 from pipeline.frames.grabber import LatestFrameGrabber
-from pipeline.frames.sources import open_source
+from pipeline.frames.sources import open_source, without_password
 from pipeline.frames.types import SourceStats
 from pipeline.metrics.exporter import RUN as RUN_METRICS
 from pipeline.metrics.exporter import start_exporter
@@ -191,7 +191,7 @@ def _report(source_spec: str, source: Any, summary: RunSummary, publisher: MqttP
     """What ``run --json`` prints (``recogniser`` None: no model was needed)."""
     timings = reader.timings if reader else None
     return {
-        "source": source_spec,
+        "source": without_password(source_spec),
         "frames": summary.frames,
         "frames_dropped": getattr(source, "dropped", 0),
         "corrupt_frames": summary.corrupt,

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import cv2
 import numpy as np
@@ -152,7 +153,7 @@ class CaptureSource:
         self.spec = spec
         self.live = live
         self.start = start  # files only: resume at this frame
-        self.name = str(spec)
+        self.name = without_password(str(spec))  # what logs and messages show
         self.stats = SourceStats()
         self._fps = fps
         self._backoff = backoff
@@ -226,6 +227,22 @@ class CaptureSource:
 
     def close(self) -> None:
         self._stop.set()
+
+
+def without_password(spec: str) -> str:
+    """A camera as logs and messages may show it: ``rtsp://user:pw@cam/stream`` with the
+    password as ``***`` (a log file is read by more people than the camera's admin)."""
+    try:
+        parts = urlsplit(spec)
+        secret = parts.password
+    except ValueError:
+        return spec
+    if not secret:
+        return spec
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}{port}"))
 
 
 def quiet_native_logs() -> None:

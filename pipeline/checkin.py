@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,7 +18,7 @@ from pipeline.domain import OutboxItem, ReadRecord, StageObserver, Status, iso, 
 from pipeline.events.arrival import ArrivalEvent, build_arrival
 from pipeline.events.topics import Topics
 from pipeline.frames.types import Frame, FrameSource
-from pipeline.matching.matcher import Matcher
+from pipeline.matching.matcher import Candidate, Matcher
 from pipeline.privacy import evidence
 from pipeline.privacy.pseudonyms import plate_pseudonym
 from pipeline.reading.plate_reader import PlateReader
@@ -228,7 +230,9 @@ class CheckIn:
             event_id=event.event_id, plate_hmac=pseudonym,
             uncertain=",".join(map(str, passage.uncertain)) or None,
             matched_plate_hmac=plate_pseudonym(self.hmac_key, match.plate)
-            if matched and match.plate else None)
+            if matched and match.plate else None,
+            candidates=ranked_candidates(match.candidates)
+            if match.status == Status.NEEDS_REVIEW else None)
         crops = evidence.encode(passage.crops) if match.status in self.evidence_for else ()
         item = _Unrecorded(record, OutboxItem(0, event.event_id, self.topics.arrival,
                                               event.to_json()), event, matched, crops)
@@ -283,6 +287,19 @@ class CheckIn:
         if self.on_event is not None:
             self.on_event(event)
         return event
+
+
+def ranked_candidates(candidates: Sequence[Candidate], limit: int = 5) -> str | None:
+    """The customers a car for review most likely is, likeliest first, as the store keeps
+    them: JSON ``[[customer number, score], ...]``, the score the matcher's log-likelihood
+    (plate model) or the negative text cost (stock model). One entry per customer."""
+    scored = [(c.customer_number, c.log_likelihood if c.log_likelihood is not None
+               else -c.cost) for c in candidates]
+    best: dict[str, float] = {}
+    for customer, score in scored:
+        best[customer] = max(score, best.get(customer, -math.inf))
+    ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
+    return json.dumps([[c, round(v, 3)] for c, v in ranked]) if ranked else None
 
 
 @dataclass

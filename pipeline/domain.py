@@ -106,6 +106,9 @@ class ReadRecord:
     corrected_at: str | None = None
     uncertain: str | None = None  # comma-separated positions in plate_compact
     matched_plate_hmac: str | None = None  # pseudonym of the registered plate checked in
+    # a car for review: the likeliest customers first, JSON [[customer number, score], ...]
+    # (log-likelihood with the plate model, else negative cost); cleared once decided
+    candidates: str | None = None
 
 
 @dataclass(frozen=True)

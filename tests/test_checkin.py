@@ -185,3 +185,23 @@ def test_a_car_for_review_keeps_its_best_crops_for_the_operator_and_others_keep_
     store.close()
     shades = [int(decode(jpeg).mean()) for jpeg in kept]  # type: ignore[union-attr]
     assert [round(s / 40) for s in shades] == [4, 3, 2]
+
+
+def test_a_car_for_review_keeps_its_likeliest_customers_for_the_operator(
+        tmp_path: Path) -> None:
+    """Issue 26: the console's candidate list comes from the matcher's own ranking."""
+    import json
+
+    from pipeline.checkin import ranked_candidates
+    from pipeline.matching.matcher import Candidate
+
+    events = run(tmp_path, {n: [seen(MISREAD, 100)] for n in range(3)}, 3, agree=3)
+    store = SqliteStore(tmp_path / "c.sqlite3")
+    read = store.read(events[0]["read_id"])
+    store.close()
+    assert read is not None and [c for c, _ in json.loads(read.candidates or "")] == ["10001"]
+    ranked = ranked_candidates([Candidate("OFAB123", "1", 0.3, -9.0),
+                                Candidate("OFAB128", "2", 0.6, -2.5),
+                                Candidate("OFE2345E", "1", 2.0, -1.0)])
+    assert json.loads(ranked or "") == [["1", -1.0], ["2", -2.5]]  # likeliest first, once each
+    assert ranked_candidates([]) is None

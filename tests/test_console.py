@@ -152,3 +152,33 @@ def test_the_operator_sees_the_plate_crop_of_a_read_and_it_goes_with_the_decisio
     assert not seen["after"] and store.evidence(read_id) == []
     store.close()
     print(f"\nconsole: crop on screen {seen['ms']:.0f} ms after start with the read selected")
+
+
+def test_correcting_a_read_for_review_starts_from_the_likeliest_customers(
+        tmp_path: Path) -> None:
+    """Issue 26: before the operator types, the hint lists the customers the matcher found
+    likeliest for the car, in its order."""
+    from datetime import UTC, datetime
+
+    from pipeline.domain import Account, iso
+
+    store = SqliteStore(tmp_path / "c.sqlite3")
+    store.import_accounts([Account("10001", "Anna Schmidt", ("OFAB123",), "", ("OF-AB 123",)),
+                           Account("10002", "Jens Becker", ("OFAB128",), "", ("OF-AB 128",))])
+    store.record_passage(ReadRecord("rv", iso(datetime.now(UTC)), "cam", "OF-A8 123", "OFA8123",
+                                    0.6, "needs_review", None, None,
+                                    candidates='[["10002", -1.5], ["10001", -4.0]]'), None)
+    app = ConsoleApp(store, Corrections(store, Topics("t"), "s", "pilot"), lambda: True)
+    hints: list[str] = []
+
+    async def drive() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("a")
+            await pilot.pause()
+            hints.append(str(app.query_one("#hint").render()))
+
+    asyncio.run(drive())
+    store.close()
+    assert "likeliest" in hints[0]
+    assert hints[0].index("Jens Becker") < hints[0].index("Anna Schmidt")

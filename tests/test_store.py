@@ -76,7 +76,7 @@ def test_both_engines_make_the_same_tables_and_columns(database: str) -> None:
         columns = {(t, r[1]) for t in tables for r in db.execute(f"PRAGMA table_info({t})")}
         db.close()
     assert ("reads", "matched_plate_hmac") in columns and ("visit_facts", "wait_s") in columns
-    assert len({t for t, _ in columns}) == 8 and len(columns) == 46
+    assert len({t for t, _ in columns}) == 8 and len(columns) == 47
 
 
 def test_new_database_gets_the_latest_schema_and_reopening_keeps_it(database: str) -> None:
@@ -341,6 +341,26 @@ def test_every_kept_plate_crop_goes_with_the_decision_purge_forget_and_campaign_
     assert set(store.evidence_reads()) == {"late", "end"}
     assert store.close_campaign()["plate_crops"] == 4
     assert store.evidence_reads() == {}
+    store.close()
+
+
+def test_a_review_cars_candidates_go_with_the_decision_and_with_a_forgotten_customer(
+        database: str) -> None:
+    from dataclasses import replace
+
+    store = open_store(database)
+    for rid in ("a", "b"):
+        store.record_passage(replace(record(rid), status="needs_review",
+                                     candidates='[["10001", -1.0], ["10002", -3.0]]'), None)
+    audit = AuditEntry("2026-11-25T07:01:00.000Z", "op", "dismiss", "a", None, None, "ev-x")
+    assert store.apply_correction("a", expect_corrected_at=None, status="dismissed",
+                                  plate_display=None, plate_compact=None, customer_number=None,
+                                  event_id="ev-x", audit=audit,
+                                  outbox=OutboxItem(0, "ev-x", "t", "{}"))
+    assert store.read("a").candidates is None  # type: ignore[union-attr]
+    assert store.read("b").candidates  # type: ignore[union-attr]
+    store.forget_customer("10002")  # named as another car's candidate: gone from it too
+    assert store.read("b").candidates is None  # type: ignore[union-attr]
     store.close()
 
 

@@ -10,6 +10,7 @@ published as a correction event through the outbox, safe beside a running ``run`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -105,6 +106,7 @@ class ConsoleApp(App[None]):
         self._matcher: FuzzyMatcher | None = None
         self._fingerprint: tuple[int, str, str] | None = None
         self._evidence: dict[str, Text | None] = {}  # read id -> its crop drawn, or None
+        self._likely = ""  # the open entry's read: its likeliest customers
 
     def compose(self) -> ComposeResult:
         yield Static("", id="status")
@@ -194,6 +196,22 @@ class ConsoleApp(App[None]):
         entry.placeholder = placeholder
         entry.add_class("open")
         entry.focus()
+        self._likely = self.likely_customers(read_id)
+        self.query_one("#hint", Static).update(self._likely)
+
+    def likely_customers(self, read_id: str) -> str:
+        """The customers the matcher found likeliest for this car (a read for review),
+        likeliest first: what the operator checks against the plate crop."""
+        read = self.store.read(read_id)
+        if read is None or not read.candidates:
+            return ""
+        lines = []
+        for number, _score in json.loads(read.candidates)[:3]:
+            account = self.store.account(number)
+            if account is not None:
+                lines.append(f"{number}  {account.display_name}  "
+                             f"{', '.join(account.plate_displays)}")
+        return "likeliest: " + "\n           ".join(lines) if lines else ""
 
     def action_correct(self) -> None:
         self._matcher = FuzzyMatcher(self.store.plate_index(), self.store.account,
@@ -228,7 +246,10 @@ class ConsoleApp(App[None]):
         self.query_one("#hint", Static).update(self.suggestions(event.value))
 
     def suggestions(self, text: str) -> str:
-        """Candidate accounts for what the operator has typed so far."""
+        """Candidate accounts for what the operator has typed so far (before typing: the
+        customers the matcher found likeliest)."""
+        if not text.strip():
+            return self._likely
         if self.mode == "correct" and self._matcher is not None:
             parsed = parse_plate(text)
             if parsed is None:

@@ -134,6 +134,11 @@ _TEMPLATES: tuple[str, ...] = (
         PRIMARY KEY (read_id, idx)
     );
     """,
+    # 9: the customers a car for review most likely is, ranked by the matcher's scores, for
+    # the operator's candidate list; cleared when the read is decided
+    """
+    ALTER TABLE reads ADD COLUMN candidates TEXT;
+    """,
 )
 
 

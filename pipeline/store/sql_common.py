@@ -215,7 +215,8 @@ class SqlStore(ABC):
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE reads SET status=%s, plate_display=%s, plate_compact=%s, "
-                "customer_number=%s, event_id=%s, corrected_at=%s, uncertain=NULL "
+                "customer_number=%s, event_id=%s, corrected_at=%s, uncertain=NULL, "
+                "candidates=NULL "
                 f"WHERE read_id=%s AND corrected_at {self._NULL_SAFE_EQ} %s",
                 (status, plate_display, plate_compact, customer_number, event_id,
                  None if reopen else audit.at, read_id, expect_corrected_at))
@@ -347,6 +348,8 @@ class SqlStore(ABC):
                        "read_id FROM reads WHERE customer_number=%s)", (customer_number,))
             db.execute("DELETE FROM evidence WHERE read_id IN (SELECT read_id FROM reads "
                        "WHERE customer_number=%s)", (customer_number,))
+            db.execute("UPDATE reads SET candidates=NULL WHERE candidates LIKE %s",
+                       (f'%"{customer_number}"%',))  # named as a candidate of another car
             reads = db.execute("DELETE FROM reads WHERE customer_number=%s",
                                (customer_number,)).rowcount
             plates = db.execute("DELETE FROM plates WHERE customer_number=%s",
@@ -370,7 +373,7 @@ class SqlStore(ABC):
                     "UPDATE audit SET before=NULL, after=NULL").rowcount,
                 "reads_anonymised": db.execute(
                     "UPDATE reads SET plate_display=NULL, plate_compact=NULL, plate_hmac=NULL, "
-                    "matched_plate_hmac=NULL, "
+                    "matched_plate_hmac=NULL, candidates=NULL, "
                     "customer_number=NULL, event_id=NULL").rowcount,
             }
         self.vacuum()

@@ -60,3 +60,35 @@ def test_an_operator_command_does_not_narrate_the_broker_connection(
 def _read(read_id: str) -> ReadRecord:
     return ReadRecord(read_id, "2026-11-25T07:00:00.000Z", "cam", None, None, 0.9,
                       "unregistered", None, f"e-{read_id}")
+
+
+def test_an_operator_command_says_an_unreachable_broker_without_promising_to_retry(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 23 walkthrough: 'reads assign' with the broker down logged ERROR 'cannot reach
+    the MQTT broker ... retrying' and ended, its own line saying the correction waits in the
+    outbox. The helper warns, without 'retrying'; the pipeline, which retries, still errs."""
+    import logging
+
+    from pipeline.domain import OutboxItem
+    from pipeline.events.local_broker import free_port
+    from pipeline.events.mqtt_client import MqttSettings
+    from pipeline.events.mqtt_publisher import MqttPublisher
+    from pipeline.store.sqlite_store import SqliteStore
+
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    store.record_passage(_read("r1"), OutboxItem(0, "e1", "t/arrival", "{}"))
+    down = MqttSettings(port=free_port())  # nothing listens there
+    try:
+        for topic, level, retrying in ((None, logging.WARNING, False),
+                                       ("t/availability/c", logging.ERROR, True)):
+            caplog.clear()
+            with caplog.at_level(logging.INFO):
+                client = MqttPublisher(down, store, topic)
+                client.start()
+                assert wait_until(lambda: "cannot reach" in caplog.text, 30)
+                client.stop()
+            (record,) = [r for r in caplog.records if "cannot reach" in r.getMessage()]
+            assert record.levelno == level
+            assert record.getMessage().endswith("; retrying") is retrying
+    finally:
+        store.close()

@@ -96,6 +96,10 @@ class MqttPublisher:
         # the pipeline says when it connects; a helper client (an operator command sending
         # a correction) only when something goes wrong
         self._chatter = logging.INFO if availability_topic else logging.DEBUG
+        # a broker it cannot use is an error the pipeline retries; a helper client's command
+        # ends soon and says itself that its event waits in the outbox
+        self._failure = logging.ERROR if availability_topic else logging.WARNING
+        self._retrying = "; retrying" if availability_topic else ""
         self.published = 0
         # why the broker refused the oldest event (PUBACK reason code), None while it accepts
         self.refused: str | None = None
@@ -187,10 +191,10 @@ class MqttPublisher:
             hint = "see the broker's log"
             if reason_code.value in (134, 135, 4, 5):
                 hint = "check mqtt.username / mqtt.password (or KENNZEICHEN_MQTT_PASSWORD)"
-            self._link.enter(f"refused {reason_code}", logging.ERROR,
+            self._link.enter(f"refused {reason_code}", self._failure,
                              "MQTT broker refused the connection (%s): %s; %d event(s) wait in "
-                             "the outbox; retrying", reason_code, hint,
-                             self.outbox.outbox_depth())
+                             "the outbox%s", reason_code, hint, self.outbox.outbox_depth(),
+                             self._retrying)
             return
         self._link.enter("connected", self._chatter, "connected to MQTT broker %s:%d",
                          self.settings.host, self.settings.port)
@@ -202,10 +206,11 @@ class MqttPublisher:
         self._wake.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
-        self._link.enter("unreachable", logging.ERROR,
+        self._link.enter("unreachable", self._failure,
                          "cannot reach the MQTT broker at %s:%d: is it running, and are [mqtt] "
-                         "host and port right? %d event(s) wait in the outbox; retrying",
-                         self.settings.host, self.settings.port, self.outbox.outbox_depth())
+                         "host and port right? %d event(s) wait in the outbox%s",
+                         self.settings.host, self.settings.port, self.outbox.outbox_depth(),
+                         self._retrying)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object,
                        reason_code: mqtt.ReasonCode, properties: object) -> None:

@@ -91,6 +91,21 @@ def test_german_excel_exports_import(encoding: str, tmp_path: Path,
     assert listed["2"]["display_name"] == "Weiß; Öztürk"
 
 
+def test_an_excel_workbook_is_named_as_such(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23 walkthrough: kunden.xlsx given instead of its CSV export was 'line 1: byte
+    0x81 is neither UTF-8 nor Windows-1252 text'."""
+    import zipfile
+
+    workbook = tmp_path / "kunden.xlsx"
+    with zipfile.ZipFile(workbook, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+    assert run_cli(tmp_path / "c.sqlite3", "accounts", "import", str(workbook)) == 1
+    err = capsys.readouterr().err
+    assert "this is an Excel workbook, not a CSV file" in err and "CSV UTF-8" in err, err
+    assert "byte" not in err
+
+
 def test_undecodable_byte_is_named_by_its_line(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "c.sqlite3"

@@ -53,7 +53,12 @@ class CsvImportError(ValueError):
 def decode_csv(data: bytes, name: str = "<csv>") -> tuple[str, str]:
     """(text, encoding) of an accounts file: UTF-16 by its byte-order mark, else UTF-8 (with
     or without one), else Windows-1252, the encoding of a German Excel's plain 'CSV'. A byte
-    no encoding can explain is reported by its line."""
+    no encoding can explain is reported by its line; an Excel workbook is named as such."""
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # .xlsx (a ZIP), .xls
+        raise CsvImportError(name, [
+            "this is an Excel workbook, not a CSV file: in Excel, save it as 'CSV UTF-8' "
+            "('CSV UTF-8 (durch Trennzeichen getrennt)' in a German Excel) and import that "
+            "file"])
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16"), "UTF-16"
     try:

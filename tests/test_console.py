@@ -182,3 +182,31 @@ def test_correcting_a_read_for_review_starts_from_the_likeliest_customers(
     store.close()
     assert "likeliest" in hints[0]
     assert hints[0].index("Jens Becker") < hints[0].index("Anna Schmidt")
+
+
+def test_on_a_terminal_with_pixels_the_crop_is_an_image_widget(tmp_path: Path) -> None:
+    """Kitty or Sixel terminals get the crop in real pixels through textual-image; headless
+    there is no such terminal, so its half-cell widget stands in for the pixel widget."""
+    import numpy as np
+    from textual_image.widget import HalfcellImage
+
+    from pipeline.privacy.evidence import encode
+
+    read_id, _ = misread(tmp_path)
+    store = SqliteStore(tmp_path / "c.sqlite3")
+    store.keep_evidence(read_id, encode([np.full((30, 140, 3), 180, np.uint8)]))
+    app = ConsoleApp(store, Corrections(store, Topics("t"), "s", "pilot"), lambda: True,
+                     pixels=HalfcellImage)
+    seen: dict[str, Any] = {}
+
+    async def drive() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            picture = app.query_one("#evidence-pixels")
+            seen["shown"] = picture.has_class("shown")
+            seen["size"] = getattr(picture.image, "size", None)
+            seen["blocks"] = app.query_one("#evidence").has_class("shown")
+
+    asyncio.run(drive())
+    store.close()
+    assert seen == {"shown": True, "size": (140, 30), "blocks": False}

@@ -178,16 +178,18 @@ def _fix_read(args: argparse.Namespace, settings: Settings, store: Store) -> int
 
 
 def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.operator.console import ConsoleApp
+    from pipeline.operator.console import ConsoleApp, pixel_widget
     from pipeline.operator.corrections import Corrections, operator_name
 
+    pixels = pixel_widget()  # asks the terminal, which it cannot once the app runs
     store = open_store(settings)
     try:
         corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
                                   operator_name(args.operator), settings.privacy.matched_payload,
                                   timezone=settings.privacy.timezone)
         ConsoleApp(store, corrections, lambda: deliver_now(settings, store),
-                   timezone=settings.privacy.timezone, thresholds=settings.matching).run()
+                   timezone=settings.privacy.timezone, thresholds=settings.matching,
+                   pixels=pixels).run()
     finally:
         store.close()
     return 0

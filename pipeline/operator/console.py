@@ -14,10 +14,12 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import PIL.Image
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
 from pipeline.domain import Account, ReadRecord, Status, iso, local_clock
@@ -25,6 +27,7 @@ from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
 from pipeline.operator.corrections import CorrectionError, Corrections
 from pipeline.operator.plate_image import half_blocks
 from pipeline.plate.grammar import parse_plate
+from pipeline.privacy.evidence import decode
 from pipeline.store.protocol import Store
 
 STATUS_STYLE = {"needs_review": "bold black on yellow", "matched": "green",
@@ -51,6 +54,20 @@ def marked_plate(read: ReadRecord) -> Text:
     return plate
 
 
+def pixel_widget() -> type[Widget] | None:
+    """textual-image's widget when this terminal shows real pixels (Kitty's graphics
+    protocol or Sixel), else None: the crop is then drawn with half blocks. Call before the
+    app starts: the terminal is asked what it supports."""
+    try:
+        from textual_image.renderable import Image as Best
+        from textual_image.renderable.sixel import Image as Sixel
+        from textual_image.renderable.tgp import Image as Kitty
+        from textual_image.widget import Image
+    except Exception:  # noqa: BLE001 - not installed, or no terminal to ask
+        return None
+    return Image if Best in (Sixel, Kitty) else None  # type: ignore[return-value]
+
+
 def sort_for_review(reads: list[ReadRecord]) -> list[ReadRecord]:
     """Open reviews first (newest first), then everything else newest first."""
     def key(r: ReadRecord) -> tuple[bool, str]:
@@ -72,6 +89,8 @@ class ConsoleApp(App[None]):
     #hint { height: auto; max-height: 4; color: $text-muted; }
     #evidence { height: auto; max-height: 12; display: none; }
     #evidence.shown { display: block; }
+    #evidence-pixels { height: 8; width: 76; display: none; }
+    #evidence-pixels.shown { display: block; }
     """
     BINDINGS = [
         Binding("c", "correct", "Correct"),
@@ -86,10 +105,13 @@ class ConsoleApp(App[None]):
                  deliver: Callable[[], bool], refresh_s: float = 0.5,
                  window: timedelta = timedelta(hours=12), max_rows: int = 1000,
                  timezone: str = "Europe/Berlin",
-                 thresholds: MatchThresholds | None = None) -> None:
+                 thresholds: MatchThresholds | None = None,
+                 pixels: type[Widget] | None = None) -> None:
         """``thresholds``: ``[matching]``, so the plates the console suggests for a typed
-        correction are those the pipeline would consider."""
+        correction are those the pipeline would consider. ``pixels``: an image widget for
+        terminals that show real pixels (see :func:`pixel_widget`); None: half blocks."""
         super().__init__()
+        self.pixels = pixels
         self.thresholds = thresholds
         self.timezone = timezone  # the site's: clock times are shown as people there read them
         self.store = store
@@ -105,13 +127,15 @@ class ConsoleApp(App[None]):
         self._known_reviews: set[str] = set()
         self._matcher: FuzzyMatcher | None = None
         self._fingerprint: tuple[int, str, str] | None = None
-        self._evidence: dict[str, Text | None] = {}  # read id -> its crop drawn, or None
+        self._evidence: dict[str, bytes | None] = {}  # read id -> its best crop, or None
         self._likely = ""  # the open entry's read: its likeliest customers
 
     def compose(self) -> ComposeResult:
         yield Static("", id="status")
         yield DataTable(id="reads", cursor_type="row", zebra_stripes=True)
         yield Static("", id="evidence")
+        if self.pixels is not None:
+            yield self.pixels(id="evidence-pixels")
         yield Input(id="entry")
         yield Static("", id="hint")
         yield Footer()
@@ -167,14 +191,20 @@ class ConsoleApp(App[None]):
         with half blocks; hidden for reads without one."""
         if read_id is not None and read_id not in self._evidence:
             crops = self.store.evidence(read_id)
-            self._evidence[read_id] = half_blocks(crops[0], EVIDENCE_WIDTH) if crops else None
-        drawn = self._evidence.get(read_id) if read_id is not None else None
-        panels = self.query("#evidence")  # none while the screen is built or torn down
-        if not panels:
+            self._evidence[read_id] = crops[0] if crops else None
+        jpeg = self._evidence.get(read_id) if read_id is not None else None
+        if not self.query("#evidence"):  # none while the screen is built or torn down
             return
-        panel = panels.first(Static)
-        panel.update(drawn if drawn is not None else "")
-        panel.set_class(drawn is not None, "shown")
+        panel, shown = self.query_one("#evidence", Static), jpeg is not None
+        if self.pixels is not None:
+            picture = self.query_one("#evidence-pixels")
+            image = None if jpeg is None else decode(jpeg)
+            picture.image = None if image is None else PIL.Image.fromarray(  # type: ignore[attr-defined]
+                image[:, :, ::-1].copy())
+            picture.set_class(image is not None, "shown")
+            shown = False  # the pixels show it
+        panel.update(half_blocks(jpeg, EVIDENCE_WIDTH) if shown and jpeg is not None else "")
+        panel.set_class(shown, "shown")
 
     def selected_read_id(self) -> str | None:
         table = self.query_one("#reads", DataTable)

@@ -205,3 +205,23 @@ def test_a_car_for_review_keeps_its_likeliest_customers_for_the_operator(
                                 Candidate("OFE2345E", "1", 2.0, -1.0)])
     assert json.loads(ranked or "") == [["1", -1.0], ["2", -2.5]]  # likeliest first, once each
     assert ranked_candidates([]) is None
+
+
+def test_a_crop_the_store_cannot_keep_never_costs_the_arrival(tmp_path: Path) -> None:
+    """Issue 24, faults: evidence is extra; the car is announced and stored without it."""
+    store = SqliteStore(tmp_path / "c.sqlite3")
+    store.import_accounts([ANNA])
+
+    def refuse(read_id: str, crops: Any) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    store.keep_evidence = refuse  # type: ignore[method-assign]
+    reader: Any = ScriptedReader({n: [seen(MISREAD, 100)] for n in range(3)})
+    checkin = CheckIn(reader, PassageTracker(TrackerConfig(agree=3, min_reads=1)),
+                      StoreMatcher(store), store, Topics("t"), "cam", "site", hmac_key=b"k" * 32)
+    events = [e for n in range(3) for e in checkin.process(Frame(n, n * 0.2, np.zeros((4, 4, 3),
+                                                                                      np.uint8)))]
+    events += checkin.finish()
+    assert [e.payload["status"] for e in events] == ["needs_review"]
+    assert store.read(events[0].payload["read_id"]) is not None and store.outbox_depth() == 1
+    store.close()

@@ -210,3 +210,9 @@ def test_on_a_terminal_with_pixels_the_crop_is_an_image_widget(tmp_path: Path) -
     asyncio.run(drive())
     store.close()
     assert seen == {"shown": True, "size": (140, 30), "blocks": False}
+
+
+def test_a_kept_crop_that_is_not_an_image_shows_as_no_image() -> None:
+    from pipeline.operator.plate_image import half_blocks
+
+    assert half_blocks(b"not a jpeg").plain == "(no image)"

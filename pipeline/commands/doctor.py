@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import stat
 import sys
@@ -62,8 +63,11 @@ def check_model(settings: Settings) -> tuple[bool, str, str]:
         return True, "stock english_g2 (as configured)", ""
     models = models_dir(settings)
     if not plate_model_present(models):
-        return (False, f"{PLATE_MODEL}.pth/.yaml/.py missing in {models}",
-                "reinstall kennzeichen-checkin, or set [reading] models_dir to the folder")
+        missing = [f"{PLATE_MODEL}{ext}" for ext in (".pth", ".yaml", ".py")
+                   if not (models / f"{PLATE_MODEL}{ext}").is_file()]
+        return (False, f"{', '.join(missing)} missing in {models}",
+                "reinstall kennzeichen-checkin, or set [reading] models_dir to the folder "
+                "that holds all three files")
     digest = hashlib.sha256((models / f"{PLATE_MODEL}.pth").read_bytes()).hexdigest()[:16]
     recogniser = load_recogniser(models, prefer="plate", threads=1)
     return True, f"{recogniser.name} from {models} (sha256 {digest}…), downloads disabled", ""
@@ -78,11 +82,22 @@ def check_broker(settings: Settings) -> tuple[bool, str, str]:
     where = f"{settings.mqtt.host}:{settings.mqtt.port}"
     publisher.start()
     try:
-        delivered = publisher.flush(BROKER_TIMEOUT_S)
+        delivered = _delivered(publisher, outbox, BROKER_TIMEOUT_S)
     finally:
         publisher.stop()
     if delivered:
         return True, f"{where}: connected and published on {topic}", ""
+    link = publisher.link_state or ""
+    if link.startswith("refused"):  # CONNACK with a failure: login, ban, protocol
+        reason = link.removeprefix("refused ")
+        login = f"as {settings.mqtt.username!r}" if settings.mqtt.username else "anonymously"
+        return (False, f"{where}: the broker refused the login {login} ({reason})",
+                "check [mqtt] username and password (or KENNZEICHEN_MQTT_USERNAME / "
+                "_PASSWORD) against the broker's password_file; anonymous access needs "
+                "allow_anonymous true")
+    if link == "unreachable":
+        return (False, f"{where}: nothing accepts MQTT connections there",
+                "start the broker (systemctl status mosquitto), or check [mqtt] host and port")
     if publisher.refused:
         return (False, f"{where}: the broker refused the test message on {topic} "
                 f"({publisher.refused})", "let this login publish there in the broker's ACL "
@@ -92,6 +107,21 @@ def check_broker(settings: Settings) -> tuple[bool, str, str]:
                 "start the broker, or check [mqtt] host, port, username/password and tls_ca")
     return (False, f"{where}: connected, but the test message was not acknowledged",
             "see the broker's log")
+
+
+def _delivered(publisher: MqttPublisher, outbox: _OneMessage, timeout: float) -> bool:
+    """Like ``flush``, but a refused login or an unreachable broker ends the wait at once:
+    waiting does not fix a password, and the doctor reports, it does not retry."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        link = publisher.link_state or ""
+        if outbox.outbox_depth() == 0:
+            return True
+        if publisher.refused or link.startswith("refused") or link == "unreachable":
+            return False
+        publisher.notify()
+        time.sleep(0.05)
+    return outbox.outbox_depth() == 0
 
 
 class _OneMessage:
@@ -140,19 +170,46 @@ def check_camera(source: str) -> tuple[bool, str, str]:
 
 def check_database(settings: Settings) -> tuple[bool, str, str]:
     """Reachable, migrated to this version and writable (a checkpoint row is written)."""
-    store = open_store(settings)
     try:
-        version = store.schema_version
-        store.save_checkpoint("kennzeichen-checkin doctor", 0, False)
-    finally:
-        store.close()
+        store = open_store(settings)
+        try:
+            version = store.schema_version
+            store.save_checkpoint("kennzeichen-checkin doctor", 0, False)
+        finally:
+            store.close()
+    except Exception as exc:  # sqlite3/psycopg errors, PermissionError, a full disk
+        shown = re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", settings.database)  # no password
+        return False, f"{shown}: {type(exc).__name__}: {exc}", _database_fix(settings)
     return True, f"schema version {version}, writable", ""
+
+
+def _database_fix(settings: Settings) -> str:
+    db = settings.database
+    if "://" in db and not db.startswith("sqlite://"):
+        return ("check that the database server runs and that the URL, user and password "
+                "(PGPASSWORD or ~/.pgpass) are right")
+    path = Path(db.removeprefix("sqlite:///")).resolve()
+    return (f"make {path} and its folder {path.parent} writable for the user that runs "
+            "kennzeichen-checkin (SQLite writes a journal beside the file; a read-only mount "
+            "or a full disk stops it too), or set database to a writable path")
+
+
+def _nearest_folder(path: Path) -> Path:
+    folder = path.resolve().parent
+    while not folder.exists():
+        folder = folder.parent
+    return folder
 
 
 def check_key(settings: Settings) -> tuple[bool, str, str]:
     """The pseudonym key: present (or created at the first run) and the owner's alone."""
     path = settings.hmac_key_path
     if not path.exists():
+        folder = _nearest_folder(path)
+        if not os.access(folder, os.W_OK):
+            return (False, f"{path} does not exist and {folder} is not writable, so the first "
+                    "run cannot create it", f"make {folder} writable, or set [privacy] "
+                    "hmac_key_file to a key in a writable folder")
         return True, f"{path} does not exist yet: the first run creates it (mode 600)", ""
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
@@ -178,9 +235,7 @@ def check_disk(settings: Settings) -> tuple[bool, str, str]:
     db = settings.database
     if "://" in db and not db.startswith("sqlite://"):
         return True, "database on a server: its disk is the server's", ""
-    folder = Path(db.removeprefix("sqlite:///")).resolve().parent
-    while not folder.exists():
-        folder = folder.parent
+    folder = _nearest_folder(Path(db.removeprefix("sqlite:///")))
     free_mb = shutil.disk_usage(folder).free // 2**20
     if free_mb < MIN_FREE_MB:
         return (False, f"{free_mb} MB free on {folder}",

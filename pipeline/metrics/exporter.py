@@ -15,11 +15,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest, start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-
 from pipeline.terminal import UserError
+
+# prometheus_client is imported only when an exporter is built ([metrics] port set): every
+# other command works even where it is not installed yet
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +75,15 @@ DISPLAY = (
 )
 
 
-class _SnapshotCollector(Collector):
+class _SnapshotCollector:
+    """A Prometheus collector (``collect``) reading the process's state at each scrape."""
+
     def __init__(self, specs: Sequence[Spec], snapshot: Callable[[], Snapshot]) -> None:
         self.specs, self.snapshot = specs, snapshot
 
-    def collect(self) -> Iterator[Metric]:
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
         try:
             values = self.snapshot()
         except Exception:  # a scrape must never take the process down
@@ -105,17 +108,21 @@ class Exporter:
     ``serve(host, port)`` exposes ``/metrics``; ``text()`` is what a scrape returns."""
 
     def __init__(self, specs: Sequence[Spec], snapshot: Callable[[], Snapshot]) -> None:
+        from prometheus_client import CollectorRegistry, Histogram
+
         self.registry = CollectorRegistry(auto_describe=False)
         self._stages = Histogram(PREFIX + "stage_seconds", "Time spent per stage (detect, "
                                  "recognise, read, match, store, publish, ...)", ["stage"],
                                  buckets=STAGE_BUCKETS, registry=self.registry)
-        self.registry.register(_SnapshotCollector(specs, snapshot))
+        self.registry.register(_SnapshotCollector(specs, snapshot))  # type: ignore[arg-type]
         self._server: Any = None
 
     def observe(self, stage: str, seconds: float) -> None:
         self._stages.labels(stage).observe(seconds)
 
     def serve(self, host: str, port: int) -> None:
+        from prometheus_client import start_http_server
+
         self._server, _thread = start_http_server(port, host, registry=self.registry)
         log.info("metrics on http://%s:%d/metrics", host, port)
 
@@ -126,6 +133,8 @@ class Exporter:
             self._server = None
 
     def text(self) -> str:
+        from prometheus_client import generate_latest
+
         return generate_latest(self.registry).decode()
 
 

@@ -56,6 +56,7 @@ def build_reader(settings: Settings) -> PlateReader:
         saver = CropSaver(Path(settings.debug.crops_dir))
     return PlateReader(MorphologyDetector(settings.detection), recogniser, district_codes(),
                        max_crops=cfg.max_crops, roi=roi, on_crop=saver,
+                       budget_ms=cfg.budget_ms, stop_confidence=cfg.stop_confidence,
                        rectifier=rectify if cfg.rectify else None)
 
 

@@ -29,6 +29,7 @@ from pipeline.metrics.exporter import MetricsSettings
 from pipeline.privacy.debug_crops import DebugSettings
 from pipeline.privacy.retention import PrivacySettings
 from pipeline.queue.model import QueueSettings
+from pipeline.reading.plate_reader import BUDGET_MS, STOP_CONFIDENCE
 from pipeline.tracking.passages import TrackerConfig
 
 
@@ -48,6 +49,8 @@ class ReadingSettings:
     max_crops: int = 4
     motion_gate: bool = True  # skip frames in which nothing moved (a stopped car: 1 read/s)
     rectify: bool = True  # level tilted plates, stretch flat ones, locate the seals
+    budget_ms: float = BUDGET_MS  # no further candidate of a frame is read after this
+    stop_confidence: float = STOP_CONFIDENCE  # a German read this sure ends the frame's reading
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,13 @@ invalid topic, quota) stays in the outbox, is logged and makes a finite run exit
     ("reading", "rectify"): Key("""\
 level plates tilted more than 3 degrees, stretch low-contrast crops and find the seals
 (they settle B-NO 1234 vs BN-O 1234); false: crops as cut"""),
+    ("reading", "budget_ms"): Key("""\
+a frame's time budget (ms): once spent, no further candidate of the frame is read (the
+detector ranks the plate first); raise it on a slow PC that misses plates, lower it when
+frames queue up""", (10, 10_000)),
+    ("reading", "stop_confidence"): Key(
+        "a German read at least this confident ends the frame's reading (set on synthetic "
+        "scenes)", (0, 1)),
 
     ("detection", "work_width"): Key("the frame is searched at this width (px)", (160, 4096)),
     ("detection", "min_aspect"): Key("narrowest plate shape (width / height)", (1, 20)),

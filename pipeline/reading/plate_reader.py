@@ -32,6 +32,7 @@ FIX_PENALTY = 0.93
 AMBIGUOUS_PENALTY = 0.5
 # A German read this confident ends the frame's reading (set on synthetic scenes).
 STOP_CONFIDENCE = 0.7
+BUDGET_MS = 150.0  # a frame's reading time after which no further candidate is read
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class PlateReader:
                  roi: RegionOfInterest | None = None,
                  on_crop: Callable[[np.ndarray, PlateRead], None] | None = None,
                  rectifier: Callable[[np.ndarray], Rectified] | None = rectify,
-                 budget_ms: float = 150.0, stop_confidence: float = STOP_CONFIDENCE) -> None:
+                 budget_ms: float = BUDGET_MS, stop_confidence: float = STOP_CONFIDENCE) -> None:
         self.detector = detector
         self.rectifier = rectifier  # None: the crop goes to the recogniser as cut
         self.roi = roi

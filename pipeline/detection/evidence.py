@@ -18,7 +18,7 @@ import numpy as np
 from pipeline.detection.characters import characters, dark_blobs
 from pipeline.detection.classifier import PlateClassifier, candidate_features
 from pipeline.detection.crop import plate_crop
-from pipeline.detection.types import WHOLE_IMAGE, Box, Detection
+from pipeline.detection.types import WHOLE_IMAGE, Box, Detection, WorkCopy
 
 HEIGHT = 40  # crops are judged at this height
 PAD = (0.04, 0.15)  # around the box, so that glyphs do not touch the crop's edge
@@ -55,22 +55,23 @@ def eu_blue(bgr: np.ndarray) -> np.ndarray:
     return (hsv[..., 0] > 105) & (hsv[..., 0] < 135) & (hsv[..., 1] > 110) & (hsv[..., 2] > 40)
 
 
-def evidence(image: np.ndarray, det: Detection, work: tuple[np.ndarray, float] | None = None
+def evidence(image: np.ndarray, det: Detection, work: WorkCopy | None = None
              ) -> Evidence:
-    """The glyph row and the band in ``det``'s crop; ``work``: a smaller copy of ``image``
-    and its scale, used where the box is high enough there (resizing less is faster)."""
+    """The glyph row and the band in ``det``'s crop; ``work``: the detector's copy of
+    ``image``, whose smaller colour copy is used where the box is high enough there
+    (resizing less is faster)."""
     return judged(image, det, work)[0]
 
 
-def judged(image: np.ndarray, det: Detection, work: tuple[np.ndarray, float] | None = None
+def judged(image: np.ndarray, det: Detection, work: WorkCopy | None = None
            ) -> tuple[Evidence, np.ndarray]:
     """``evidence`` and the crop it was measured on (``HEIGHT`` px high; empty if none)."""
-    if work is not None and det.box.h * work[1] >= HEIGHT:
-        small, f = work
+    if work is not None and det.box.h * work.scale >= HEIGHT:
+        f = work.scale
         b = det.box
         det = Detection(Box(int(b.x * f), int(b.y * f), max(1, int(b.w * f)),
                             max(1, int(b.h * f))), det.score, det.lines, det.angle, det.source)
-        image = small
+        image = work.colour()
     crop = plate_crop(image, det, PAD)
     if crop.size == 0 or min(crop.shape[:2]) < 4:
         return Evidence(0, 0.0), crop[:0]
@@ -102,7 +103,7 @@ def plate_score(det: Detection, ev: Evidence) -> float:
 
 
 def rank(image: np.ndarray, found: list[Detection],
-         work: tuple[np.ndarray, float] | None = None,
+         work: WorkCopy | None = None,
          classifier: PlateClassifier | None = None) -> list[Detection]:
     """``found`` best first, each with its plate score for its score: the whole image first
     when it is plate-shaped, or its plate field when that shows a glyph row (a bright sky is

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 
@@ -72,3 +73,21 @@ class Detector(Protocol):
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         ...
+
+
+@dataclass
+class WorkCopy:
+    """A frame as the detector works on it: the full-resolution ``image``, its grey copy
+    ``scale`` times as large (``gray``), and the colour copy at that scale, made only when a
+    candidate is large enough to be judged there (``colour()``)."""
+
+    image: np.ndarray
+    gray: np.ndarray
+    scale: float
+    _colour: np.ndarray | None = None
+
+    def colour(self) -> np.ndarray:
+        if self._colour is None:
+            self._colour = self.image if self.scale >= 1.0 else cv2.resize(
+                self.image, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
+        return self._colour

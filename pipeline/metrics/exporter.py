@@ -114,11 +114,15 @@ class Exporter:
         self._stages = Histogram(PREFIX + "stage_seconds", "Time spent per stage (detect, "
                                  "recognise, read, match, store, publish, ...)", ["stage"],
                                  buckets=STAGE_BUCKETS, registry=self.registry)
+        self._children: dict[str, Any] = {}
         self.registry.register(_SnapshotCollector(specs, snapshot))  # type: ignore[arg-type]
         self._server: Any = None
 
     def observe(self, stage: str, seconds: float) -> None:
-        self._stages.labels(stage).observe(seconds)
+        child = self._children.get(stage)
+        if child is None:  # the label lookup once per stage, not once per frame
+            child = self._children[stage] = self._stages.labels(stage)
+        child.observe(seconds)
 
     def serve(self, host: str, port: int) -> None:
         from prometheus_client import start_http_server

@@ -335,6 +335,15 @@ def test_every_kept_plate_crop_goes_with_the_decision_purge_forget_and_campaign_
                                   customer_number=None, event_id="ev-x", audit=audit,
                                   outbox=OutboxItem(0, "ev-x", "t", "{}"))
     assert store.evidence("fix") == []  # decided: the crop has served its purpose
+    store.record_passage(record("dis", seen_at="2026-11-25T09:30:00.000Z"), None)
+    store.keep_evidence("dis", [jpeg])
+    dismissal = AuditEntry("2026-11-25T09:31:00.000Z", "op", "dismiss", "dis", None, None,
+                           "ev-y")
+    assert store.apply_correction("dis", expect_corrected_at=None, status="dismissed",
+                                  plate_display=None, plate_compact=None, customer_number=None,
+                                  event_id="ev-y", audit=dismissal,
+                                  outbox=OutboxItem(0, "ev-y", "t", "{}"))
+    assert store.evidence("dis") == []  # dismissed: decided too
     store.purge("2026-11-25T08:00:00.000Z", "2026-11-01T00:00:00.000Z")
     assert "fix" not in store.evidence_reads() and "late" in store.evidence_reads()
     store.forget_customer("10001")

@@ -128,6 +128,7 @@ class ConsoleApp(App[None]):
         self._matcher: FuzzyMatcher | None = None
         self._fingerprint: tuple[int, str, str] | None = None
         self._evidence: dict[str, bytes | None] = {}  # read id -> its best crop, or None
+        self._showing: tuple[str | None, bytes | None] = (None, None)  # what is drawn now
         self._likely = ""  # the open entry's read: its likeliest customers
 
     def compose(self) -> ComposeResult:
@@ -187,24 +188,26 @@ class ConsoleApp(App[None]):
         self.show_evidence(None if event.row_key.value is None else str(event.row_key.value))
 
     def show_evidence(self, read_id: str | None) -> None:
-        """The selected read's best kept crop under the list (a needs_review car), drawn
-        with half blocks; hidden for reads without one."""
+        """The selected read's best kept crop under the list (a needs_review car): in
+        pixels where the terminal has them, else in half blocks; hidden for reads without
+        one. Drawn again only when the selection or its crop changed."""
         if read_id is not None and read_id not in self._evidence:
             crops = self.store.evidence(read_id)
             self._evidence[read_id] = crops[0] if crops else None
         jpeg = self._evidence.get(read_id) if read_id is not None else None
-        if not self.query("#evidence"):  # none while the screen is built or torn down
-            return
-        panel, shown = self.query_one("#evidence", Static), jpeg is not None
+        if not self.query("#evidence") or (read_id, jpeg) == self._showing:
+            return  # no screen yet (or any more), or already on it
+        self._showing = (read_id, jpeg)
         if self.pixels is not None:
             picture = self.query_one("#evidence-pixels")
             image = None if jpeg is None else decode(jpeg)
             picture.image = None if image is None else PIL.Image.fromarray(  # type: ignore[attr-defined]
                 image[:, :, ::-1].copy())
             picture.set_class(image is not None, "shown")
-            shown = False  # the pixels show it
-        panel.update(half_blocks(jpeg, EVIDENCE_WIDTH) if shown and jpeg is not None else "")
-        panel.set_class(shown, "shown")
+        blocks = jpeg is not None and self.pixels is None
+        panel = self.query_one("#evidence", Static)
+        panel.update(half_blocks(jpeg, EVIDENCE_WIDTH) if jpeg is not None and blocks else "")
+        panel.set_class(blocks, "shown")
 
     def selected_read_id(self) -> str | None:
         table = self.query_one("#reads", DataTable)

@@ -147,6 +147,10 @@ def main() -> None:
     ap.add_argument("--val-u", default="val_u",
                     help="umlaut validation split averaged into the score when present; "
                          "'' for none")
+    ap.add_argument("--guard", default="",
+                    help="SPLIT:FLOOR, e.g. val_free:0.82: a checkpoint can only become best "
+                         "while its exact accuracy on SPLIT stays at or above FLOOR (keeps one "
+                         "skill from being traded for the selected one)")
     ap.add_argument("--freeze", choices=("first3", "cnn"), default="first3",
                     help="frozen layers: the first three convolutions (default) or the whole "
                          "VGG feature extractor (only the BiLSTMs and the output layer learn)")
@@ -192,16 +196,26 @@ def main() -> None:
     train = ShardPool(Path(a.data), tuple(a.train_splits.split(",")))
     val = ShardPool(Path(a.data), tuple(a.val.split(",")))
     val_u = ShardPool(Path(a.data), (a.val_u,) if a.val_u else ())
+    guard_split, _, floor = a.guard.partition(":")
+    guard = ShardPool(Path(a.data), (guard_split,) if guard_split else ())
     say(f"train samples {train.refresh()}, val samples {val.refresh()}, "
-        f"umlaut val samples {val_u.refresh()}, args {vars(a)}")
+        f"umlaut val samples {val_u.refresh()}, guard samples {guard.refresh()}, "
+        f"args {vars(a)}")
     if not train.crops or not val.crops:
         raise SystemExit("no data: run pipeline.training.make_dataset first")
 
     def validate() -> float:
         """Log validation figures; the selection score is val exact-plate accuracy, averaged
-        with the umlaut split's umlaut-district accuracy when that split exists."""
+        with the umlaut split's umlaut-district accuracy when that split exists, and -1 (never
+        best) when the guard split falls below its floor."""
         m = evaluate(model, val)
         say(f"step {step} val {json.dumps(m)}")
+        if guard.crops:
+            mg = evaluate(model, guard)
+            say(f"step {step} guard {json.dumps(mg)}")
+            if mg["exact"] < float(floor):
+                say(f"step {step} guard {guard_split} below {floor}: not eligible")
+                return -1.0
         if not val_u.crops:
             return m["exact"]
         mu = evaluate(model, val_u)

@@ -237,8 +237,8 @@ customer)"""),
         "costs: a rival one character longer counts a dropped character as this"),
     ("matching", "max_candidates"): Key("candidates listed for the operator"),
     ("matching", "unregistered_share"): Key("""\
-likelihood: share of arriving cars not registered; set it from the drive-in's own arrivals
-once there are some"""),
+likelihood: share of arriving cars not registered, until the drive-in's own history replaces
+it (prior_history_days)"""),
     ("matching", "plates_around"): Key(
         "likelihood: plates of the districts the drive-in's cars come from: an unregistered "
         "car is one of these"),
@@ -246,6 +246,12 @@ once there are some"""),
         "likelihood, nats: higher, fewer check-ins and fewer wrong accounts"),
     ("matching", "unregistered_margin"): Key(
         "likelihood, nats: higher, more unregistered cars go to review"),
+    ("matching", "prior_history_days"): Key("""\
+likelihood: take the share of unregistered cars from this many days of the drive-in's own
+arrivals once there are prior_min_arrivals of them (checked at start and hourly); 0 keeps
+unregistered_share (0-365)"""),
+    ("matching", "prior_min_arrivals"): Key(
+        "likelihood: cars checked in or reported unregistered needed for that (10-1,000,000)"),
     ("matching", "max_scored_reads"): Key("""\
 likelihood: a car's most confident reads that are scored; each more costs about 0.5 ms of
 matching"""),

@@ -8,7 +8,8 @@ import pytest
 
 from pipeline.domain import Account, Status
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
-from pipeline.matching.likelihood import alternatives, grammatical, labels_of
+from pipeline.matching.likelihood import alternatives, grammatical, history_share, labels_of
+from pipeline.matching.store_sync import StoreMatcher
 from pipeline.plate.grammar import Plate, plate_from_label
 from pipeline.reading.ctc import CharScores, log_likelihood_reads, squeeze_blanks
 
@@ -127,6 +128,41 @@ def test_ambiguous_never_checks_in_and_no_scores_falls_back_to_the_text_rule() -
                    scores=(made_up("OF-AB123"),)).status != Status.MATCHED
     # without scores: the text rule, which sends this read to review (OFAB128 is near)
     assert m.match(plate("OF-AB123")).status == Status.NEEDS_REVIEW
+
+
+def test_the_prior_comes_from_the_drive_ins_own_history_once_it_has_enough() -> None:
+    """history_share: unregistered among decided cars, bounded; StoreMatcher uses it."""
+    assert history_share({"matched": 700, "unregistered": 300, "needs_review": 50}, 300) == 0.3
+    assert history_share({"matched": 100, "unregistered": 50}, 300) is None
+    assert history_share({"matched": 1000}, 10) == 0.01
+    assert history_share({"unregistered": 1000}, 10) == 0.9
+
+    class Store:
+        counts: dict[str, int] = {}
+
+        def plate_index(self) -> list[tuple[str, str]]:
+            return [("OFAB123", "1")]
+
+        def plates_fingerprint(self) -> tuple[int, int]:
+            return (1, 1)
+
+        def account(self, customer_number: str) -> Account | None:
+            return None
+
+        def status_history(self, since: str) -> dict[str, int]:
+            return self.counts
+
+    store = Store()
+    matcher = StoreMatcher(store, MatchThresholds(unregistered_share=0.2))
+    assert matcher.fuzzy.thresholds.unregistered_share == 0.2  # no history yet
+    store.counts = {"matched": 600, "unregistered": 400}
+    assert matcher.refresh_prior() == 0.4
+    assert matcher.fuzzy.thresholds.unregistered_share == 0.4
+    assert matcher.configured.unregistered_share == 0.2  # the setting itself stays
+    off = StoreMatcher(store, MatchThresholds(prior_history_days=0))
+    assert off.fuzzy.thresholds.unregistered_share == 0.2
+    with pytest.raises(ValueError, match="prior_min_arrivals"):
+        MatchThresholds(prior_min_arrivals=5)
 
 
 def test_likelihood_settings_are_validated() -> None:

@@ -76,7 +76,7 @@ def test_both_engines_make_the_same_tables_and_columns(database: str) -> None:
         columns = {(t, r[1]) for t in tables for r in db.execute(f"PRAGMA table_info({t})")}
         db.close()
     assert ("reads", "matched_plate_hmac") in columns and ("visit_facts", "wait_s") in columns
-    assert len({t for t, _ in columns}) == 8 and len(columns) == 47
+    assert len({t for t, _ in columns}) == 9 and len(columns) == 50
 
 
 def test_new_database_gets_the_latest_schema_and_reopening_keeps_it(database: str) -> None:
@@ -312,6 +312,24 @@ def test_counts_for_the_monitors_days_arrivals_corrections_and_outbox_age(
                                   outbox=OutboxItem(0, "ev-x", "t", "{}"))
     assert store.audit_count("2026-11-25T07:00:00.000Z") == 1
     assert store.audit_count("2026-11-25T08:00:00.000Z") == 0
+    store.close()
+
+
+def test_status_history_outlives_the_purge_that_deletes_the_reads(database: str) -> None:
+    """The matcher's prior needs how many cars were unregistered on past days, after the
+    purge has deleted those reads: counted as they go, nothing personal kept."""
+    store = open_store(database)
+    for i in range(3):
+        store.record_passage(record(f"u{i}", seen_at=f"2026-11-2{3 + i}T08:00:00.000Z"), None)
+    store.record_passage(record("m", customer="10001"), None)
+    before = store.status_history("2026-11-24T00:00:00.000Z")
+    assert before == {"unregistered": 2, "matched": 1}
+    report = store.purge("2026-11-25T00:00:00.000Z", "2026-11-01T00:00:00.000Z")
+    assert report.unregistered_reads_deleted == 2  # u0, u1
+    assert store.status_history("2026-11-24T00:00:00.000Z") == before
+    assert store.status_history("2026-11-20T00:00:00.000Z") == {"unregistered": 3, "matched": 1}
+    store.purge("2026-11-26T00:00:00.000Z", "2026-11-01T00:00:00.000Z")  # adds to the day
+    assert store.status_history("2026-11-20T00:00:00.000Z") == {"unregistered": 3, "matched": 1}
     store.close()
 
 

@@ -88,6 +88,10 @@ class MatchThresholds:
     needs over every other customer's plate and over the best unregistered plate (priors
     included); ``unregistered_margin`` (nats, 0-50): the lead an unregistered plate needs
     over every registered one for ``unregistered`` instead of ``needs_review``;
+    ``prior_history_days`` (0-365, default 14): once the drive-in has its own history (at
+    least ``prior_min_arrivals``, 10-1,000,000, default 300, cars decided as checked in or
+    unregistered in that many days), ``unregistered_share`` is taken from it
+    (:func:`pipeline.matching.likelihood.history_share`); 0 keeps the configured share.
     ``max_scored_reads`` (1-20, default 4: p95 4.5 ms CPU per car, 6 reads 5.0 ms): a car's
     reads that are scored (the tracker keeps the most confident first). Tuned with
     ``python -m pipeline.bench.match_reads match --sweep`` on
@@ -116,6 +120,8 @@ class MatchThresholds:
     likelihood_margin: float = 6.0
     unregistered_margin: float = 1.0
     max_scored_reads: int = 4
+    prior_history_days: int = 14
+    prior_min_arrivals: int = 300
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_cost <= self.review_cost < INDEX_RADIUS:
@@ -134,6 +140,10 @@ class MatchThresholds:
             raise ValueError("likelihood_margin and unregistered_margin must be 0 to 50 nats")
         if not 1 <= self.max_scored_reads <= 20:
             raise ValueError("max_scored_reads must be between 1 and 20")
+        if not 0 <= self.prior_history_days <= 365:
+            raise ValueError("prior_history_days must be between 0 and 365")
+        if not 10 <= self.prior_min_arrivals <= 1_000_000:
+            raise ValueError("prior_min_arrivals must be between 10 and 1,000,000")
 
 
 def evidence_cost(plate: str, evidence: Evidence, dropped_cost: float = INDEL_COST) -> float:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -151,6 +151,19 @@ def prior_gap(unregistered_share: float, registered: int, plates_around: int) ->
     """log of (prior of one registered plate) / (prior of one unregistered plate)."""
     return (math.log((1 - unregistered_share) / max(1, registered))
             - math.log(unregistered_share / max(1, plates_around)))
+
+
+def history_share(counts: Mapping[str, int], minimum: int) -> float | None:
+    """The share of unregistered cars among a drive-in's decided arrivals (``counts``: reads
+    by status), within the bounds ``unregistered_share`` allows; None below ``minimum``
+    decided cars. Cars still for review and dismissed reads (no car) are not counted; a
+    misread registered car reported unregistered counts as unregistered, which the rule's
+    0 wrong accounts keep rare."""
+    unregistered = counts.get(Status.UNREGISTERED, 0)
+    decided = unregistered + counts.get(Status.MATCHED, 0)
+    if decided < minimum:
+        return None
+    return min(0.9, max(0.01, unregistered / decided))
 
 
 def judge(scored: Sequence[Scored], owner: dict[str, str], prior: float,

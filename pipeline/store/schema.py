@@ -139,6 +139,17 @@ _TEMPLATES: tuple[str, ...] = (
     """
     ALTER TABLE reads ADD COLUMN candidates TEXT;
     """,
+    # 10: how many reads of each status a day had, counted as the purge deletes them (no
+    # plate, read id or customer number), so the share of unregistered cars outlives them:
+    # the matcher's prior is taken from the drive-in's own history
+    """
+    CREATE TABLE purged_counts (
+        day    TEXT NOT NULL,
+        status TEXT NOT NULL,
+        n      INTEGER NOT NULL,
+        PRIMARY KEY (day, status)
+    );
+    """,
 )
 
 

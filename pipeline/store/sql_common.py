@@ -190,6 +190,17 @@ class SqlStore(ABC):
                               "GROUP BY status", (since,)).fetchall()
         return {str(r["status"]): int(r["n"]) for r in rows}
 
+    def status_history(self, since: str) -> dict[str, int]:
+        """Reads seen on or after the day of ``since`` (ISO UTC) by status, those the purge
+        has deleted included (counted per day as they went)."""
+        counts = self.read_counts(since[:10])
+        with self._conn() as db:
+            rows = db.execute("SELECT status, SUM(n) AS n FROM purged_counts WHERE day >= %s "
+                              "GROUP BY status", (since[:10],)).fetchall()
+        for r in rows:
+            counts[str(r["status"])] = counts.get(str(r["status"]), 0) + int(r["n"])
+        return counts
+
     def audit_count(self, since: str) -> int:
         """Operator actions (corrections, assignments, dismissals, undos) at or after
         ``since`` (ISO UTC)."""
@@ -303,6 +314,10 @@ class SqlStore(ABC):
             report = PurgeReport(int(gone["n"]), int(stripped["n"]))
             if dry_run:
                 return report
+            db.execute("INSERT INTO purged_counts(day, status, n) SELECT SUBSTR(seen_at, 1, 10), "
+                       f"status, COUNT(*) FROM reads WHERE {gone_where[0]} "
+                       "GROUP BY SUBSTR(seen_at, 1, 10), status ON CONFLICT(day, status) "
+                       "DO UPDATE SET n = purged_counts.n + excluded.n", gone_where[1])
             for where, params in (gone_where, stripped_where):
                 db.execute("UPDATE audit SET before=NULL, after=NULL WHERE read_id IN "
                            f"(SELECT read_id FROM reads WHERE {where})", params)

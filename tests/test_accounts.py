@@ -91,6 +91,19 @@ def test_german_excel_exports_import(encoding: str, tmp_path: Path,
     assert listed["2"]["display_name"] == "Weiß; Öztürk"
 
 
+def test_a_german_header_imports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23 walkthrough: the utility's own export says Kundennummer;Name;Kennzeichen."""
+    db = tmp_path / "c.sqlite3"
+    f = tmp_path / "kunden.csv"
+    f.write_bytes("Kundennummer;Name;Kfz-Kennzeichen;Anliegen\r\n"
+                  "1;Jürgen Müller;DÜW-AS 870;Jahresabrechnung\r\n".encode("cp1252"))
+    assert run_cli(db, "accounts", "import", str(f), "--json") == 0
+    assert json.loads(capsys.readouterr().out)["imported_accounts"] == 1
+    assert run_cli(db, "accounts", "list", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["plates"] == ["DÜW-AS 870"] and listed[0]["display_name"] == "Jürgen Müller"
+
+
 def test_an_excel_workbook_is_named_as_such(tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 23 walkthrough: kunden.xlsx given instead of its CSV export was 'line 1: byte

@@ -8,10 +8,12 @@ the same customer number)::
     10001,Anna Schmidt,OF-E 2345E,Jahresabrechnung
     10002,Jens Becker,F-X 1,
 
-``visit_reason`` may be empty or left out. Plates are written as on the plate, with the
-district separated by a hyphen (``OF-AB 123``). What a German office's Excel saves is read
-as it is: comma or semicolon as the delimiter (told by the header line), UTF-8 with or
-without a byte-order mark, UTF-16 ("Unicode text") or Windows-1252.
+``visit_reason`` may be empty or left out. A German header is read too
+(``Kundennummer;Name;Kennzeichen;Anliegen``, see ``GERMAN``), in any case. Plates are
+written as on the plate, with the district separated by a hyphen (``OF-AB 123``). What a
+German office's Excel saves is read as it is: comma or semicolon as the delimiter (told by
+the header line), UTF-8 with or without a byte-order mark, UTF-16 ("Unicode text") or
+Windows-1252.
 """
 
 from __future__ import annotations
@@ -26,6 +28,18 @@ from pipeline.plate.grammar import plate_from_label
 
 REQUIRED = ("customer_number", "display_name", "plate")
 OPTIONAL = ("visit_reason",)
+# Column names a German office's own export may carry (lower case, as compared).
+GERMAN = {"kundennummer": "customer_number", "kunden-nr.": "customer_number",
+          "kundennr": "customer_number", "kundennr.": "customer_number",
+          "name": "display_name", "kundenname": "display_name", "anzeigename": "display_name",
+          "kennzeichen": "plate", "kfz-kennzeichen": "plate", "amtliches kennzeichen": "plate",
+          "anliegen": "visit_reason", "grund": "visit_reason", "besuchsgrund": "visit_reason"}
+
+
+def column(name: str) -> str:
+    """The column a header cell names: itself, or its English name for a German one."""
+    name = name.strip()
+    return GERMAN.get(name.lower(), name)
 
 
 @dataclass(frozen=True)
@@ -134,7 +148,8 @@ def _open_csv(text: str, name: str) -> tuple[csv.DictReader, list[str], str]:
     text = text.lstrip("\ufeff")
     delimiter = _delimiter(text.splitlines()[0])
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = [column(h) for h in (reader.fieldnames or [])]
+    header = list(reader.fieldnames)
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise CsvImportError(name, [

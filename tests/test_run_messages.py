@@ -99,3 +99,19 @@ def test_read_says_what_is_not_an_image_without_loading_the_model(
     captured = capsys.readouterr()
     assert json.loads(captured.out)[0]["error"] == "no such file"
     assert "no such file" in captured.err  # beside the JSON, a person reads stderr
+
+
+@pytest.mark.usefixtures("no_model")
+def test_a_run_against_a_database_without_plates_says_so_before_reading(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 23 walkthrough: started from another folder, the default relative database path
+    made a new, empty database, and every car came out unregistered without a word."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    shutil.copy(ROOT / "sample_frames" / "frame_0001.jpg", folder / "0001.jpg")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AssertionError, match="the model was loaded"):
+        main(["--database", "c.sqlite3", "run", "--source", str(folder)])
+    assert f"{tmp_path / 'c.sqlite3'} holds no registered plates" in caplog.text
+    assert "accounts import" in caplog.text

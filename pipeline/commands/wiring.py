@@ -34,6 +34,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("kennzeichen-checkin")
 
 
+def _say_what_matching_has(store: Any, database: str) -> None:
+    """A run against a database with no plates reports every car unregistered: most often the
+    wrong database (a relative path counts from the folder the command runs in), so say so."""
+    plates = store.plates_fingerprint()[0]
+    if plates:
+        log.info("matching against %d registered plate(s) in %s", plates, describe(database))
+    else:
+        log.warning("%s holds no registered plates: every car will be reported unregistered. "
+                    "Import the customers first (kennzeichen-checkin accounts import FILE), or "
+                    "point `database` in the config at the right file (a relative path "
+                    "counts from the folder the command runs in)", describe(database))
+
+
 def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
                  stop: threading.Event | None = None, restart: bool = False) -> dict[str, Any]:
     """Run the ingest loop on one source until it ends (or ``stop``), then flush the outbox.
@@ -67,6 +80,7 @@ def run_pipeline(settings: Settings, source_spec: str, mqtt: MqttSettings,
     try:
         exporter = start_exporter(RUN_METRICS, run.snapshot, settings.metrics.host,
                                   settings.metrics.port)
+        _say_what_matching_has(store, settings.database)
         backlog = store.outbox_depth()
         if backlog:
             log.info("%d event(s) from an earlier run wait in the outbox; sending them first",

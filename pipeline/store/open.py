@@ -27,12 +27,13 @@ def sqlite_path(database: str) -> Path:
 
 
 def describe(database: str) -> str:
-    """The database as messages may name it (no password)."""
+    """The database as messages may name it: no password, a SQLite file by its absolute
+    path (a relative one depends on the folder the command runs in)."""
     if is_postgres(database):
         from pipeline.store.postgres_store import redact
 
         return redact(database)
-    return str(sqlite_path(database))
+    return str(sqlite_path(database).absolute())
 
 
 def open_store(database: str) -> Store:

@@ -1,8 +1,8 @@
 """German plate grammar: raw OCR text -> structured plate, or None when it cannot be one.
 
-A German plate is a district code (1-3 letters, umlauts possible), 1-2 letters (never an
-umlaut: Ä, Ö and Ü are issued in district codes only), 1-4 digits
-(no leading zero) and an optional suffix ``E`` (electric) or ``H`` (historic), at most 8
+A German plate is a district code (1-3 letters, umlauts possible), 1-2 letters (officially
+without umlauts, but real plates such as ``M-ÜN 4513`` carry one: read as printed), 1-4
+digits (no leading zero) and an optional suffix ``E`` (electric) or ``H`` (historic), at most 8
 characters in all. The seals between district and letters are the only thing that tells
 ``B-NO 1234`` from ``BN-O 1234``; OCR shows them as ``-`` or a space. A hyphen stands only
 for the seals (as on the plate and in the plate model's output), a space for either gap. Where
@@ -29,9 +29,6 @@ TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "B": "8", "S": "5", "Z": "2"
 # the seals' gap and the letter/digit gap are what tell B-NO 1234 from BN-O 1234.
 BOUNDARY_COST = 1.5
 UMLAUT = {"A": "Ä", "O": "Ö", "U": "Ü"}
-# An umlaut read among the letters after the seals is its base letter with stray dots (dirt,
-# a bolt, the recogniser's habit from districts): the letters are never given umlauts.
-NO_UMLAUT = {u: base for base, u in UMLAUT.items()}
 # Letters that plate OCR reads as one another (narrow FE-Schrift W as H, M as N, worn bars,
 # round letters, thin verticals): tried on a district code that is not on the official list.
 LOOKALIKE_LETTERS: dict[str, str] = {
@@ -96,15 +93,13 @@ def _normalise(raw: str) -> list[str]:
     return [t for t in _SEPARATORS.split(text) if t]
 
 
-def _as_letters(chars: str, umlauts: bool = True) -> tuple[str, int] | None:
-    """``chars`` as letters, digits of letter shape fixed; ``umlauts=False`` (the letters
-    after the seals) fixes an umlaut to its base letter too."""
+def _as_letters(chars: str) -> tuple[str, int] | None:
     out, fixes = [], 0
     for c in chars:
-        if c in LETTERS and (umlauts or c not in NO_UMLAUT):
+        if c in LETTERS:
             out.append(c)
-        elif c in TO_LETTER or c in NO_UMLAUT:
-            out.append(TO_LETTER.get(c) or NO_UMLAUT[c])
+        elif c in TO_LETTER:
+            out.append(TO_LETTER[c])
             fixes += 1
         else:
             return None
@@ -170,7 +165,7 @@ def _candidates(compact: str, districts: frozenset[str] | None,
                 if not 1 <= n_digits <= 4:
                     continue
                 dist = _district(body[:d], districts, lookalikes=d == district_token)
-                letters = _as_letters(body[d:d + n_letters], umlauts=False)
+                letters = _as_letters(body[d:d + n_letters])
                 digits = _as_digits(body[d + n_letters:])
                 if dist is None or letters is None or digits is None:
                     continue
@@ -288,7 +283,7 @@ def plate_from_label(label: str, districts: frozenset[str] | None = None) -> Pla
         raise ValueError(
             f"{label!r} is not a German plate: expected district-letters digits, "
             "e.g. 'OF-AB 123' or 'F-X 1' (1-3 letter district, 1-2 letters, 1-4 digits, "
-            "optional E/H, at most 8 characters; Ä, Ö and Ü only in the district)")
+            "optional E/H, at most 8 characters)")
     if result.ambiguous and len(_normalise(label)) < 2:
         raise ValueError(
             f"{label!r} is ambiguous without a separator: write the district with a hyphen, "

@@ -72,9 +72,10 @@ def random_plate(rng: np.random.Generator, district: str | None = None) -> str:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     for _ in range(100):
         n_letters = 1 if rng.random() < 0.3 else 2
-        # Umlauts are issued in district codes only. (Until 2026-12-01 2 % of these letters
-        # were Ä/Ö/Ü; the draw is kept, now of A/O/U, so that every seed's other plates and
-        # scenes stay as they were and earlier figures remain comparable.)
+        # Umlauts are issued in district codes only: synthetic plates keep to the rule (the
+        # grammar reads a rare real exception as printed). Until 2026-12-01 2 % of these
+        # letters were Ä/Ö/Ü; the draw is kept, now of A/O/U, so that every seed's other
+        # plates and scenes stay as they were and earlier figures remain comparable.
         letters = "".join(
             "AOU"[int(rng.integers(3))] if rng.random() < 0.02
             else alphabet[int(rng.integers(26))]

@@ -137,7 +137,7 @@ def evaluate(reader: PlateReader, items: list[LabelledImage],
         if item.box is None:
             report.ms_per_image.append(crop_ms)
             # what ``read`` makes of the crop with no box given: its best plate
-            reads = reader.read(image)
+            reads = reader.read_still(image)
             best = reads[0] if reads and (reads[0].plate or not item.german) else None
             report.exact_no_box += _text_of(best, item.german) == truth_text
             row["read_no_box"] = _text_of(best, item.german)

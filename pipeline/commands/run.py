@@ -178,7 +178,7 @@ def cmd_read(args: argparse.Namespace, settings: Settings) -> int:
             continue
         assert reader is not None
         plates = []
-        for read in reader.read(image):
+        for read in reader.read_still(image):
             plates.append({
                 "text": read.plate.display if read.plate else None,
                 "compact": read.plate.compact if read.plate else None,

@@ -30,6 +30,7 @@ import numpy as np
 
 from pipeline.detection.border import grow_to_plate, refine
 from pipeline.detection.classifier import PlateClassifier, default_classifier
+from pipeline.detection.crop import unrolled_size
 from pipeline.detection.evidence import rank
 from pipeline.detection.two_line import find_rows
 from pipeline.detection.types import MERGED, WHOLE_IMAGE, Box, Detection, WorkCopy
@@ -63,6 +64,10 @@ class MorphologyConfig:
     # also offer the morphology's own box when growing it to the bright field changed it
     # much (a light car body can join the field): the ranking picks the better one
     alternatives: bool = True
+
+
+# A rolled blob is the glyph row: its plate is a little longer and much higher.
+ROW_TO_PLATE = (1.15, 1 / 0.75)
 
 
 class MorphologyDetector:
@@ -103,8 +108,9 @@ class MorphologyDetector:
         f = cfg.coarse_factor
         coarse = cv2.resize(gray, None, fx=1 / f, fy=1 / f, interpolation=cv2.INTER_AREA) \
             if f > 1 else None
-        seeds = _merge_halves(_suppress(found + self._coarse(coarse), 0.4),
-                              _suppress(short, 0.4), cfg)
+        short = _suppress(short, 0.4)
+        seeds = _merge_rolled(_merge_halves(_suppress(found + self._coarse(coarse), 0.4),
+                                            short, cfg), short, cfg, gray.shape[1], gray.shape[0])
         grown = [grow_to_plate(gray, d) for d in seeds]
         boxes = _suppress(grown, 0.4)
         if cfg.alternatives:
@@ -133,8 +139,10 @@ class MorphologyDetector:
         if coarse is None or coarse.shape[1] < 2 * cfg.coarse_min_width_px:
             return []
         one, part = self._candidates(coarse, 21, cfg.coarse_min_width_px, 1.0)
+        joined = _merge_rolled(_merge_halves(one, part, cfg), part, cfg, coarse.shape[1],
+                               coarse.shape[0])
         return [Detection(Box(d.box.x * f, d.box.y * f, d.box.w * f, d.box.h * f), d.score,
-                          d.lines, d.angle, d.source) for d in _merge_halves(one, part, cfg)]
+                          d.lines, d.angle, d.source) for d in joined]
 
     def _candidates(self, gray: np.ndarray, kernel_w: int, min_width: int | None = None,
                     max_width_frac: float | None = None
@@ -173,8 +181,8 @@ class MorphologyDetector:
             if rolled is not None:
                 (cx, cy), (length, across), angle = rolled
                 aspect = length / across
-                # the blob is the glyph row: the plate is a little wider and much higher
-                box = _rotated_box(cx, cy, length * 1.15, across / 0.75, angle, w, h)
+                box = _rotated_box(cx, cy, length * ROW_TO_PLATE[0], across * ROW_TO_PLATE[1],
+                                   angle, w, h)
             else:
                 part = cfg.part_aspect <= aspect < cfg.min_aspect
                 if not (part or cfg.min_aspect <= aspect <= cfg.max_aspect):
@@ -344,6 +352,75 @@ def _merge_halves(seeds: list[Detection], short: list[Detection], cfg: Morpholog
             merged.append(Detection(Box(x0, y0, x1 - x0, y1 - y0), max(a.score, b.score),
                                     source=MERGED))
     return [d for d in seeds if id(d) not in used] + merged
+
+
+def _merge_rolled(seeds: list[Detection], short: list[Detection], cfg: MorphologyConfig,
+                  width: int, height: int) -> list[Detection]:
+    """``_merge_halves`` for a rolled plate: a rolled plate-shaped blob (of ``seeds``) and a
+    blob that lies on its axis beyond either end (the district's half, rolled or too short
+    to show its roll), at most ``merge_gap`` row heights away, are one plate split at the
+    seals' gap: the rolled candidate is grown along its axis over both, as ``merged``."""
+    others = [d for d in seeds + short if d.lines == 1]
+    rolled = [d for d in seeds if d.angle and d.lines == 1]
+    out: list[Detection] = []
+    for a in seeds:
+        # a piece of a rolled plate found whole already stays as it is
+        if a not in rolled or any(_inside(a, c) for c in rolled if c is not a):
+            out.append(a)
+            continue
+        centre, u, n, half, row = _axis(a)
+        lo, hi = -half, half
+        for b in others:
+            if b is a or (b.angle and abs(b.angle - a.angle) > 8):
+                continue
+            corners = _row_corners(b) - centre
+            along, across = corners @ u, corners @ n
+            beyond = along.min() - half if along.mean() > 0 else -half - along.max()
+            if (-0.2 * row <= beyond <= cfg.merge_gap * row
+                    and abs(across.mean()) <= 0.35 * row and np.ptp(across) <= 1.5 * row):
+                lo, hi = min(lo, float(along.min())), max(hi, float(along.max()))
+        if (lo, hi) == (-half, half) or not cfg.min_aspect <= (hi - lo) / row <= cfg.max_aspect:
+            out.append(a)
+            continue
+        cx, cy = centre + u * (lo + hi) / 2
+        out.append(Detection(_rotated_box(cx, cy, (hi - lo) * ROW_TO_PLATE[0],
+                                          row * ROW_TO_PLATE[1], a.angle, width, height),
+                             a.score, angle=a.angle, source=MERGED))
+    return out
+
+
+def _axis(d: Detection) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """A rolled candidate's glyph row: centre, unit vectors along and across it, half its
+    length and its height."""
+    centre = np.array(d.box.center, dtype=float)
+    ends = _row_corners(d) - centre
+    u = np.array([np.cos(np.radians(d.angle)), np.sin(np.radians(d.angle))])
+    n = np.array([-u[1], u[0]])
+    return centre, u, n, float((ends @ u).max()), float(np.ptp(ends @ n))
+
+
+def _inside(a: Detection, c: Detection) -> bool:
+    """``a``'s glyph row lies within the longer rolled candidate ``c``'s (a piece of it)."""
+    if abs(a.angle - c.angle) > 8:
+        return False
+    centre, u, n, half, row = _axis(c)
+    corners = _row_corners(a) - centre
+    along, across = corners @ u, corners @ n
+    return (np.ptp(along) < 2 * half and bool(np.all(np.abs(along) <= half + 0.2 * row))
+            and bool(np.all(np.abs(across) <= row)))
+
+
+def _row_corners(d: Detection) -> np.ndarray:
+    """The four corners (4 x 2) of a candidate's glyph row: a level blob's box, or a rolled
+    candidate's rectangle without the plate's margin ``ROW_TO_PLATE``."""
+    if not d.angle:
+        x0, y0, x1, y1 = d.box.x, d.box.y, d.box.x + d.box.w, d.box.y + d.box.h
+        return np.array([(x0, y0), (x1, y0), (x0, y1), (x1, y1)], dtype=float)
+    length, tall = unrolled_size(d.box.w, d.box.h, d.angle)
+    a = np.radians(d.angle)
+    u = np.array([np.cos(a), np.sin(a)]) * length / ROW_TO_PLATE[0] / 2
+    n = np.array([-np.sin(a), np.cos(a)]) * tall / ROW_TO_PLATE[1] / 2
+    return np.array([d.box.center + su * u + sn * n for su in (-1, 1) for sn in (-1, 1)])
 
 
 def _whole_image(gray: np.ndarray, cfg: MorphologyConfig, coarse: np.ndarray | None

@@ -8,6 +8,7 @@ the other's (one half of a plate split at the seals) is dropped."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -186,15 +187,17 @@ class PlateReader:
         return PlateRead(box, text.raw, confidence, parsed.plate, parsed.ambiguous,
                          scores=text.scores)
 
-    def read(self, image: np.ndarray,
-             skip: Callable[[Box], bool] | None = None) -> list[PlateRead]:
+    def read(self, image: np.ndarray, skip: Callable[[Box], bool] | None = None,
+             budget_ms: float | None = None) -> list[PlateRead]:
         """The candidates read best first until a confident German plate is found or the
-        time budget is spent; German plates first, then by confidence. ``skip`` spares the
-        recogniser candidates that need no reading (a car already announced)."""
+        time budget (default ``self.budget_ms``) is spent; German plates first, then by
+        confidence. ``skip`` spares the recogniser candidates that need no reading (a car
+        already announced)."""
+        budget = self.budget_ms if budget_ms is None else budget_ms
         t0 = time.perf_counter()
         reads: list[PlateRead] = []
         for det in self.detect(image)[: self.max_crops]:
-            if reads and 1000 * (time.perf_counter() - t0) > self.budget_ms:
+            if reads and 1000 * (time.perf_counter() - t0) > budget:
                 break
             if skip is not None and skip(det.box):
                 continue
@@ -208,6 +211,12 @@ class PlateReader:
         reads = [r for r in reads if not any(_part_of(r, o) for o in reads)]
         reads.sort(key=_rank, reverse=True)
         return reads
+
+
+    def read_still(self, image: np.ndarray) -> list[PlateRead]:
+        """``read`` without the frame's time budget: a still image (a phone photo, a crop)
+        has no next frame coming, so every candidate up to ``max_crops`` may be read."""
+        return self.read(image, budget_ms=math.inf)
 
 
 def _part_of(read: PlateRead, other: PlateRead) -> bool:

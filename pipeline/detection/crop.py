@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pipeline.detection.types import Detection
+from pipeline.detection.types import Box, Detection
 
 
 def unrolled_size(box_w: int, box_h: int, angle_deg: float) -> tuple[float, float]:
@@ -19,6 +19,17 @@ def unrolled_size(box_w: int, box_h: int, angle_deg: float) -> tuple[float, floa
     height = (box_h * c - box_w * s) / det
     length = max(length, float(box_w) * c)
     return length, max(height, 0.2 * length)
+
+
+def rolled_box(cx: float, cy: float, length: float, height: float, angle: float,
+                 width: int, frame_h: int) -> Box:
+    """The axis-aligned box around a rectangle rolled by ``angle``, clipped to the frame."""
+    a = np.radians(angle)
+    half_w = (length * abs(np.cos(a)) + height * abs(np.sin(a))) / 2
+    half_h = (length * abs(np.sin(a)) + height * abs(np.cos(a))) / 2
+    x0, y0 = max(0, int(cx - half_w)), max(0, int(cy - half_h))
+    x1, y1 = min(width, int(np.ceil(cx + half_w))), min(frame_h, int(np.ceil(cy + half_h)))
+    return Box(x0, y0, x1 - x0, y1 - y0)
 
 
 def plate_crop(image: np.ndarray, det: Detection, pad: tuple[float, float]) -> np.ndarray:

@@ -30,10 +30,11 @@ import numpy as np
 
 from pipeline.detection.border import grow_to_plate, refine
 from pipeline.detection.classifier import PlateClassifier, default_classifier
-from pipeline.detection.crop import unrolled_size
+from pipeline.detection.crop import rolled_box
 from pipeline.detection.evidence import rank
+from pipeline.detection.halves import ROW_TO_PLATE, merge_halves, merge_rolled
 from pipeline.detection.two_line import find_rows
-from pipeline.detection.types import MERGED, WHOLE_IMAGE, Box, Detection, WorkCopy
+from pipeline.detection.types import WHOLE_IMAGE, Box, Detection, WorkCopy
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,6 @@ class MorphologyConfig:
     # also offer the morphology's own box when growing it to the bright field changed it
     # much (a light car body can join the field): the ranking picks the better one
     alternatives: bool = True
-
-
-# A rolled blob is the glyph row: its plate is a little longer and much higher.
-ROW_TO_PLATE = (1.15, 1 / 0.75)
 
 
 class MorphologyDetector:
@@ -109,8 +106,7 @@ class MorphologyDetector:
         coarse = cv2.resize(gray, None, fx=1 / f, fy=1 / f, interpolation=cv2.INTER_AREA) \
             if f > 1 else None
         short = _suppress(short, 0.4)
-        seeds = _merge_rolled(_merge_halves(_suppress(found + self._coarse(coarse), 0.4),
-                                            short, cfg), short, cfg, gray.shape[1], gray.shape[0])
+        seeds = self._merged(_suppress(found + self._coarse(coarse), 0.4), short, gray.shape)
         grown = [grow_to_plate(gray, d) for d in seeds]
         boxes = _suppress(grown, 0.4)
         if cfg.alternatives:
@@ -139,10 +135,17 @@ class MorphologyDetector:
         if coarse is None or coarse.shape[1] < 2 * cfg.coarse_min_width_px:
             return []
         one, part = self._candidates(coarse, 21, cfg.coarse_min_width_px, 1.0)
-        joined = _merge_rolled(_merge_halves(one, part, cfg), part, cfg, coarse.shape[1],
-                               coarse.shape[0])
+        joined = self._merged(one, part, coarse.shape)
         return [Detection(Box(d.box.x * f, d.box.y * f, d.box.w * f, d.box.h * f), d.score,
                           d.lines, d.angle, d.source) for d in joined]
+
+    def _merged(self, seeds: list[Detection], short: list[Detection],
+                shape: tuple[int, ...]) -> list[Detection]:
+        """``seeds`` with plates split at the seals' gap joined (level, then rolled)."""
+        cfg = self.config
+        aspect = (cfg.min_aspect, cfg.max_aspect)
+        level = merge_halves(seeds, short, cfg.merge_gap, aspect)
+        return merge_rolled(level, short, cfg.merge_gap, aspect, shape[1], shape[0])
 
     def _candidates(self, gray: np.ndarray, kernel_w: int, min_width: int | None = None,
                     max_width_frac: float | None = None
@@ -181,7 +184,7 @@ class MorphologyDetector:
             if rolled is not None:
                 (cx, cy), (length, across), angle = rolled
                 aspect = length / across
-                box = _rotated_box(cx, cy, length * ROW_TO_PLATE[0], across * ROW_TO_PLATE[1],
+                box = rolled_box(cx, cy, length * ROW_TO_PLATE[0], across * ROW_TO_PLATE[1],
                                    angle, w, h)
             else:
                 part = cfg.part_aspect <= aspect < cfg.min_aspect
@@ -309,118 +312,6 @@ def _rolled(contour: np.ndarray, cfg: MorphologyConfig
             or not cfg.min_aspect <= rw / rh <= cfg.max_aspect:
         return None
     return (float(rect[0][0]), float(rect[0][1])), (rw, rh), angle
-
-
-def _rotated_box(cx: float, cy: float, length: float, height: float, angle: float,
-                 width: int, frame_h: int) -> Box:
-    """The axis-aligned box around a rectangle rolled by ``angle``, clipped to the frame."""
-    a = np.radians(angle)
-    half_w = (length * abs(np.cos(a)) + height * abs(np.sin(a))) / 2
-    half_h = (length * abs(np.sin(a)) + height * abs(np.cos(a))) / 2
-    x0, y0 = max(0, int(cx - half_w)), max(0, int(cy - half_h))
-    x1, y1 = min(width, int(np.ceil(cx + half_w))), min(frame_h, int(np.ceil(cy + half_h)))
-    return Box(x0, y0, x1 - x0, y1 - y0)
-
-
-def _merge_halves(seeds: list[Detection], short: list[Detection], cfg: MorphologyConfig
-                  ) -> list[Detection]:
-    """A plate-shaped blob (of ``seeds``) and a blob beside it at the same height (of
-    ``seeds`` or ``short``: the district's half may be one glyph), a gap of at most
-    ``merge_gap`` heights between them and plate-shaped together, are one plate split at the
-    seals' gap: they are replaced by one ``merged`` candidate."""
-    long = {id(d) for d in seeds}
-    level = sorted((d for d in seeds + short if not d.angle and d.lines == 1),
-                   key=lambda d: d.box.x)
-    used: set[int] = set()
-    merged: list[Detection] = []
-    for i, a in enumerate(level):
-        for b in level[i + 1:]:
-            if id(a) in used or id(b) in used or not ({id(a), id(b)} & long):
-                continue
-            ha, hb = a.box.h, b.box.h
-            gap = b.box.x - (a.box.x + a.box.w)
-            overlap = min(a.box.y + ha, b.box.y + hb) - max(a.box.y, b.box.y)
-            if not (-0.2 * max(ha, hb) <= gap <= cfg.merge_gap * max(ha, hb)
-                    and min(ha, hb) >= 0.75 * max(ha, hb) and overlap >= 0.8 * min(ha, hb)):
-                continue
-            x0, y0 = a.box.x, min(a.box.y, b.box.y)
-            x1 = max(a.box.x + a.box.w, b.box.x + b.box.w)
-            y1 = max(a.box.y + ha, b.box.y + hb)
-            if not cfg.min_aspect <= (x1 - x0) / (y1 - y0) <= cfg.max_aspect:
-                continue
-            used |= {id(a), id(b)}
-            merged.append(Detection(Box(x0, y0, x1 - x0, y1 - y0), max(a.score, b.score),
-                                    source=MERGED))
-    return [d for d in seeds if id(d) not in used] + merged
-
-
-def _merge_rolled(seeds: list[Detection], short: list[Detection], cfg: MorphologyConfig,
-                  width: int, height: int) -> list[Detection]:
-    """``_merge_halves`` for a rolled plate: a rolled plate-shaped blob (of ``seeds``) and a
-    blob that lies on its axis beyond either end (the district's half, rolled or too short
-    to show its roll), at most ``merge_gap`` row heights away, are one plate split at the
-    seals' gap: the rolled candidate is grown along its axis over both, as ``merged``."""
-    others = [d for d in seeds + short if d.lines == 1]
-    rolled = [d for d in seeds if d.angle and d.lines == 1]
-    out: list[Detection] = []
-    for a in seeds:
-        # a piece of a rolled plate found whole already stays as it is
-        if a not in rolled or any(_inside(a, c) for c in rolled if c is not a):
-            out.append(a)
-            continue
-        centre, u, n, half, row = _axis(a)
-        lo, hi = -half, half
-        for b in others:
-            if b is a or (b.angle and abs(b.angle - a.angle) > 8):
-                continue
-            corners = _row_corners(b) - centre
-            along, across = corners @ u, corners @ n
-            beyond = along.min() - half if along.mean() > 0 else -half - along.max()
-            if (-0.2 * row <= beyond <= cfg.merge_gap * row
-                    and abs(across.mean()) <= 0.35 * row and np.ptp(across) <= 1.5 * row):
-                lo, hi = min(lo, float(along.min())), max(hi, float(along.max()))
-        if (lo, hi) == (-half, half) or not cfg.min_aspect <= (hi - lo) / row <= cfg.max_aspect:
-            out.append(a)
-            continue
-        cx, cy = centre + u * (lo + hi) / 2
-        out.append(Detection(_rotated_box(cx, cy, (hi - lo) * ROW_TO_PLATE[0],
-                                          row * ROW_TO_PLATE[1], a.angle, width, height),
-                             a.score, angle=a.angle, source=MERGED))
-    return out
-
-
-def _axis(d: Detection) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
-    """A rolled candidate's glyph row: centre, unit vectors along and across it, half its
-    length and its height."""
-    centre = np.array(d.box.center, dtype=float)
-    ends = _row_corners(d) - centre
-    u = np.array([np.cos(np.radians(d.angle)), np.sin(np.radians(d.angle))])
-    n = np.array([-u[1], u[0]])
-    return centre, u, n, float((ends @ u).max()), float(np.ptp(ends @ n))
-
-
-def _inside(a: Detection, c: Detection) -> bool:
-    """``a``'s glyph row lies within the longer rolled candidate ``c``'s (a piece of it)."""
-    if abs(a.angle - c.angle) > 8:
-        return False
-    centre, u, n, half, row = _axis(c)
-    corners = _row_corners(a) - centre
-    along, across = corners @ u, corners @ n
-    return (np.ptp(along) < 2 * half and bool(np.all(np.abs(along) <= half + 0.2 * row))
-            and bool(np.all(np.abs(across) <= row)))
-
-
-def _row_corners(d: Detection) -> np.ndarray:
-    """The four corners (4 x 2) of a candidate's glyph row: a level blob's box, or a rolled
-    candidate's rectangle without the plate's margin ``ROW_TO_PLATE``."""
-    if not d.angle:
-        x0, y0, x1, y1 = d.box.x, d.box.y, d.box.x + d.box.w, d.box.y + d.box.h
-        return np.array([(x0, y0), (x1, y0), (x0, y1), (x1, y1)], dtype=float)
-    length, tall = unrolled_size(d.box.w, d.box.h, d.angle)
-    a = np.radians(d.angle)
-    u = np.array([np.cos(a), np.sin(a)]) * length / ROW_TO_PLATE[0] / 2
-    n = np.array([-np.sin(a), np.cos(a)]) * tall / ROW_TO_PLATE[1] / 2
-    return np.array([d.box.center + su * u + sn * n for su in (-1, 1) for sn in (-1, 1)])
 
 
 def _whole_image(gray: np.ndarray, cfg: MorphologyConfig, coarse: np.ndarray | None

@@ -53,10 +53,14 @@ of its characters was read by some read; otherwise it goes to the operator as ne
 (never a guessed account). With the German plate model every read carries its per-frame
 scores and the likelihood rule decides (unregistered_share .. max_scored_reads): each
 registered plate near the read, and the model's own nearby texts, get log P(text | read)
-summed over the car's reads. With the stock english_g2 model the costs decide (max_cost ..
-dropped_rival_cost): OCR confusions (O/0, I/1, B/8, ...) cost 0.3-0.6, any other change
-1.0. Tuned with `python -m pipeline.bench.match_reads match --sweep` (seed 5001) and
-`python -m pipeline.bench.match_simulation --seed 1 --sweep`.""",
+summed over the car's reads. With the stock english_g2 model only the texts are there: OCR
+confusions (O/0, I/1, B/8, ...) cost 0.3-0.6, any other change 1.0, and by default the same
+likelihood rule decides with these costs as the channel and the registered plates of the
+read's district and shape as the prior (text_rule .. text_prior); text_rule = "cost" keeps
+the costs' own rule (max_cost .. dropped_rival_cost). Tuned with
+`python -m pipeline.bench.match_reads match --sweep` (seed 5001) and
+`python -m pipeline.bench.match_simulation --seed 1 --sweep` (--frames 1 for the text
+likelihood).""",
     "debug": """\
 Keep plate crops for troubleshooting the camera (off: the product stores no images).
 Crops are named by time and confidence only, and deleted after crops_max_age_h.""",
@@ -255,6 +259,27 @@ unregistered_share (0-365)"""),
     ("matching", "max_scored_reads"): Key("""\
 likelihood: a car's most confident reads that are scored; each more costs about 0.5 ms of
 matching"""),
+    ("matching", "text_rule"): Key("""\
+reads without scores (stock model): "likelihood" scores the texts by the costs as a channel
+and decides as the likelihood rule does (text_edit_nats .. text_prior); "cost": the costs'
+own rule (max_cost .. dropped_rival_cost)""", choices=("likelihood", "cost")),
+    ("matching", "text_edit_nats"): Key(
+        "text likelihood: nats every misread character costs (0-20)"),
+    ("matching", "text_nats_per_cost"): Key("""\
+text likelihood: and per unit of its cost (0.3-0.6 for OCR confusions, 1.0 otherwise; a lost
+character counts dropped_rival_cost) (0-20)"""),
+    ("matching", "text_margin"): Key("""\
+text likelihood, nats: the lead a customer's plate needs over the best unregistered plate,
+priors included (higher: fewer check-ins of misread cars and of unregistered cars next to a
+customer)"""),
+    ("matching", "text_rival_margin"): Key(
+        "text likelihood, nats: the lead it needs over every other customer's plate"),
+    ("matching", "text_unregistered_margin"): Key(
+        "text likelihood, nats: higher, more unregistered cars go to review"),
+    ("matching", "text_prior"): Key("""\
+text likelihood: an unregistered car's plate is as likely as the registered plates of its
+district and shape make it ("cells"), or one of plates_around ("flat")""",
+                                    choices=("cells", "flat")),
 
     ("debug", "save_crops"): Key("keep the plate crops of every read"),
     ("debug", "crops_dir"): Key("where they are kept"),

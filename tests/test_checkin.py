@@ -13,6 +13,7 @@ from pipeline.detection.types import Box
 from pipeline.domain import Account
 from pipeline.events.topics import Topics
 from pipeline.frames.types import Frame
+from pipeline.matching.fuzzy import MatchThresholds
 from pipeline.matching.store_sync import StoreMatcher
 from pipeline.plate.grammar import Plate
 from pipeline.reading.plate_reader import PlateRead
@@ -42,13 +43,13 @@ def seen(plate: Plate, x: int, confidence: float = 0.95, shade: int = 0) -> Plat
 
 
 def run(tmp_path: Path, script: dict[int, list[PlateRead]], frames: int,
-        agree: int = 1) -> list[dict[str, Any]]:
+        agree: int = 1, thresholds: MatchThresholds | None = None) -> list[dict[str, Any]]:
     store = SqliteStore(tmp_path / "c.sqlite3")
     store.import_accounts([ANNA])
     reader: Any = ScriptedReader(script)
     tracker = PassageTracker(TrackerConfig(agree=agree, min_reads=1))
-    checkin = CheckIn(reader, tracker, StoreMatcher(store), store, Topics("t"), "cam", "site",
-                      hmac_key=b"k" * 32)
+    checkin = CheckIn(reader, tracker, StoreMatcher(store, thresholds), store, Topics("t"),
+                      "cam", "site", hmac_key=b"k" * 32)
     image = np.zeros((4, 4, 3), np.uint8)
     events = []
     for n in range(frames):
@@ -63,6 +64,9 @@ MISREAD = Plate("OF", "A8", "123")  # one confusion from Anna's plate
 # other reads of the same car: each has Anna's B where the misread has 8
 PARTLY_RIGHT = Plate("OF", "AB", "128")
 ALSO_PARTLY_RIGHT = Plate("OF", "AB", "723")
+# A car whose every read is one 3/8 away from Anna's plate: too doubtful for either text rule
+# (8 nats for the text likelihood, above the cost rule's slack), so an operator decides.
+DOUBTFUL = Plate("OF", "AB", "128")
 
 
 def test_same_customer_same_car_twice_is_one_arrival_second_car_is_another(
@@ -87,10 +91,24 @@ def test_misread_outvoted_character_by_character_announces_the_registered_plate(
 def test_a_confusion_every_read_repeats_goes_to_review_not_to_the_customer(
         tmp_path: Path) -> None:
     """Three reads agreeing on OF-A8 123 look exactly like an unregistered car one confusion
-    away from Anna's: an operator decides."""
-    events = run(tmp_path, {n: [seen(MISREAD, 100)] for n in range(3)}, 3, agree=3)
+    away from Anna's: the cost rule lets an operator decide."""
+    events = run(tmp_path, {n: [seen(MISREAD, 100)] for n in range(3)}, 3, agree=3,
+                 thresholds=MatchThresholds(text_rule="cost"))
     assert [e["status"] for e in events] == ["needs_review"]
     assert "plate" not in events[0] and "account" not in events[0]
+
+
+def test_a_confusion_every_read_repeats_is_weighed_by_the_prior(tmp_path: Path) -> None:
+    """The text likelihood (default) counts the repeated confusion once and lets the prior
+    decide: no customer has an OF plate of one letter and four digits (OF-A 8123), so an
+    unregistered car with exactly that plate is far less likely than Anna's misread; a
+    read 3/8 away is not clear enough."""
+    events = run(tmp_path, {n: [seen(MISREAD, 100)] for n in range(3)}, 3, agree=3)
+    assert [(e["status"], e["plate"]) for e in events] == [("matched", "OF-AB 123")]
+    (tmp_path / "doubtful").mkdir()
+    events = run(tmp_path / "doubtful", {n: [seen(DOUBTFUL, 100)] for n in range(3)}, 3,
+                 agree=3)
+    assert [e["status"] for e in events] == ["needs_review"]
 
 
 def test_a_read_too_far_from_any_plate_to_be_sure_goes_to_review_without_plate_text(
@@ -175,7 +193,7 @@ def test_a_car_for_review_keeps_its_best_crops_for_the_operator_and_others_keep_
     its most confident crops (best first, at most three); a matched car keeps none."""
     from pipeline.privacy.evidence import decode
 
-    script = {n: [seen(MISREAD, 100, 0.5 + 0.1 * n, shade=40 * n)] for n in range(5)}
+    script = {n: [seen(DOUBTFUL, 100, 0.5 + 0.1 * n, shade=40 * n)] for n in range(5)}
     script[8] = [seen(ANNA_PLATE, 700)]
     events = run(tmp_path, script, 10, agree=5)
     assert [e["status"] for e in events] == ["needs_review", "matched"]
@@ -195,7 +213,7 @@ def test_a_car_for_review_keeps_its_likeliest_customers_for_the_operator(
     from pipeline.checkin import ranked_candidates
     from pipeline.matching.matcher import Candidate
 
-    events = run(tmp_path, {n: [seen(MISREAD, 100)] for n in range(3)}, 3, agree=3)
+    events = run(tmp_path, {n: [seen(DOUBTFUL, 100)] for n in range(3)}, 3, agree=3)
     store = SqliteStore(tmp_path / "c.sqlite3")
     read = store.read(events[0]["read_id"])
     store.close()
@@ -216,7 +234,7 @@ def test_a_crop_the_store_cannot_keep_never_costs_the_arrival(tmp_path: Path) ->
         raise sqlite3.OperationalError("disk I/O error")
 
     store.keep_evidence = refuse  # type: ignore[method-assign]
-    reader: Any = ScriptedReader({n: [seen(MISREAD, 100)] for n in range(3)})
+    reader: Any = ScriptedReader({n: [seen(DOUBTFUL, 100)] for n in range(3)})
     checkin = CheckIn(reader, PassageTracker(TrackerConfig(agree=3, min_reads=1)),
                       StoreMatcher(store), store, Topics("t"), "cam", "site", hmac_key=b"k" * 32)
     events = [e for n in range(3) for e in checkin.process(Frame(n, n * 0.2, np.zeros((4, 4, 3),

@@ -39,6 +39,11 @@ ACCOUNTS = {
 }
 
 
+# The cost rule (text_rule = "cost"): the text rule before the text likelihood, kept as an
+# option; most tests below pin it. The text likelihood rule's tests are further down.
+COST = MatchThresholds(text_rule="cost")
+
+
 def _plate(label: str) -> Plate:
     return plate_from_label(label)
 
@@ -46,7 +51,7 @@ def _plate(label: str) -> Plate:
 @pytest.fixture
 def matcher() -> FuzzyMatcher:
     pairs = [(p, a.customer_number) for a in ACCOUNTS.values() for p in a.plates]
-    return FuzzyMatcher(pairs, ACCOUNTS.get)
+    return FuzzyMatcher(pairs, ACCOUNTS.get, COST)
 
 
 # --- distance ---------------------------------------------------------------------------
@@ -216,7 +221,7 @@ def test_exact_hit_that_may_be_a_dropped_character_goes_to_review(
     matcher.add("DAKL471", "10002")  # Ina's DA-KL 4711 with its last digit dropped
     assert matcher.match(_plate("DA-KL 471")).status == Status.NEEDS_REVIEW
     lenient = FuzzyMatcher([("DAKL471", "10002"), ("DAKL4711", "10005")], ACCOUNTS.get,
-                           MatchThresholds(dropped_rival_cost=1.0))
+                           MatchThresholds(text_rule="cost", dropped_rival_cost=1.0))
     assert lenient.match(_plate("DA-KL 471")).status == Status.MATCHED
 
 
@@ -277,7 +282,7 @@ def test_small_simulation_checks_in_no_wrong_account() -> None:
     source = PlateSource(rng)
     world = build_world(source, 2000)
     passages = simulate_passages(source, world, 5000)
-    summary = summarise(run(world, passages, MatchThresholds(), progress=False))
+    summary = summarise(run(world, passages, COST, progress=False))
     totals = summary["totals"]
     assert totals["wrong_account"] == 0  # type: ignore[index]
     clean = next(r for r in summary["rows"]  # type: ignore[union-attr]
@@ -291,7 +296,7 @@ def test_small_multi_frame_simulation_checks_in_no_wrong_account() -> None:
     source = PlateSource(rng)
     world = build_world(source, 2000)
     passages = simulate_passages(source, world, 3000, frames=(3, 10))
-    summary = summarise(run(world, passages, MatchThresholds(), progress=False, seed=12))
+    summary = summarise(run(world, passages, COST, progress=False, seed=12))
     assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
     rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
     assert rows[("voted right", "registered")]["correct_share"] > 0.9
@@ -307,7 +312,7 @@ def test_small_simulation_with_a_confusion_in_every_read_checks_in_no_wrong_acco
     source = PlateSource(rng)
     world = build_world(source, 2000)
     passages = simulate_passages(source, world, 2000, frames=(3, 10), per_read=True)
-    summary = summarise(run(world, passages, MatchThresholds(), progress=False, seed=13))
+    summary = summarise(run(world, passages, COST, progress=False, seed=13))
     assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
     rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
     assert rows[("confusion_each_read", "registered")]["correct_share"] > 0.85
@@ -330,3 +335,147 @@ def test_simulation_cli_sweeps_the_slack(capsys: pytest.CaptureFixture[str]) -> 
             row = sorted((s["slack"], s["needs_review"]) for s in summary["sweep"]
                          if s["max_cost"] == max_cost and s["margin"] == margin)
             assert [r for _, r in row] == sorted((r for _, r in row), reverse=True)
+
+
+# --- the text likelihood rule (text_rule = "likelihood", the default) ------------------------
+
+LIKELIHOOD = MatchThresholds()
+
+
+def _likelihood(plates: dict[str, str], **settings: object) -> FuzzyMatcher:
+    accounts = {c: Account(c, f"Kunde {c}", tuple(p for p, o in plates.items() if o == c))
+                for c in set(plates.values())}
+    return FuzzyMatcher(plates.items(), accounts.get, MatchThresholds(**settings))  # type: ignore[arg-type]
+
+
+def test_text_likelihood_is_the_default_and_the_cost_rule_stays_available() -> None:
+    assert LIKELIHOOD.text_rule == "likelihood" and LIKELIHOOD.text_prior == "cells"
+    plates = {"DAKL4711": "10005"}
+    read = Plate("DA", "KI", "4711")  # L read as I (cost 0.4), nothing else seen
+    assert _likelihood(plates).match(read).status == Status.MATCHED
+    assert _likelihood(plates, text_rule="cost").match(read).status == Status.NEEDS_REVIEW
+
+
+def test_text_channel_charges_every_misread_and_its_cost_class() -> None:
+    from pipeline.matching.text_likelihood import channel_nats
+
+    e, k = LIKELIHOOD.text_edit_nats, LIKELIHOOD.text_nats_per_cost
+    assert channel_nats("OFAB123", "OFAB123", e, k) == 0.0
+    assert channel_nats("OFAB123", "0FAB123", e, k) == pytest.approx(e + 0.3 * k)
+    assert channel_nats("OFAB123", "OFAB127", e, k) == pytest.approx(e + 1.0 * k)
+    assert channel_nats("OFAB123", "0FA8123", e, k) == pytest.approx(2 * (e + 0.3 * k))
+    # a character the read lost costs dropped_rival_cost, a spurious one 1.0
+    assert channel_nats("OFAB123", "OFAB12", e, k, 0.7) == pytest.approx(e + 0.7 * k)
+    assert channel_nats("OFAB12", "OFAB123", e, k, 0.7) == pytest.approx(e + 1.0 * k)
+
+
+def test_one_confusion_read_checks_in_when_the_prior_favours_the_customer() -> None:
+    """DA-KI 4711 read, Ina's DA-KL 4711 one confusion (I/L) away: with few customers of
+    that district and shape, an unregistered car with exactly that plate is far less likely
+    than Ina's read with one confusion; among thousands, it is not."""
+    read = Plate("DA", "KI", "4711")
+    sparse = _likelihood({"DAKL4711": "10005"})
+    result = sparse.match(read)
+    assert result.status == Status.MATCHED and result.plate == "DAKL4711"
+    assert result.account is not None and result.account.customer_number == "10005"
+    crowded = {f"DAZZ{n}": f"2{n}" for n in range(1000, 7000)} | {"DAKL4711": "10005"}
+    assert _likelihood(crowded).match(read).status == Status.NEEDS_REVIEW
+    # the flat prior (one of plates_around) is the other way to set it
+    assert _likelihood({"DAKL4711": "10005"}, text_prior="flat",
+                       plates_around=10_000).match(read).status == Status.NEEDS_REVIEW
+
+
+def test_clean_unregistered_read_next_to_a_customer_is_reported_unregistered() -> None:
+    """F-X 7 read right, Jens's F-X 1 one confusion (1/7) away: short plates are nearly
+    all taken, so the read is another car's plate, not Jens's misread."""
+    short = {f"F{a}{n}": f"3{a}{n}" for a in "ABCDEGHJ" for n in "12345"}
+    m = _likelihood(short | {"FX1": "10002"})
+    result = m.match(Plate("F", "X", "7"))
+    assert result.status == Status.UNREGISTERED and result.account is None
+    # and Jens's own plate read right checks him in
+    assert m.match(Plate("F", "X", "1")).status == Status.MATCHED
+
+
+def test_clean_read_with_another_customer_one_cheap_confusion_away() -> None:
+    """OF-WQ 338 read right, Ole's OF-HQ 338 one W/H away: a misread of Ole's plate gives
+    exactly this text, 6 nats less likely than Eva's read right; the tuned rival margin (10)
+    sends it to review as the cost rule does (lower margins checked in more wrong accounts
+    on the tuning seed, mostly plates one lost character away), a margin below 6 checks
+    Eva in. A rival only an arbitrary substitution away (12 nats) never stops her."""
+    plates = {"OFWQ338": "10003", "OFHQ338": "10004"}
+    read = Plate("OF", "WQ", "338")
+    assert _likelihood(plates).match(read).status == Status.NEEDS_REVIEW
+    lenient = _likelihood(plates, text_rival_margin=5.0).match(read)
+    assert lenient.status == Status.MATCHED and lenient.plate == "OFWQ338"
+    far = _likelihood({"OFWQ338": "10003", "OFWQ378": "10004"}).match(read)
+    assert far.status == Status.MATCHED and far.plate == "OFWQ338"
+
+
+def test_text_likelihood_never_checks_in_an_ambiguous_read_or_past_another_customers_read(
+        ) -> None:
+    plates = {"DAKL4711": "10005", "FX1": "10002"}
+    m = _likelihood(plates)
+    assert m.match(_plate("DA-KL 4711")).status == Status.MATCHED
+    assert m.match(_plate("DA-KL 4711"), ambiguous=True).status == Status.NEEDS_REVIEW
+    assert m.match(Plate("DA", "KI", "4711"), ambiguous=True).status == Status.NEEDS_REVIEW
+    # one read of the car was Jens's plate exactly: nobody else is checked in, and the car
+    # is not called unregistered either
+    evidence = (("DAKL4711", 2.5), ("FX1", 0.7))
+    assert m.match(_plate("DA-KL 4711"), evidence=evidence).status == Status.NEEDS_REVIEW
+    assert m.match(_plate("WI-KT 9876"), evidence=(("WIKT9876", 2.0), ("FX1", 0.6))).status \
+        == Status.NEEDS_REVIEW
+
+
+def test_text_likelihood_weighs_the_cars_reads() -> None:
+    """Confusions different reads make at different places are outvoted; one that every read
+    repeats counts once, as for a lone read; the candidates come most likely first."""
+    plates = {"OFAB123": "10001", "OFAB128": "10002"}
+    m = _likelihood(plates)
+    spread = (("OFAB123", 2.4), ("0FAB123", 0.8), ("OFA8123", 0.7))
+    result = m.match(_plate("OF-AB 123"), evidence=spread)
+    assert result.status == Status.NEEDS_REVIEW  # OFAB128 is one 3/8 away: 8 nats < 10
+    assert [c.compact for c in result.candidates] == ["OFAB123", "OFAB128"]
+    assert result.candidates[0].log_likelihood is not None
+    m2 = _likelihood({"DAKL4711": "10005"})
+    assert m2.match(Plate("DA", "KI", "4711"), evidence=(("DAKI4711", 2.9),)).status \
+        == m2.match(Plate("DA", "KI", "4711")).status == Status.MATCHED
+    assert m2.match(Plate("DA", "KI", "4711"), evidence=(
+        ("DAKI4711", 1.0), ("DAKL4711", 1.8))).status == Status.MATCHED
+
+
+def test_text_settings_are_validated() -> None:
+    for bad in ({"text_rule": "fuzzy"}, {"text_prior": "uniform"}, {"text_edit_nats": -1.0},
+                {"text_nats_per_cost": 30.0}, {"text_margin": -0.5},
+                {"text_rival_margin": 51.0}, {"text_unregistered_margin": -1.0}):
+        with pytest.raises(ValueError):
+            MatchThresholds(**bad)  # type: ignore[arg-type]
+
+
+def test_index_upkeep_keeps_the_plates_per_shape() -> None:
+    m = _likelihood({"DAKL4711": "10005"})
+    before = m._cells.log_fill("DAKI4711")
+    m.add("DAKX4711", "10006")
+    assert m._cells.log_fill("DAKI4711") > before
+    assert m.remove("DAKX4711")
+    assert m._cells.log_fill("DAKI4711") == pytest.approx(before)
+    m.rebuild([("FX1", "10002")])
+    assert m._cells.log_fill("DAKI4711") < before
+
+
+def test_small_simulations_with_the_text_likelihood_check_in_no_wrong_account() -> None:
+    rng = random.Random(11)
+    source = PlateSource(rng)
+    world = build_world(source, 2000)
+    passages = simulate_passages(source, world, 3000)
+    summary = summarise(run(world, passages, LIKELIHOOD, progress=False))
+    assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
+    rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
+    assert rows[("clean", "unregistered")]["correct_share"] > 0.97
+    rng = random.Random(13)
+    source = PlateSource(rng)
+    world = build_world(source, 2000)
+    passages = simulate_passages(source, world, 1500, frames=(3, 10), per_read=True)
+    summary = summarise(run(world, passages, LIKELIHOOD, progress=False, seed=13))
+    assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
+    rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
+    assert rows[("confusion_each_read", "registered")]["correct_share"] > 0.85

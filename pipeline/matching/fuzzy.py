@@ -14,6 +14,12 @@ looks exactly like an unregistered car one confusion away from a customer, is ne
 into a check-in. A near read that is not clear enough goes to the operator as
 ``needs_review`` with its candidates; a read with nothing near is ``unregistered``.
 
+That is the cost rule (``text_rule = "cost"``). By default (``text_rule = "likelihood"``)
+reads without CTC scores are decided by the likelihood rule of
+``pipeline.matching.likelihood`` instead, with the costs as the channel and the registered
+plates' density by district and shape as the prior (``pipeline.matching.text_likelihood``);
+reads with scores always are.
+
 The index keeps only one dict, canonical form -> registered plates, where the canonical form
 maps every character to its confusion class (``O``, ``0``, ``D``, ``Q``, ``Ö`` -> one symbol).
 Every plate whose cost is below :data:`INDEX_RADIUS` differs from the read by class-internal
@@ -25,7 +31,7 @@ registered plates).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline.domain import Account, Status
@@ -52,8 +58,12 @@ from pipeline.matching.likelihood import (
     seal_places,
 )
 from pipeline.matching.matcher import Candidate, Evidence, MatchResult
+from pipeline.matching.text_likelihood import PlateCells, TextCase, judge_case, text_case
 from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import CharScores, best_path
+
+TEXT_RULES = ("likelihood", "cost")
+TEXT_PRIORS = ("cells", "flat")
 
 
 @dataclass(frozen=True)
@@ -101,8 +111,34 @@ class MatchThresholds:
     spare: 3 gives 0.55 per 100,000, 6 gives 0.15 (lone reads 4.1), 8 gives 0.03 (lone 1.0)
     for 0.15 (lone 5) points fewer check-ins. ``unregistered_margin`` 1.0: 0 and 1 report
     as many unregistered cars as unregistered (99.4 % of lone reads), 2 fewer (98.7 %).
-    The text rule's thresholds were tuned with
-    ``python -m pipeline.bench.match_simulation --seed 1 --sweep`` (see there):
+    Reads without scores (stock model), ``text_rule`` (default ``likelihood``): the
+    likelihood rule from the reads' texts (``pipeline.matching.text_likelihood``): a read
+    of a text costs ``text_edit_nats`` (0-20, default 2) per misread character plus
+    ``text_nats_per_cost`` (0-20, default 10) times its cost above (0.3-0.6 for OCR
+    confusions, 1.0 otherwise, a lost character ``dropped_rival_cost``), so a 0.3 confusion
+    costs 5 nats, a lost character 9, any other edit 12; an unregistered plate's prior is
+    the registered plates' density in its district and shape (``text_prior = "cells"``) or
+    one of ``plates_around`` (``"flat"``). A customer is checked in when their plate leads
+    the best unregistered plate, priors included, by ``text_margin`` nats (0-50, default 7.5)
+    and every other customer's by ``text_rival_margin`` (0-50, default 10); the car is
+    reported unregistered when an unregistered plate leads by ``text_unregistered_margin``
+    (0-50, default 2); a read of the car that was exactly another customer's plate still
+    stops it, as in the cost rule. ``text_rule = "cost"``: the cost rule (max_cost ..
+    dropped_rival_cost, :func:`decide`). The text likelihood's settings were chosen with
+    ``python -m pipeline.bench.match_simulation --seed 1 --frames 1 --sweep`` (tuning seed 1;
+    the multi-frame modes checked there and on seed 3, see that module): with one lone read
+    per car, margin 7.5 checks in 45.9 % of the one-confusion reads the grammar parses (the
+    cost rule 37.0 %) for 8 wrong accounts, 7 of them exact hits (the cost rule: the same 7);
+    channels (2, 6), (1, 12), (3, 8) came within half a point of (2, 10); a rival margin
+    below 10 lets plates one lost character away (9 nats) through, 11 more exact hits; an
+    unregistered margin of 2 reports 98.9 % of clean unregistered cars unregistered (0:
+    99.7 %, but twice as many misread registered cars reported unregistered instead of sent
+    to review). Margin 7 was chosen on seed 1; seed 3, the second look, then showed one
+    wrong account more than the cost rule with errors every read repeats (a lead of 7.2),
+    so it was raised to 7.5, the least that removes it (2 points of one-confusion check-ins
+    on seed 1).
+    The cost rule's thresholds were tuned with
+    ``python -m pipeline.bench.match_simulation --seed 1 --sweep --rule cost`` (see there):
     on the tuning seed slack 0.45 and more checked in wrong accounts when every read carries a
     confusion of its own; the margin on the reads taken as one removed 8 of 12 wrong accounts
     when every read repeats the car's error.
@@ -122,6 +158,14 @@ class MatchThresholds:
     max_scored_reads: int = 4
     prior_history_days: int = 14
     prior_min_arrivals: int = 300
+    # Reads without scores (stock model): the likelihood rule from texts, or the costs above
+    text_rule: str = "likelihood"
+    text_edit_nats: float = 2.0
+    text_nats_per_cost: float = 10.0
+    text_margin: float = 7.5
+    text_rival_margin: float = 10.0
+    text_unregistered_margin: float = 2.0
+    text_prior: str = "cells"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_cost <= self.review_cost < INDEX_RADIUS:
@@ -144,6 +188,16 @@ class MatchThresholds:
             raise ValueError("prior_history_days must be between 0 and 365")
         if not 10 <= self.prior_min_arrivals <= 1_000_000:
             raise ValueError("prior_min_arrivals must be between 10 and 1,000,000")
+        if self.text_rule not in TEXT_RULES:
+            raise ValueError(f"text_rule must be one of {', '.join(TEXT_RULES)}")
+        if self.text_prior not in TEXT_PRIORS:
+            raise ValueError(f"text_prior must be one of {', '.join(TEXT_PRIORS)}")
+        if not 0.0 <= self.text_edit_nats <= 20.0 or not 0.0 <= self.text_nats_per_cost <= 20.0:
+            raise ValueError("text_edit_nats and text_nats_per_cost must be 0 to 20 nats")
+        if not all(0.0 <= m <= 50.0 for m in (self.text_margin, self.text_rival_margin,
+                                               self.text_unregistered_margin)):
+            raise ValueError("text_margin, text_rival_margin and text_unregistered_margin "
+                             "must be 0 to 50 nats")
 
 
 def evidence_cost(plate: str, evidence: Evidence, dropped_cost: float = INDEL_COST) -> float:
@@ -208,6 +262,19 @@ def decide(read: str, candidates: list[Candidate], thresholds: MatchThresholds,
     return Status.NEEDS_REVIEW, None
 
 
+def guarded(verdict: Judgement, owner: Mapping[str, str],
+            other_owners: frozenset[str]) -> str:
+    """The text likelihood rule's status after the text rule's guard that no likelihood
+    captures: when a read of the car (other than the voted one) was exactly another
+    customer's plate, nobody else is checked in and the car is not called unregistered."""
+    if verdict.status == Status.MATCHED and verdict.best is not None \
+            and other_owners - {owner[verdict.best]}:
+        return Status.NEEDS_REVIEW
+    if verdict.status == Status.UNREGISTERED and other_owners:
+        return Status.NEEDS_REVIEW
+    return verdict.status
+
+
 class FuzzyMatcher:
     """Matches reads against the registered plates; see the module docstring for the rule.
 
@@ -237,14 +304,16 @@ class FuzzyMatcher:
                 index[canonical(compact)].remove(compact)
             owner[compact] = customer
             index.setdefault(canonical(compact), []).append(compact)
+        cells = PlateCells(owner)
         with self._lock:
-            self._owner, self._index = owner, index
+            self._owner, self._index, self._cells = owner, index, cells
 
     def add(self, compact: str, customer_number: str) -> None:
         """Register (or re-assign) one plate."""
         with self._lock:
             if compact not in self._owner:
                 self._index.setdefault(canonical(compact), []).append(compact)
+                self._cells.add(compact)
             self._owner[compact] = customer_number
 
     def remove(self, compact: str) -> bool:
@@ -252,6 +321,7 @@ class FuzzyMatcher:
         with self._lock:
             if self._owner.pop(compact, None) is None:
                 return False
+            self._cells.remove(compact)
             key = canonical(compact)
             bucket = self._index[key]
             bucket.remove(compact)
@@ -294,9 +364,13 @@ class FuzzyMatcher:
         checks in; ``evidence`` (all the car's reads) lets the rule see which characters
         the reads agreed on, and which other registered plates some read was. With the
         reads' CTC ``scores`` the likelihood rule decides (``pipeline.matching.likelihood``);
-        without (stock recogniser) the text rule of this module."""
+        without (stock recogniser) the text rule: by default the likelihood rule on the
+        texts (``pipeline.matching.text_likelihood``), with ``text_rule = "cost"`` the cost
+        rule of this module."""
         if scores:
             return self._match_likelihood(plate, ambiguous, scores)
+        if self.thresholds.text_rule == "likelihood":
+            return self._match_text(plate, ambiguous, evidence)
         cands = self.candidates(plate.compact)
         others = self.owners(r for r, _ in evidence or () if r != plate.compact)
         status, best = decide(plate.compact, cands, self.thresholds, ambiguous, evidence,
@@ -329,6 +403,37 @@ class FuzzyMatcher:
         prior = prior_gap(t.unregistered_share, registered, t.plates_around)
         return judge(scored, owner, prior, t.likelihood_margin, t.unregistered_margin,
                      ambiguous), owner
+
+    def text_case(self, plate: Plate, evidence: Evidence | None = None) -> TextCase:
+        """What the text likelihood rule scores for a car (``text_likelihood.text_case``)."""
+        def near(text: str) -> dict[str, str]:
+            return {c.compact: c.customer_number
+                    for c in self.candidates(text, INDEX_RADIUS - 0.1)[:MAX_REGISTERED]}
+
+        with self._lock:
+            owner, cells, registered = self._owner, self._cells, len(self._owner)
+        return text_case(plate.compact, evidence, near, owner.get, cells.log_fill, registered)
+
+    def judge_text(self, case: TextCase, ambiguous: bool = False) -> Judgement:
+        """The likelihood rule on a car's texts (no scores), before the guards of
+        :meth:`_match_text`."""
+        t = self.thresholds
+        return judge_case(case, t.text_edit_nats, t.text_nats_per_cost, t.dropped_rival_cost,
+                          t.unregistered_share,
+                          t.plates_around, t.text_prior, t.text_margin, t.text_rival_margin,
+                          t.text_unregistered_margin, ambiguous)
+
+    def _match_text(self, plate: Plate, ambiguous: bool,
+                    evidence: Evidence | None) -> MatchResult:
+        case = self.text_case(plate, evidence)
+        verdict = self.judge_text(case, ambiguous)
+        others = self.owners(r for r, _ in evidence or () if r != plate.compact)
+        status = guarded(verdict, case.owner, others)
+        listed = tuple(Candidate(s.compact, case.owner[s.compact],
+                                 plate_distance(plate.compact, s.compact), s.log_likelihood)
+                       for s in verdict.ranked[:self.thresholds.max_candidates])
+        cost = listed[0].cost if listed else None
+        return self._result(status, verdict.best, cost, listed)
 
     def _match_likelihood(self, plate: Plate, ambiguous: bool,
                           scores: Sequence[CharScores]) -> MatchResult:

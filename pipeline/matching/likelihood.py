@@ -166,16 +166,27 @@ def history_share(counts: Mapping[str, int], minimum: int) -> float | None:
     return min(0.9, max(0.01, unregistered / decided))
 
 
-def judge(scored: Sequence[Scored], owner: dict[str, str], prior: float,
+def judge(scored: Sequence[Scored], owner: dict[str, str], prior: float | Mapping[str, float],
           likelihood_margin: float, unregistered_margin: float,
-          ambiguous: bool = False) -> Judgement:
+          ambiguous: bool = False, rival_margin: float | None = None) -> Judgement:
     """The rule on scored texts (pure, for replay): ``owner`` maps each registered compact
-    among them to its customer, ``prior`` is :func:`prior_gap`. Unregistered texts count only
-    when :func:`grammatical`."""
+    among them to its customer, ``prior`` is :func:`prior_gap`, or per unregistered compact
+    its own gap (the text rule's prior by district and shape; a text without one does not
+    count). Unregistered texts count only when :func:`grammatical`. ``rival_margin``: the
+    lead needed over other customers' plates when it differs from ``likelihood_margin``."""
     registered = sorted((s for s in scored if s.compact in owner),
                         key=lambda s: -s.log_likelihood)
-    free = max((s.log_likelihood for s in scored
-                if s.compact not in owner and grammatical(s.compact)), default=-math.inf)
+    unowned = [s for s in scored if s.compact not in owner and grammatical(s.compact)]
+    if isinstance(prior, Mapping):
+        unowned = [s for s in unowned if s.compact in prior]
+        # the best unregistered text with its own prior, put on the flat prior's scale (0)
+        free_with_prior = max((s.log_likelihood - prior[s.compact] for s in unowned),
+                              default=-math.inf)
+        gap = 0.0
+    else:
+        free_with_prior = max((s.log_likelihood for s in unowned), default=-math.inf)
+        gap = prior
+    free = max((s.log_likelihood for s in unowned), default=-math.inf)
     top = max([free, *(s.log_likelihood for s in registered)], default=-math.inf)
     ranked = tuple(s for s in registered if s.log_likelihood > top - PLAUSIBLE_NATS
                    and s.log_likelihood > -math.inf)
@@ -184,10 +195,12 @@ def judge(scored: Sequence[Scored], owner: dict[str, str], prior: float,
     best = ranked[0]
     rival = max((s.log_likelihood for s in ranked
                  if owner[s.compact] != owner[best.compact]), default=-math.inf)
-    over_unregistered = best.log_likelihood + prior - free
+    over_unregistered = best.log_likelihood + gap - free_with_prior
     over_rival = best.log_likelihood - rival
+    if rival_margin is None:
+        rival_margin = likelihood_margin
     if (not ambiguous and over_unregistered >= likelihood_margin
-            and over_rival >= likelihood_margin):
+            and over_rival >= rival_margin):
         status = Status.MATCHED
     elif over_unregistered <= -unregistered_margin:
         status = Status.UNREGISTERED

@@ -94,18 +94,21 @@ import statistics
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pipeline.detection.types import Box
 from pipeline.domain import Account, Status
 from pipeline.matching.distance import substitution_cost
 from pipeline.matching.fuzzy import (
+    TEXT_RULES,
     FuzzyMatcher,
     MatchThresholds,
     decide,
+    guarded,
     supported,
 )
 from pipeline.matching.matcher import Candidate, Evidence
+from pipeline.matching.text_likelihood import TextCase, judge_case
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import MAX_CHARS, Plate, parse_plate
 from pipeline.reading.plate_reader import PlateRead
@@ -473,6 +476,7 @@ class Wide:
     ambiguous: bool
     evidence: Evidence | None
     others: frozenset[str]
+    case: TextCase | None = None  # the text likelihood rule's case (that rule only)
 
 
 def voted_class(truth: str, voted: str, evidence: Evidence) -> str:
@@ -548,8 +552,9 @@ def run(world: World, passages: list[Passage], thresholds: MatchThresholds,
             if wide_matcher is not None and not n:
                 compact = plate.compact
                 others = wide_matcher.owners(r for r, _ in evidence or () if r != compact)
+                case = matcher.text_case(plate, evidence)
                 wide.append(Wide(p, compact, wide_matcher.candidates(compact), ambiguous,
-                                 evidence, others))
+                                 evidence, others, case))
     return Run(counts, latencies, cpu, wide)
 
 
@@ -582,6 +587,63 @@ def replay(wide: list[Wide], thresholds: MatchThresholds) -> dict[str, float]:
             "unregistered_to_review": unreg_review / max(1, unreg_n)}
 
 
+def replay_text(wide: list[Wide], base: MatchThresholds,
+                grid: list[tuple[float, float]],
+                margins: list[tuple[float, float, float]]) -> list[dict[str, float]]:
+    """The text likelihood rule's totals on the same cases for each (text_edit_nats,
+    text_nats_per_cost) in ``grid`` and (text_margin, text_rival_margin,
+    text_unregistered_margin) in ``margins``: one judgement per case and channel (the
+    leads do not depend on the margins)."""
+    out = []
+    one = "one_confusion" if any(w.passage.error == "one_confusion" for w in wide) \
+        else EACH_READ
+    for edit, per_cost in grid:
+        judged = [(w, judge_case(w.case, edit, per_cost, base.dropped_rival_cost,
+                                 base.unregistered_share, base.plates_around, base.text_prior,
+                                 0.0, 0.0, 0.0, w.ambiguous))
+                  for w in wide if w.case is not None]
+        for margin, rival, unreg in margins:
+            c: Counter[str] = Counter()
+            for w, v in judged:
+                p = w.passage
+                if v.best is None:
+                    status = Status.UNREGISTERED
+                elif not w.ambiguous and v.over_unregistered >= margin \
+                        and v.over_rival >= rival:
+                    status = Status.MATCHED
+                elif v.over_unregistered <= -unreg:
+                    status = Status.UNREGISTERED
+                else:
+                    status = Status.NEEDS_REVIEW
+                owner = w.case.owner  # type: ignore[union-attr]
+                status = guarded(replace(v, status=status), owner, w.others)
+                res = outcome(p.truth, status, owner[v.best] if status == Status.MATCHED
+                              and v.best else None)
+                car = "reg" if p.truth else "unreg"
+                c[f"{p.error}/{car}/{res}"] += 1
+                c[f"{p.error}/{car}"] += 1
+                c[f"{car}/{res}"] += 1
+                c[car] += 1
+                c[res] += 1
+                c["wrong_exact"] += res == "wrong_account" and v.best == w.read
+            out.append({
+                "text_edit_nats": edit, "text_nats_per_cost": per_cost, "text_margin": margin,
+                "text_rival_margin": rival, "text_unregistered_margin": unreg,
+                "wrong_account": c["wrong_account"], "wrong_exact": c["wrong_exact"],
+                "needs_review": c["needs_review"],
+                "registered_reported_unregistered": c["reg/unregistered"],
+                "registered_correct": c["reg/correct"] / max(1, c["reg"]),
+                "unregistered_correct": c["unreg/correct"] / max(1, c["unreg"]),
+                "one_confusion_correct": c[f"{one}/reg/correct"] / max(1, c[f"{one}/reg"]),
+                "clean_registered_correct": c["clean/reg/correct"] / max(1, c["clean/reg"]),
+                "clean_unregistered_correct": c["clean/unreg/correct"]
+                / max(1, c["clean/unreg"])})
+    return out
+
+
+SWEEP_TEXT_CHANNEL = [(2.0, 10.0), (2.0, 6.0), (1.0, 12.0), (3.0, 8.0)]
+SWEEP_TEXT_MARGINS = [(m, r, u) for m in (5.0, 6.0, 7.0, 8.0) for r in (9.0, 10.0)
+                      for u in (0.0, 1.0, 2.0)]
 SWEEP_MAX_COST = (0.6, 1.0)
 SWEEP_MARGIN = (0.8, 1.0)
 SWEEP_SLACK = (0.0, 0.2, 0.3, 0.45, 0.6)
@@ -641,6 +703,70 @@ def print_table(summary: dict[str, object], header: str) -> None:
               f"p95 {lat[name + 'p95_us']:.0f} us, p99 {lat[name + 'p99_us']:.0f} us")  # type: ignore[index]
 
 
+def lone_shares(summary: dict[str, object]) -> dict[str, float]:
+    """One lone read per car: the shares issue 26 measures (of every passage of the class,
+    those the grammar rejected included)."""
+    rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
+    out: dict[str, float] = {}
+    for key, (error, car) in (("clean_registered", ("clean", "registered")),
+                              ("clean_unregistered", ("clean", "unregistered")),
+                              ("one_confusion", ("one_confusion", "registered"))):
+        row = rows.get((error, car))
+        if row and row["passages"]:
+            out[key] = row["correct"] / row["passages"]
+            out[key + "_passages"] = row["passages"]
+            out[key + "_correct"] = row["correct"]
+    return out
+
+
+def bound_shares(seed: int, n_plates: int, samples: int,
+                 lone: dict[str, float]) -> dict[str, float]:
+    """``python -m pipeline.bench.match_bound --seed SEED`` on the same world (its own draws,
+    so the same figures), and the lone-read shares as shares of its bounds."""
+    from pipeline.bench.match_bound import bound_curve, clean_bound
+
+    rng = random.Random(seed)
+    source = PlateSource(rng)
+    world = build_world(source, n_plates)
+    _, facts = bound_curve(source, world, samples, rng)
+    facts |= clean_bound(source, world, samples, rng)
+    out = {"bound_one_confusion": facts["share_at_one_wrong"],
+           "bound_one_confusion_after_grammar": facts["share_at_one_wrong_after_grammar"],
+           "bound_clean_registered": facts["clean_share_at_one_wrong"]}
+    if "one_confusion" in lone:
+        out["one_confusion_of_bound"] = lone["one_confusion"] / max(1e-9, out[
+            "bound_one_confusion"])
+        out["one_confusion_of_bound_after_grammar"] = lone["one_confusion"] / max(
+            1e-9, out["bound_one_confusion_after_grammar"])
+    if "clean_registered" in lone:
+        out["clean_registered_of_bound"] = lone["clean_registered"] / max(
+            1e-9, out["bound_clean_registered"])
+    return out
+
+
+def print_lone(lone: dict[str, float]) -> None:
+    def share(key: str, what: str) -> str:
+        if key not in lone:
+            return f"{what}: none"
+        return (f"{what}: {lone[key + '_correct']:.0f} of {lone[key + '_passages']:.0f} "
+                f"= {100 * lone[key]:.2f}%")
+
+    print("lone reads (of every passage of the class, the grammar's rejects included):")
+    line = share("one_confusion", "  one-confusion reads of registered cars checked in")
+    if "bound_one_confusion" in lone and "one_confusion" in lone:
+        line += (f"; {100 * lone['one_confusion_of_bound']:.1f}% of the bound "
+                 f"({100 * lone['bound_one_confusion']:.1f}% at <= 1 wrong account per "
+                 f"100,000), {100 * lone['one_confusion_of_bound_after_grammar']:.1f}% of it "
+                 f"after the grammar ({100 * lone['bound_one_confusion_after_grammar']:.1f}%)")
+    print(line)
+    line = share("clean_registered", "  clean reads of registered cars checked in")
+    if "bound_clean_registered" in lone and "clean_registered" in lone:
+        line += (f"; {100 * lone['clean_registered_of_bound']:.1f}% of the bound "
+                 f"({100 * lone['bound_clean_registered']:.2f}%)")
+    print(line)
+    print(share("clean_unregistered", "  clean unregistered cars reported unregistered"))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pipeline.bench.match_simulation",
                                  description=__doc__.split("\n")[0])
@@ -656,6 +782,12 @@ def main(argv: list[str] | None = None) -> int:
                          "the error mix, whose error every read of a car repeats)")
     ap.add_argument("--sweep", action="store_true",
                     help="also replay a grid of max_cost/margin on the same reads (tuning)")
+    ap.add_argument("--rule", choices=TEXT_RULES, default=None,
+                    help="the text rule to match with (default: text_rule of MatchThresholds)")
+    ap.add_argument("--bound-samples", type=int, default=200_000, metavar="N",
+                    help="with --frames 1, the bound of match_bound on the same seed drawn "
+                         "with this many samples (its default, so the figures are the same); "
+                         "0: not computed")
     args = ap.parse_args(argv)
     lo, _, hi = args.frames.partition("-")
     frames = (int(lo), int(hi or lo))
@@ -666,26 +798,38 @@ def main(argv: list[str] | None = None) -> int:
     world = build_world(source, args.plates)
     passages = simulate_passages(source, world, args.passages, frames, args.each_read)
     thresholds = MatchThresholds()
+    if args.rule:
+        thresholds = replace(thresholds, text_rule=args.rule)
     print(f"matching {len(passages)} passages with {thresholds}", file=sys.stderr)
     result = run(world, passages, thresholds, keep_candidates=args.sweep, seed=args.seed)
     summary = summarise(result)
     summary.update({"seed": args.seed, "frames": args.frames, "each_read": args.each_read,
                     "plates": len(world.owner),
                     "customers": len(world.accounts), "passages": len(passages),
-                    "thresholds": {"max_cost": thresholds.max_cost, "margin": thresholds.margin,
-                                   "review_cost": thresholds.review_cost,
-                                   "dropped_rival_cost": thresholds.dropped_rival_cost,
-                                   "slack": thresholds.slack},
-                    "seconds": round(time.monotonic() - started, 1)})
+                    "thresholds": {k: getattr(thresholds, k) for k in (
+                        "max_cost", "margin", "review_cost", "dropped_rival_cost", "slack",
+                        "text_rule", "text_edit_nats", "text_nats_per_cost", "text_margin",
+                        "text_rival_margin", "text_unregistered_margin", "text_prior",
+                        "unregistered_share", "plates_around")}})
+    if frames == (1, 1):
+        summary["lone"] = lone_shares(summary)
+        if args.bound_samples > 0:
+            summary["lone"] |= bound_shares(args.seed, args.plates, args.bound_samples,
+                                            summary["lone"])
     if args.sweep:
         summary["sweep"] = [
-            replay(result.wide, MatchThresholds(max_cost=m, margin=g, slack=k))
+            replay(result.wide, replace(thresholds, max_cost=m, margin=g, slack=k))
             for m in SWEEP_MAX_COST for g in SWEEP_MARGIN for k in SWEEP_SLACK]
+        summary["text_sweep"] = replay_text(result.wide, thresholds, SWEEP_TEXT_CHANNEL,
+                                            SWEEP_TEXT_MARGINS)
+    summary["seconds"] = round(time.monotonic() - started, 1)
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
     print_table(summary, f"seed {args.seed}: {len(world.owner)} plates of "
                 f"{len(world.accounts)} customers, {len(passages)} passages, {thresholds}")
+    if "lone" in summary:
+        print_lone(summary["lone"])  # type: ignore[arg-type]
     if args.sweep:
         print("\nsweep (same reads):")
         print(f"{'slack':>8}{'max_cost':>9}{'margin':>8}{'wrong':>8}{'exact':>7}"
@@ -699,6 +843,18 @@ def main(argv: list[str] | None = None) -> int:
                   f"{100 * s['unregistered_to_review']:>14.2f}%")
     if args.sweep:
         print("* one-confusion reads of registered cars that the grammar parsed")
+        print("\ntext likelihood sweep (same reads; shares of the cars the grammar parsed):")
+        print(f"{'edit':>6}{'/cost':>6}{'margin':>7}{'rival':>6}{'unreg':>6}{'wrong':>6}"
+              f"{'exact':>6}{'review':>7}{'reg->unreg':>11}{'1-conf ok':>10}{'clean reg':>10}"
+              f"{'clean unreg':>12}")
+        for s in summary["text_sweep"]:  # type: ignore[union-attr]
+            print(f"{s['text_edit_nats']:>6}{s['text_nats_per_cost']:>6}{s['text_margin']:>7}"
+                  f"{s['text_rival_margin']:>6}{s['text_unregistered_margin']:>6}"
+                  f"{s['wrong_account']:>6}{s['wrong_exact']:>6}{s['needs_review']:>7}"
+                  f"{s['registered_reported_unregistered']:>11}"
+                  f"{100 * s['one_confusion_correct']:>9.2f}%"
+                  f"{100 * s['clean_registered_correct']:>9.2f}%"
+                  f"{100 * s['clean_unregistered_correct']:>11.2f}%")
     print(f"({summary['seconds']} s)")
     return 0
 

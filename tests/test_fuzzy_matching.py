@@ -479,3 +479,29 @@ def test_small_simulations_with_the_text_likelihood_check_in_no_wrong_account() 
     assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
     rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
     assert rows[("confusion_each_read", "registered")]["correct_share"] > 0.85
+
+
+def test_simulation_cli_reports_lone_reads_against_the_bound_and_sweeps_the_text_rule(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from pipeline.bench.match_simulation import main
+
+    assert main(["--plates", "400", "--passages", "300", "--seed", "5", "--frames", "1",
+                 "--bound-samples", "2000", "--sweep", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["thresholds"]["text_rule"] == "likelihood"
+    lone = summary["lone"]
+    assert 0 < lone["clean_registered"] <= 1 and 0 < lone["clean_unregistered"] <= 1
+    assert lone["one_confusion_of_bound"] == pytest.approx(
+        lone["one_confusion"] / lone["bound_one_confusion"])
+    assert lone["bound_one_confusion_after_grammar"] <= lone["bound_one_confusion"]
+    sweep = summary["text_sweep"]
+    assert {s["text_margin"] for s in sweep} >= {6.0, 7.0}
+    # a larger margin only ever checks in fewer cars
+    for channel in {(s["text_edit_nats"], s["text_nats_per_cost"]) for s in sweep}:
+        rows = sorted((s["text_margin"], s["registered_correct"]) for s in sweep
+                      if (s["text_edit_nats"], s["text_nats_per_cost"]) == channel
+                      and s["text_rival_margin"] == 10.0
+                      and s["text_unregistered_margin"] == 2.0)
+        assert [r for _, r in rows] == sorted((r for _, r in rows), reverse=True)

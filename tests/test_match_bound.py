@@ -71,9 +71,26 @@ def test_no_rule_checks_in_nearly_every_confused_read_without_wrong_accounts() -
     assert at[0.5] < 1  # half the confusions give text no unregistered car carries
     assert at[0.99] > 10  # the issue's 99 % costs dozens per 100,000 passages
     assert 0.5 < facts["share_at_one_wrong"] < 0.9
+    # what the matcher is given: the grammar rejects some reads (never checked in) and its
+    # fixes make others an unregistered car's plate, so the bound after it is lower
+    assert 0.05 < facts["rejected_by_grammar"] < 0.2
+    assert 0.4 < facts["share_at_one_wrong_after_grammar"] < facts["share_at_one_wrong"]
     # without unregistered cars only other customers' plates compete, and those are rare
     curve, _ = bound_curve(source, world, 20_000, rng, registered_share=1.0)
     assert all(b.wrong == 0 for b in curve)
+
+
+def test_a_text_counts_every_plate_it_can_be(source: PlateSource) -> None:
+    from pipeline.bench.match_bound import text_probability
+    from pipeline.plate.districts import district_codes
+
+    districts = district_codes()
+    one = plate_probability(source, Plate("OF", "A", "8123"))
+    assert text_probability(source, "OFA8123", districts) == pytest.approx(one)
+    assert text_probability(source, "BNO1234", districts) == pytest.approx(
+        plate_probability(source, Plate("B", "NO", "1234"))
+        + plate_probability(source, Plate("BN", "O", "1234")))
+    assert text_probability(source, "OF0B123", districts) == 0.0
 
 
 def test_clean_reads_too_are_another_cars_misread_now_and_then() -> None:

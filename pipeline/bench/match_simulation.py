@@ -1,7 +1,8 @@
 """Simulation benchmark for fuzzy matching: how often would a misread check in the wrong customer?
 
     python -m pipeline.bench.match_simulation [--plates 22000] [--passages 100000] [--seed 2]
-                                              [--frames 3-10] [--json] [--sweep]
+                                              [--frames 3-10] [--each-read] [--json] [--sweep]
+                                              [--rule likelihood|cost] [--bound-samples N]
 
 Registered plates are drawn for a drive-in in Offenbach: districts in rough proportion to how
 many cars from each come to a utility there (OF and F most, then the neighbouring Kreise,
@@ -31,10 +32,82 @@ cars the grammar rejected and second passages of one car (split); for unregister
 "correct" means reported unregistered. Multi-frame rows also group passages by what the voted
 plate carries. Match latency (``FuzzyMatcher.match`` alone) mean/p95/p99.
 
+``--rule`` chooses the text rule (default: ``MatchThresholds.text_rule``, the text
+likelihood); ``--frames 1`` also prints the shares issue 26 measures: clean reads of
+registered cars checked in, clean unregistered cars reported unregistered, and one-confusion
+reads checked in, the last two against ``match_bound``'s bounds on the same seed (computed
+here with ``--bound-samples``, its own default, so the figures are the same).
+
 The defaults of ``MatchThresholds`` were tuned with ``--seed 1 --sweep`` (tuning seed) and are
 reported with ``--seed 2`` (the default, reporting seed): never tune on the reporting seed.
 
-Figures (22,000 plates, 100,000 passages, defaults max_cost 1.0, slack 0.3, margin 0.8).
+The text likelihood rule (default since 2026-12-02; ``pipeline.matching.text_likelihood``),
+seed 2, against the cost rule on the same reads (``--rule cost``); settings chosen with
+``--seed 1 --frames 1 --sweep`` (edit 2 nats + 10 per cost unit, margins 7.5 / rival 10 /
+unregistered 2; see ``MatchThresholds``), seed 3 a second look:
+
+==========================  ===========================  ===========================
+seed 2                      text likelihood              cost rule
+==========================  ===========================  ===========================
+``--frames 1``:
+one-confusion checked in    5,082 / 11,956 = 42.5 %      4,056 = 33.9 %
+ of match_bound's 72.5 %    58.7 % (after the grammar,   46.8 % (56.4 %)
+                            60.1 %: 70.8 %)
+clean registered in         42,578 / 44,048 = 96.66 %    96.66 % (the same)
+ of the clean bound 99.37 % 97.3 %                       97.3 %
+clean unregistered          10,941 / 11,072 = 98.82 %    10,163 = 91.79 %
+ reported unregistered
+registered checked in       73.8 %                       72.0 %
+unregistered reported       95.7 %                       89.0 %
+to review                   14,982                       20,089
+registered reported         3,530                        1,193
+ unregistered
+wrong accounts              7, 6 of them exact hits      6, all exact hits
+match p95 (CPU)             1.9 ms                       0.4 ms
+default (``--frames 3-10``):
+registered checked in       73.3 %                       71.5 %
+unregistered reported       95.4 %                       88.3 %
+to review                   15,416                       20,458
+registered reported         3,546                        1,337
+ unregistered
+wrong accounts              2, 1 exact hit               3, 1 exact hit
+match p95 (CPU)             1.8 ms                       0.5 ms
+``--each-read``:
+registered checked in       88.5 %                       89.2 %
+unregistered reported       98.1 %                       92.1 %
+to review                   8,542                        9,358
+registered reported         212                          31
+ unregistered
+wrong accounts              2, both exact hits           4, 2 exact hits
+match p95 (CPU)             2.5 ms                       1.3 ms
+==========================  ===========================  ===========================
+
+- The goals of issue 26 for lone reads: one-confusion reads >= 90 % of the bound is not
+  reached (58.7 %). The bound counts as free check-ins the 10.1 % of one-confusion reads the
+  grammar rejects (the matcher never sees them) and those whose text no drawn plate has
+  before the grammar's fixes (``OF0B123``) though after them it is an unregistered car's
+  plate read right (``OFOB123``); ``match_bound`` now also gives the bound after the grammar
+  (60.1 % on seed 2), so 90 % of the raw bound (65 %) is above what any rule can do on the
+  texts the matcher gets. Clean registered >= 99.5 % is above the bound (99.37 %); 971 of
+  the 1,470 clean registered lone reads not checked in (2.2 %) are parses the grammar calls
+  ambiguous (``FD-L 789`` or ``F-DL 789``: the same compact text either way), which never
+  check in, and on seed 1 about 1 % had another customer's plate one lost character away,
+  which the bound does not count (it counts confusions only) and which, checked in, cost 11
+  exact-hit wrong accounts there. Clean unregistered >= 98 %: reached (98.8 %). Wrong
+  accounts: 6 exact hits as the cost rule, plus 1 (a two-confusion read of an unregistered
+  car one confusion from a customer's plate), within the target of 1 per 100,000 beyond
+  exact hits. Match p95 <= 5 ms: reached in every mode.
+- The price: misread registered cars whose unregistered explanation leads by 2 nats are
+  reported unregistered instead of sent to review (lone reads 3,530 against 1,193: two
+  confusions 1,372, a lost character 687, a spurious one 493, one confusion the cost table
+  does not know, 12 nats, 936).
+- Tuning (seed 1): margin 7 first; seed 3 then showed one wrong account more than the cost
+  rule in the default mode (9 against 8, a lead of 7.2), so 7.5. On seed 1 the multi-frame
+  modes then check in 3 (cost rule 3) and 0 (0) wrong accounts, on seed 3 8 (8) and at
+  most 5 (7).
+
+Figures of the cost rule (``--rule cost``; 22,000 plates, 100,000 passages, defaults
+max_cost 1.0, slack 0.3, margin 0.8).
 "Before": the same reads through the grammar before 2026-12-01, which now reads a 4 among
 letters as A and a 7 as T and drops a glyph read twice or a spurious thin one at an end or the
 seals when the rest is a plate as read (paired: the reads' confidences are drawn whether a

@@ -58,7 +58,13 @@ from pipeline.matching.likelihood import (
     seal_places,
 )
 from pipeline.matching.matcher import Candidate, Evidence, MatchResult
-from pipeline.matching.text_likelihood import PlateCells, TextCase, judge_case, text_case
+from pipeline.matching.text_likelihood import (
+    PlateCells,
+    TextCase,
+    consensus,
+    judge_case,
+    text_case,
+)
 from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import CharScores, best_path
 
@@ -219,22 +225,6 @@ def supported(plate: str, evidence: Evidence) -> bool:
     """Was every character of ``plate`` read, at its place, by some read of its length?"""
     same = [r for r, _ in evidence if len(r) == len(plate)]
     return bool(same) and all(any(r[i] == ch for r in same) for i, ch in enumerate(plate))
-
-
-def consensus(evidence: Evidence) -> str:
-    """Per-character weighted majority of the reads of the most-voted length."""
-    weight: dict[int, float] = {}
-    for r, w in evidence:
-        weight[len(r)] = weight.get(len(r), 0.0) + w
-    length = max(weight, key=lambda n: weight[n])
-    same = [(r, w) for r, w in evidence if len(r) == length]
-    out = []
-    for i in range(length):
-        votes: dict[str, float] = {}
-        for r, w in same:
-            votes[r[i]] = votes.get(r[i], 0.0) + w
-        out.append(max(votes, key=lambda c: votes[c]))
-    return "".join(out)
 
 
 def decide(read: str, candidates: list[Candidate], thresholds: MatchThresholds,

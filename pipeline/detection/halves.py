@@ -74,7 +74,7 @@ def merge_rolled(seeds: list[Detection], short: list[Detection], gap_rows: float
             continue
         cx, cy = centre + u * (lo + hi) / 2
         out.append(Detection(rolled_box(cx, cy, (hi - lo) * ROW_TO_PLATE[0],
-                                          row * ROW_TO_PLATE[1], a.angle, width, height),
+                                        row * ROW_TO_PLATE[1], a.angle, width, height),
                              a.score, angle=a.angle, source=MERGED))
     return out
 

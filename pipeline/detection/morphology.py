@@ -185,7 +185,7 @@ class MorphologyDetector:
                 (cx, cy), (length, across), angle = rolled
                 aspect = length / across
                 box = rolled_box(cx, cy, length * ROW_TO_PLATE[0], across * ROW_TO_PLATE[1],
-                                   angle, w, h)
+                                 angle, w, h)
             else:
                 part = cfg.part_aspect <= aspect < cfg.min_aspect
                 if not (part or cfg.min_aspect <= aspect <= cfg.max_aspect):

@@ -424,21 +424,21 @@ class FuzzyMatcher:
         case = self.text_case(plate, evidence)
         verdict = self.judge_text(case, ambiguous)
         others = self.owners(r for r, _ in evidence or () if r != plate.compact)
-        status = guarded(verdict, case.owner, others)
-        listed = tuple(Candidate(s.compact, case.owner[s.compact],
-                                 plate_distance(plate.compact, s.compact), s.log_likelihood)
-                       for s in verdict.ranked[:self.thresholds.max_candidates])
-        cost = listed[0].cost if listed else None
-        return self._result(status, verdict.best, cost, listed)
+        return self._judged(plate, guarded(verdict, case.owner, others), verdict, case.owner)
 
     def _match_likelihood(self, plate: Plate, ambiguous: bool,
                           scores: Sequence[CharScores]) -> MatchResult:
         verdict, owner = self.judge(plate, scores, ambiguous)
+        return self._judged(plate, verdict.status, verdict, owner)
+
+    def _judged(self, plate: Plate, status: str, verdict: Judgement,
+                owner: Mapping[str, str]) -> MatchResult:
+        """A likelihood verdict (CTC or text) as a result: the likeliest customers listed."""
         listed = tuple(Candidate(s.compact, owner[s.compact],
                                  plate_distance(plate.compact, s.compact), s.log_likelihood)
                        for s in verdict.ranked[:self.thresholds.max_candidates])
         cost = listed[0].cost if listed else None
-        return self._result(verdict.status, verdict.best, cost, listed)
+        return self._result(status, verdict.best, cost, listed)
 
     def _result(self, status: str, best: str | None, cost: float | None,
                 listed: tuple[Candidate, ...]) -> MatchResult:

@@ -82,15 +82,13 @@ def test_no_rule_checks_in_nearly_every_confused_read_without_wrong_accounts() -
 
 def test_a_text_counts_every_plate_it_can_be(source: PlateSource) -> None:
     from pipeline.bench.match_bound import text_probability
-    from pipeline.plate.districts import district_codes
 
-    districts = district_codes()
     one = plate_probability(source, Plate("OF", "A", "8123"))
-    assert text_probability(source, "OFA8123", districts) == pytest.approx(one)
-    assert text_probability(source, "BNO1234", districts) == pytest.approx(
+    assert text_probability(source, "OFA8123") == pytest.approx(one)
+    assert text_probability(source, "BNO1234") == pytest.approx(
         plate_probability(source, Plate("B", "NO", "1234"))
         + plate_probability(source, Plate("BN", "O", "1234")))
-    assert text_probability(source, "OF0B123", districts) == 0.0
+    assert text_probability(source, "OF0B123") == 0.0
 
 
 def test_clean_reads_too_are_another_cars_misread_now_and_then() -> None:

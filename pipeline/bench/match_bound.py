@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import random
-import re
 import sys
 from dataclasses import dataclass
 
@@ -40,12 +39,12 @@ from pipeline.bench.match_simulation import (
     World,
     build_world,
 )
+from pipeline.matching.likelihood import plates_of
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import MAX_CHARS, Plate, parse_plate
 
 TARGETS = (0.5, 0.8, 0.9, 0.95, 0.99)
 PASSAGES = 100_000
-_REST = re.compile(r"([A-Z]{1,2})([1-9][0-9]{0,3})([EH]?)")  # after the district
 
 
 def plate_probability(source: PlateSource, plate: Plate) -> float:
@@ -147,15 +146,10 @@ def _share_at_one_wrong(ratios: list[float], mass: float) -> float:
     return k / max(1, len(ratios))
 
 
-def text_probability(source: PlateSource, compact: str, districts: frozenset[str]) -> float:
+def text_probability(source: PlateSource, compact: str) -> float:
     """Probability that ``source.plate()`` draws a plate with this compact text, over every
     way the text splits into district, letters, digits and suffix."""
-    total = 0.0
-    for d in (1, 2, 3):
-        m = _REST.fullmatch(compact[d:])
-        if m is not None and compact[:d] in districts:
-            total += plate_probability(source, Plate(compact[:d], m[1], m[2], m[3]))
-    return total
+    return sum(plate_probability(source, p) for p in plates_of(compact))
 
 
 def _after_grammar(source: PlateSource, world: World, plate: Plate, other: Plate,
@@ -178,7 +172,7 @@ def _after_grammar(source: PlateSource, world: World, plate: Plate, other: Plate
     if owner is not None:
         return p_registered_car * ERROR_MIX["clean"]
     return ((1 - registered_share) * ERROR_MIX["clean"]
-            * text_probability(source, compact, districts))
+            * text_probability(source, compact))
 
 
 def _preimages(plate: Plate) -> list[tuple[Plate, float]]:

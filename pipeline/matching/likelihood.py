@@ -31,6 +31,7 @@ import numpy as np
 
 from pipeline.domain import Status
 from pipeline.plate.districts import district_codes
+from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import BLANK, CharScores, log_likelihood_reads, squeeze_blanks
 
 SEAL = "-"  # the plate model's mark for the seals' gap
@@ -41,7 +42,7 @@ ALTERNATIVES_PER_CHAR = 2
 # for the operator either.
 PLAUSIBLE_NATS = 30.0
 
-_REST = re.compile(r"[A-Z]{1,2}[1-9][0-9]{0,3}[EH]?")  # after the district
+_REST = re.compile(r"([A-Z]{1,2})([1-9][0-9]{0,3})([EH]?)")  # after the district
 
 
 @lru_cache(maxsize=1)
@@ -49,14 +50,20 @@ def _districts() -> frozenset[str]:
     return district_codes()
 
 
-@lru_cache(maxsize=65536)
-def grammatical(compact: str) -> bool:
-    """Could ``compact`` be on a German car: an official district, 1-2 letters, 1-4 digits
-    without a leading zero, an optional E/H, at most 8 characters?"""
+@lru_cache(maxsize=1 << 18)
+def plates_of(compact: str) -> tuple[Plate, ...]:
+    """Every way ``compact`` can be on a German car: an official district, 1-2 letters, 1-4
+    digits without a leading zero, an optional E/H, at most 8 characters (two for
+    ``BNO1234``: B-NO 1234 and BN-O 1234; none when it cannot be a plate)."""
     if len(compact) > 8:
-        return False
-    return any(compact[:d] in _districts() and _REST.fullmatch(compact[d:]) is not None
-               for d in (1, 2, 3))
+        return ()
+    return tuple(Plate(compact[:d], m[1], m[2], m[3]) for d in (1, 2, 3)
+                 if compact[:d] in _districts() and (m := _REST.fullmatch(compact[d:])))
+
+
+def grammatical(compact: str) -> bool:
+    """Could ``compact`` be on a German car (:func:`plates_of`)?"""
+    return bool(plates_of(compact))
 
 
 def labels_of(compact: str, seals: frozenset[int] | None = None) -> tuple[str, ...]:

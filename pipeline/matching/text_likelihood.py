@@ -38,17 +38,21 @@ benchmark's replay), :func:`score_case` scores it and :func:`judge_case` decides
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 from pipeline.matching.distance import INDEL_COST, OTHER_SUBSTITUTION_COST, PAIR_COSTS
-from pipeline.matching.likelihood import Judgement, Scored, grammatical, judge, prior_gap
-from pipeline.plate.districts import district_codes
+from pipeline.matching.likelihood import (
+    Judgement,
+    Scored,
+    grammatical,
+    judge,
+    plates_of,
+    prior_gap,
+)
 
-_REST = re.compile(r"([A-Z]{1,2})([1-9][0-9]{0,3})[EH]?")  # after the district
 # Characters a read may have lost (the insertion variants of the unregistered explanation).
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = "0123456789"
@@ -61,24 +65,10 @@ for (_a, _b), _cost in sorted(PAIR_COSTS.items()):
 Cell = tuple[str, int, int]  # district, letters, digits
 
 
-@lru_cache(maxsize=1)
-def _districts() -> frozenset[str]:
-    return district_codes()
-
-
-@lru_cache(maxsize=1 << 18)
 def cells_of(compact: str) -> tuple[Cell, ...]:
     """The (district, letters, digits) shapes ``compact`` can be read as on a German plate
     (two for ``BNO1234``: B-NO 1234 and BN-O 1234; none when it cannot be a plate)."""
-    if len(compact) > 8:
-        return ()
-    out = []
-    for d in (1, 2, 3):
-        if compact[:d] in _districts():
-            m = _REST.fullmatch(compact[d:])
-            if m is not None:
-                out.append((compact[:d], len(m[1]), len(m[2])))
-    return tuple(out)
+    return tuple((p.district, len(p.letters), len(p.digits)) for p in plates_of(compact))
 
 
 def cell_size(cell: Cell) -> int:

@@ -90,6 +90,7 @@ from pipeline.bench.match_simulation import REGISTERED_SHARE, PlateSource, World
 from pipeline.detection.types import Box, Detection
 from pipeline.domain import Status
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
+from pipeline.matching.likelihood import lead_status
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import CharScores
@@ -366,16 +367,12 @@ def print_sweep(data: ReadsFile, base: MatchThresholds) -> None:
                     if m != mode:
                         continue
                     kind = "registered" if car.customer else "unregistered"
-                    if v is None:
-                        status, who = None, None
-                    elif (not ambiguous and v.over_unregistered >= margin
-                          and v.over_rival >= margin):
-                        status, who = Status.MATCHED, owner[v.best]
+                    status = None if v is None else lead_status(
+                        v.over_unregistered, v.over_rival, margin, margin, unreg, ambiguous)
+                    who = None
+                    if v is not None and status == Status.MATCHED:
+                        who = owner[v.best]
                         calib += math.exp(-v.over_unregistered) + math.exp(-v.over_rival)
-                    elif v.best is None or v.over_unregistered <= -unreg:
-                        status, who = "unregistered", None
-                    else:
-                        status, who = Status.NEEDS_REVIEW, None
                     c[kind + "/" + outcome(car, status, who)] += 1
                 reg = sum(v for k, v in c.items() if k.startswith("registered/"))
                 free = sum(v for k, v in c.items() if k.startswith("unregistered/"))

@@ -180,6 +180,7 @@ from pipeline.matching.fuzzy import (
     guarded,
     supported,
 )
+from pipeline.matching.likelihood import lead_status
 from pipeline.matching.matcher import Candidate, Evidence
 from pipeline.matching.text_likelihood import TextCase, judge_case
 from pipeline.plate.districts import district_codes
@@ -679,15 +680,8 @@ def replay_text(wide: list[Wide], base: MatchThresholds,
             c: Counter[str] = Counter()
             for w, v in judged:
                 p = w.passage
-                if v.best is None:
-                    status = Status.UNREGISTERED
-                elif not w.ambiguous and v.over_unregistered >= margin \
-                        and v.over_rival >= rival:
-                    status = Status.MATCHED
-                elif v.over_unregistered <= -unreg:
-                    status = Status.UNREGISTERED
-                else:
-                    status = Status.NEEDS_REVIEW
+                status = lead_status(v.over_unregistered, v.over_rival, margin, rival, unreg,
+                                     w.ambiguous)
                 owner = w.case.owner  # type: ignore[union-attr]
                 status = guarded(replace(v, status=status), owner, w.others)
                 res = outcome(p.truth, status, owner[v.best] if status == Status.MATCHED

@@ -173,6 +173,19 @@ def history_share(counts: Mapping[str, int], minimum: int) -> float | None:
     return min(0.9, max(0.01, unregistered / decided))
 
 
+def lead_status(over_unregistered: float, over_rival: float, margin: float,
+                rival_margin: float, unregistered_margin: float, ambiguous: bool = False) -> str:
+    """The decision from the likeliest customer's leads (nats, -inf when there is none):
+    checked in when it leads the best unregistered plate by ``margin`` and every other
+    customer by ``rival_margin`` (never when the read is ambiguous), unregistered when an
+    unregistered plate leads by ``unregistered_margin``, else review."""
+    if not ambiguous and over_unregistered >= margin and over_rival >= rival_margin:
+        return Status.MATCHED
+    if over_unregistered <= -unregistered_margin:
+        return Status.UNREGISTERED
+    return Status.NEEDS_REVIEW
+
+
 def judge(scored: Sequence[Scored], owner: dict[str, str], prior: float | Mapping[str, float],
           likelihood_margin: float, unregistered_margin: float,
           ambiguous: bool = False, rival_margin: float | None = None) -> Judgement:
@@ -204,13 +217,7 @@ def judge(scored: Sequence[Scored], owner: dict[str, str], prior: float | Mappin
                  if owner[s.compact] != owner[best.compact]), default=-math.inf)
     over_unregistered = best.log_likelihood + gap - free_with_prior
     over_rival = best.log_likelihood - rival
-    if rival_margin is None:
-        rival_margin = likelihood_margin
-    if (not ambiguous and over_unregistered >= likelihood_margin
-            and over_rival >= rival_margin):
-        status = Status.MATCHED
-    elif over_unregistered <= -unregistered_margin:
-        status = Status.UNREGISTERED
-    else:
-        status = Status.NEEDS_REVIEW
+    status = lead_status(over_unregistered, over_rival, likelihood_margin,
+                         likelihood_margin if rival_margin is None else rival_margin,
+                         unregistered_margin, ambiguous)
     return Judgement(status, best.compact, over_unregistered, over_rival, ranked)

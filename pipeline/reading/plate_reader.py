@@ -212,7 +212,6 @@ class PlateReader:
         reads.sort(key=_rank, reverse=True)
         return reads
 
-
     def read_still(self, image: np.ndarray) -> list[PlateRead]:
         """``read`` without the frame's time budget: a still image (a phone photo, a crop)
         has no next frame coming, so every candidate up to ``max_crops`` may be read."""

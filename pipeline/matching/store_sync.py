@@ -9,10 +9,10 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
-from pipeline.domain import Account
+from pipeline.domain import Account, iso, utc_now
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
 from pipeline.matching.likelihood import history_share
 from pipeline.matching.matcher import Evidence, MatchResult
@@ -59,8 +59,8 @@ class StoreMatcher:
         t = self.configured
         share = None
         if t.prior_history_days:
-            since = datetime.now(UTC) - timedelta(days=t.prior_history_days)
-            counts = self.store.status_history(since.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+            since = utc_now() - timedelta(days=t.prior_history_days)
+            counts = self.store.status_history(iso(since))
             share = history_share(counts, t.prior_min_arrivals)
         share = t.unregistered_share if share is None else round(share, 4)
         if share != self.fuzzy.thresholds.unregistered_share:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -277,28 +278,28 @@ def test_index_finds_everything_brute_force_finds() -> None:
 
 # --- simulation -------------------------------------------------------------------------
 
-def test_small_simulation_checks_in_no_wrong_account() -> None:
-    rng = random.Random(11)
-    source = PlateSource(rng)
+def simulated(seed: int, cars: int, thresholds: MatchThresholds, run_seed: int = 0,
+              **reads: Any) -> tuple[dict[str, Any], dict[tuple[str, str], dict[str, Any]]]:
+    """A small simulation (2,000 registered plates, ``cars`` passages drawn with ``seed``):
+    its totals, and its rows by (error, car)."""
+    source = PlateSource(random.Random(seed))
     world = build_world(source, 2000)
-    passages = simulate_passages(source, world, 5000)
-    summary = summarise(run(world, passages, COST, progress=False))
-    totals = summary["totals"]
-    assert totals["wrong_account"] == 0  # type: ignore[index]
-    clean = next(r for r in summary["rows"]  # type: ignore[union-attr]
-                 if r["error"] == "clean" and r["car"] == "registered")
-    assert clean["correct_share"] > 0.97
+    passages = simulate_passages(source, world, cars, **reads)
+    summary = summarise(run(world, passages, thresholds, progress=False, seed=run_seed))
+    rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
+    return summary["totals"], rows  # type: ignore[return-value]
+
+
+def test_small_simulation_checks_in_no_wrong_account() -> None:
+    totals, rows = simulated(11, 5000, COST)
+    assert totals["wrong_account"] == 0
+    assert rows[("clean", "registered")]["correct_share"] > 0.97
 
 
 def test_small_multi_frame_simulation_checks_in_no_wrong_account() -> None:
     """Each car read 3-10 times through the product's tracker, matched with its reads."""
-    rng = random.Random(12)
-    source = PlateSource(rng)
-    world = build_world(source, 2000)
-    passages = simulate_passages(source, world, 3000, frames=(3, 10))
-    summary = summarise(run(world, passages, COST, progress=False, seed=12))
-    assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
-    rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
+    totals, rows = simulated(12, 3000, COST, run_seed=12, frames=(3, 10))
+    assert totals["wrong_account"] == 0
     assert rows[("voted right", "registered")]["correct_share"] > 0.9
     # a confusion every read repeats is never turned into a check-in
     repeated = rows[("voted 1 subst, in all", "registered")]
@@ -308,13 +309,8 @@ def test_small_multi_frame_simulation_checks_in_no_wrong_account() -> None:
 def test_small_simulation_with_a_confusion_in_every_read_checks_in_no_wrong_account() -> None:
     """Every read of every car (registered or not) has a confusion of its own: weighing all
     reads checks most registered cars in (88 % on this seed), and no car in as someone else."""
-    rng = random.Random(13)
-    source = PlateSource(rng)
-    world = build_world(source, 2000)
-    passages = simulate_passages(source, world, 2000, frames=(3, 10), per_read=True)
-    summary = summarise(run(world, passages, COST, progress=False, seed=13))
-    assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
-    rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
+    totals, rows = simulated(13, 2000, COST, run_seed=13, frames=(3, 10), per_read=True)
+    assert totals["wrong_account"] == 0
     assert rows[("confusion_each_read", "registered")]["correct_share"] > 0.85
     assert rows[("confusion_each_read", "unregistered")]["correct_share"] > 0.85
 
@@ -463,21 +459,11 @@ def test_index_upkeep_keeps_the_plates_per_shape() -> None:
 
 
 def test_small_simulations_with_the_text_likelihood_check_in_no_wrong_account() -> None:
-    rng = random.Random(11)
-    source = PlateSource(rng)
-    world = build_world(source, 2000)
-    passages = simulate_passages(source, world, 3000)
-    summary = summarise(run(world, passages, LIKELIHOOD, progress=False))
-    assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
-    rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
+    totals, rows = simulated(11, 3000, LIKELIHOOD)
+    assert totals["wrong_account"] == 0
     assert rows[("clean", "unregistered")]["correct_share"] > 0.97
-    rng = random.Random(13)
-    source = PlateSource(rng)
-    world = build_world(source, 2000)
-    passages = simulate_passages(source, world, 1500, frames=(3, 10), per_read=True)
-    summary = summarise(run(world, passages, LIKELIHOOD, progress=False, seed=13))
-    assert summary["totals"]["wrong_account"] == 0  # type: ignore[index]
-    rows = {(r["error"], r["car"]): r for r in summary["rows"]}  # type: ignore[union-attr]
+    totals, rows = simulated(13, 1500, LIKELIHOOD, run_seed=13, frames=(3, 10), per_read=True)
+    assert totals["wrong_account"] == 0
     assert rows[("confusion_each_read", "registered")]["correct_share"] > 0.85
 
 

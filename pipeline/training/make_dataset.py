@@ -26,6 +26,7 @@ from pipeline.training.synth_data import (
     TRAIN,
     TRAIN_CONFUSABLE,
     TRAIN_FE,
+    TRAIN_FE_UMLAUT,
     TRAIN_FREE,
     TRAIN_ROWS,
     TRAIN_UMLAUT,
@@ -39,7 +40,7 @@ from pipeline.training.synth_data import (
 
 SPLITS = {"train": TRAIN, "train_w": TRAIN_CONFUSABLE, "train_u": TRAIN_UMLAUT,
           "val": VAL, "val_u": VAL_UMLAUT, "test": TEST,
-          "train_fe": TRAIN_FE, "val_fe": VAL_FE, "test_fe": TEST_FE,
+          "train_fe": TRAIN_FE, "train_fe_u": TRAIN_FE_UMLAUT, "val_fe": VAL_FE, "test_fe": TEST_FE,
           "train_rows": TRAIN_ROWS, "val_rows": VAL_ROWS,
           "train_free": TRAIN_FREE, "val_free": VAL_FREE}
 

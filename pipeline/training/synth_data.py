@@ -39,6 +39,9 @@ TRAIN_ROWS, VAL_ROWS = 10, 11
 # their characters only: the model learns to read what is printed, letters after digits
 # included, instead of what a German plate would hold. Glyphs: half bank, half fonts.
 TRAIN_FREE, VAL_FREE = 12, 13
+# Every district has an umlaut, glyphs as in TRAIN_FE: the FE-Schrift counterpart of
+# TRAIN_UMLAUT, for the small crops whose dots the model still loses.
+TRAIN_FE_UMLAUT = 14
 FREE_BANK_SHARE = 0.5
 # L = letter, D = digit, space = gap: Slovak, Polish, Norwegian, British, Czech, French, ...
 FREE_LAYOUTS = ("LL DDDLL", "LL DDDDD", "LLL DDDD", "LLL DDLL", "LLDD LLL", "DLD DDDD",
@@ -96,7 +99,7 @@ def confusable_plate(rng: np.random.Generator) -> str:
 
 def glyphs_for(split: int, rng: np.random.Generator) -> GlyphBank | None:
     """The glyph bank part a sample of ``split`` is drawn from, or ``None`` for the fonts."""
-    if split in (TRAIN_FE, TRAIN_ROWS):
+    if split in (TRAIN_FE, TRAIN_ROWS, TRAIN_FE_UMLAUT):
         return load_bank("train") if rng.random() < FE_SHARE else None
     if split in (VAL_FE, TEST_FE, VAL_ROWS):
         return load_bank("val")
@@ -132,7 +135,7 @@ def sample(split: int, index: int) -> tuple[str, np.ndarray]:
         return "".join(groups), detector_crop(plate, rng)
     if split == TRAIN_CONFUSABLE:
         label = confusable_plate(rng)
-    elif split in (TRAIN_UMLAUT, VAL_UMLAUT):
+    elif split in (TRAIN_UMLAUT, VAL_UMLAUT, TRAIN_FE_UMLAUT):
         label = random_plate(rng, umlaut_district(rng))
     else:
         label = random_plate(rng, random_district(rng))

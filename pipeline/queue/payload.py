@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.domain import iso
+from pipeline.domain import iso, parse_iso
 from pipeline.queue.model import (
     Car,
     QueueSettings,
@@ -30,7 +30,7 @@ def parse_time(text: object, default: float) -> float:
     if not isinstance(text, str) or not text:
         return default
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        return parse_iso(text).timestamp()
     except ValueError:
         return default
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from pipeline.domain import ReadRecord
+from pipeline.domain import ReadRecord, iso, parse_iso
 
 # Another camera's matched read of the same customer's same car (by the registered plate's
 # pseudonym; rows without one, from before migration 7, count by customer) in the window.
@@ -22,10 +22,6 @@ def same_visit_args(read: ReadRecord, lo: str, hi: str) -> tuple[object, ...]:
 def window_bounds(seen_at: str, dedup_s: float) -> tuple[str, str]:
     """ISO UTC bounds ``seen_at`` ± ``dedup_s``, in the stored format (ms, ``Z``), so they
     compare as text against ``reads.seen_at`` on either engine."""
-    when = datetime.fromisoformat(seen_at.replace("Z", "+00:00")).astimezone(UTC)
+    when = parse_iso(seen_at)
     delta = timedelta(seconds=dedup_s)
-    return _iso(when - delta), _iso(when + delta)
-
-
-def _iso(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return iso(when - delta), iso(when + delta)

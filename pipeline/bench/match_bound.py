@@ -111,8 +111,7 @@ def bound_curve(source: PlateSource, world: World, samples: int, rng: random.Ran
         i = rng.choice(spots)
         alts = CONFUSIONS[text[i]]
         char = rng.choices([a for a, _ in alts], weights=[w for _, w in alts])[0]
-        p_read = dict(alts)[char] / sum(w for _, w in alts) / len(spots)
-        this = p_registered_car * one * p_read
+        this = p_registered_car * one * confusion_probability(text, i, char)
         other = confused(plate, i, char)
         if other.compact in world.owner:  # another customer's car, read right
             exact += 1
@@ -134,6 +133,72 @@ def bound_curve(source: PlateSource, world: World, samples: int, rng: random.Ran
                        sorted(parsed_ratios), mass),
                    "rejected_by_grammar": sum(r == math.inf for r in parsed_ratios) / samples,
                    "one_confusion_per_passages": mass}
+
+
+def confusion_probability(text: str, position: int, char: str) -> float:
+    """Probability that a one-confusion read of ``text`` is ``char`` at ``position`` (the
+    simulation's table: a confusable spot uniformly, then a look-alike by its weight)."""
+    spots = sum(c in CONFUSIONS for c in text)
+    weights = dict(CONFUSIONS.get(text[position], ()))
+    if not spots or char not in weights:
+        return 0.0
+    return weights[char] / sum(weights.values()) / spots
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A rule's leads against the world's own log-odds on one-confusion reads of registered
+    cars that the grammar left one substitution from the plate (see :func:`calibration`)."""
+
+    reads: int
+    lead_error_mean: float  # rule's lead - the world's, nats
+    lead_error_sd: float
+    oracle_checked_in: int  # the odds-ordered rule of the bound at <= 1 wrong / PASSAGES
+    oracle_threshold: float  # its smallest lead checked in, nats
+    rule_checked_in: int
+    rule_within_oracle: int  # of the rule's, how many the oracle also checks in
+
+
+def calibration(source: PlateSource, world: World,
+                reads: list[tuple[str, str, float, bool]], passages: int,
+                registered_share: float = REGISTERED_SHARE) -> Calibration:
+    """How a rule's lead of the true plate over the unregistered explanation compares with
+    the world's log-odds of the same read. ``reads``: (true compact, compact as the grammar
+    read it, the rule's lead in nats, checked in?) of one-confusion reads of registered cars;
+    those one table confusion from the plate are scored (the rest are left out). The oracle
+    checks in the reads with the best odds first while the expected wrong accounts (each
+    read's rival odds, scaled to PASSAGES) stay at most one."""
+    p_registered_car = registered_share / len(world.plates)
+    scored: list[tuple[float, float, bool]] = []
+    for truth, read, lead, checked_in in reads:
+        if len(truth) != len(read):
+            continue
+        diffs = [i for i, (a, b) in enumerate(zip(truth, read, strict=True)) if a != b]
+        if len(diffs) != 1:
+            continue
+        p_read = confusion_probability(truth, diffs[0], read[diffs[0]])
+        if p_read == 0.0:
+            continue
+        this = p_registered_car * ERROR_MIX["one_confusion"] * p_read
+        rival = (p_registered_car * ERROR_MIX["clean"] if read in world.owner else
+                 (1 - registered_share) * ERROR_MIX["clean"] * text_probability(source, read))
+        true_lead = math.inf if rival == 0.0 else math.log(this / rival)
+        scored.append((true_lead, lead, checked_in))
+    finite = [rule - true for true, rule, _ in scored if math.isfinite(true + rule)]
+    mean = sum(finite) / max(1, len(finite))
+    sd = math.sqrt(sum((d - mean) ** 2 for d in finite) / max(1, len(finite)))
+    scored.sort(key=lambda r: -r[0])
+    scale, wrong, picked = PASSAGES / max(1, passages), 0.0, 0
+    for true, _, _ in scored:
+        odds = 0.0 if true == math.inf else math.exp(-true)
+        if wrong + odds * scale > 1.0:
+            break
+        wrong += odds * scale
+        picked += 1
+    return Calibration(
+        len(scored), mean, sd, picked,
+        scored[picked - 1][0] if picked else math.inf,
+        sum(c for _, _, c in scored), sum(c for _, _, c in scored[:picked]))
 
 
 def _share_at_one_wrong(ratios: list[float], mass: float) -> float:
@@ -186,8 +251,7 @@ def _preimages(plate: Plate) -> list[tuple[Plate, float]]:
             if read not in weights:
                 continue
             other = confused(plate, i, true)
-            spots = [j for j, c in enumerate(other.compact) if c in CONFUSIONS]
-            out.append((other, weights[read] / sum(weights.values()) / len(spots)))
+            out.append((other, confusion_probability(other.compact, i, read)))
     return out
 
 

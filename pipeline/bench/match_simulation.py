@@ -167,7 +167,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from pipeline.detection.types import Box
 from pipeline.domain import Account, Status
@@ -811,6 +811,32 @@ def bound_shares(seed: int, n_plates: int, samples: int,
     return out
 
 
+def calibration_reads(wide: list[Wide], t: MatchThresholds,
+                      ) -> list[tuple[str, str, float, bool]]:
+    """(true compact, read, the text rule's lead over the unregistered explanation, checked
+    in?) of each one-confusion lone read of a registered car, for ``match_bound.calibration``."""
+    out = []
+    for w in wide:
+        p = w.passage
+        if p.error != "one_confusion" or p.truth is None or w.case is None:
+            continue
+        v = judge_case(w.case, t.text_edit_nats, t.text_nats_per_cost, t.dropped_rival_cost,
+                       t.unregistered_share, t.plates_around, t.text_prior, t.text_margin,
+                       t.text_rival_margin, t.text_unregistered_margin, w.ambiguous)
+        out.append((p.truth_compact, w.read, v.over_unregistered, v.status == Status.MATCHED))
+    return out
+
+
+def print_calibration(c: dict[str, float]) -> None:
+    print(f"text rule against the world's odds ({c['reads']} one-confusion lone reads one "
+          "table confusion from the plate after the grammar):")
+    print(f"  its lead minus the world's log-odds: mean {c['lead_error_mean']:+.2f} nats, "
+          f"sd {c['lead_error_sd']:.2f}")
+    print(f"  checked in: the odds-ordered oracle {c['oracle_checked_in']} (leads >= "
+          f"{c['oracle_threshold']:.2f} nats, <= 1 wrong per 100,000), the rule "
+          f"{c['rule_checked_in']}, {c['rule_within_oracle']} of them among the oracle's")
+
+
 def print_lone(lone: dict[str, float]) -> None:
     def share(key: str, what: str) -> str:
         if key not in lone:
@@ -851,6 +877,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="also replay a grid of max_cost/margin on the same reads (tuning)")
     ap.add_argument("--rule", choices=TEXT_RULES, default=None,
                     help="the text rule to match with (default: text_rule of MatchThresholds)")
+    ap.add_argument("--calibration", action="store_true",
+                    help="with --frames 1 and the text likelihood rule: compare its leads "
+                         "on one-confusion reads with the world's own log-odds "
+                         "(match_bound.calibration)")
     ap.add_argument("--bound-samples", type=int, default=200_000, metavar="N",
                     help="with --frames 1, the bound of match_bound on the same seed drawn "
                          "with this many samples (its default, so the figures are the same); "
@@ -868,8 +898,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.rule:
         thresholds = replace(thresholds, text_rule=args.rule)
     print(f"matching {len(passages)} passages with {thresholds}", file=sys.stderr)
-    result = run(world, passages, thresholds, keep_candidates=args.sweep, seed=args.seed)
+    calibrate = args.calibration and frames == (1, 1) and thresholds.text_rule == "likelihood"
+    result = run(world, passages, thresholds, keep_candidates=args.sweep or calibrate,
+                 seed=args.seed)
     summary = summarise(result)
+    if calibrate:
+        from pipeline.bench.match_bound import calibration
+
+        summary["calibration"] = asdict(calibration(
+            source, world, calibration_reads(result.wide, thresholds), len(passages)))
     summary.update({"seed": args.seed, "frames": args.frames, "each_read": args.each_read,
                     "plates": len(world.owner),
                     "customers": len(world.accounts), "passages": len(passages),
@@ -897,6 +934,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(world.accounts)} customers, {len(passages)} passages, {thresholds}")
     if "lone" in summary:
         print_lone(summary["lone"])  # type: ignore[arg-type]
+    if "calibration" in summary:
+        print_calibration(summary["calibration"])  # type: ignore[arg-type]
     if args.sweep:
         print("\nsweep (same reads):")
         print(f"{'slack':>8}{'max_cost':>9}{'margin':>8}{'wrong':>8}{'exact':>7}"

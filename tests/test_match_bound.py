@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 
@@ -11,12 +12,14 @@ import pytest
 from pipeline.bench.match_bound import (
     _preimages,
     bound_curve,
+    calibration,
     clean_bound,
     confused,
+    confusion_probability,
     main,
     plate_probability,
 )
-from pipeline.bench.match_simulation import PlateSource, build_world
+from pipeline.bench.match_simulation import CONFUSIONS, PlateSource, build_world
 from pipeline.plate.grammar import Plate
 
 
@@ -106,6 +109,39 @@ def test_clean_reads_too_are_another_cars_misread_now_and_then() -> None:
     assert pre and all(sum(a != b for a, b in zip(p.compact, plate.compact, strict=True)) == 1
                        for p, _ in pre)
     assert all(0 < w <= 1 for _, w in pre)
+
+
+def test_calibration_measures_a_rules_leads_against_the_worlds_odds() -> None:
+    rng = random.Random(3)
+    source = PlateSource(rng)
+    world = build_world(source, 22000)
+    reads = []  # each plate with its last confusable character read as its first look-alike
+    for plate in list(world.plates.values())[:400]:
+        text = plate.compact
+        i = max(k for k, c in enumerate(text) if c in CONFUSIONS)
+        reads.append((text, text[:i] + CONFUSIONS[text[i]][0][0] + text[i + 1:]))
+    first = calibration(source, world, [(t, r, 0.0, False) for t, r in reads], 100_000)
+    assert first.reads == len(reads) and first.rule_checked_in == 0
+    assert 0 < first.oracle_checked_in < len(reads)  # some reads are too likely a rival's
+    from pipeline.bench.match_bound import ERROR_MIX, REGISTERED_SHARE, text_probability
+
+    def world_lead(truth: str, read: str) -> float:
+        i = next(k for k, (a, b) in enumerate(zip(truth, read, strict=True)) if a != b)
+        p_car = REGISTERED_SHARE / len(world.plates)
+        this = p_car * ERROR_MIX["one_confusion"] * confusion_probability(truth, i, read[i])
+        rival = (p_car * ERROR_MIX["clean"] if read in world.owner else
+                 (1 - REGISTERED_SHARE) * ERROR_MIX["clean"] * text_probability(source, read))
+        return math.inf if rival == 0 else math.log(this / rival)
+
+    # a rule whose leads are the world's shifted by 3 nats, checking in the better half
+    leads = sorted(world_lead(t, r) for t, r in reads)
+    median = leads[len(leads) // 2]
+    shifted = [(t, r, world_lead(t, r) - 3.0, world_lead(t, r) >= median) for t, r in reads]
+    c = calibration(source, world, shifted, 100_000)
+    assert c.lead_error_mean == pytest.approx(-3.0) and c.lead_error_sd == pytest.approx(0.0)
+    # both check in the best odds first: the smaller set of picks lies within the larger
+    assert c.rule_within_oracle == min(c.rule_checked_in, c.oracle_checked_in) > 0
+    assert c.oracle_checked_in == first.oracle_checked_in
 
 
 def test_cli_prints_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 from collections import Counter
 
@@ -15,9 +14,9 @@ from pipeline.bench.match_bound import (
     calibration,
     clean_bound,
     confused,
-    confusion_probability,
     main,
     plate_probability,
+    world_lead,
 )
 from pipeline.bench.match_simulation import CONFUSIONS, PlateSource, build_world
 from pipeline.plate.grammar import Plate
@@ -123,20 +122,16 @@ def test_calibration_measures_a_rules_leads_against_the_worlds_odds() -> None:
     first = calibration(source, world, [(t, r, 0.0, False) for t, r in reads], 100_000)
     assert first.reads == len(reads) and first.rule_checked_in == 0
     assert 0 < first.oracle_checked_in < len(reads)  # some reads are too likely a rival's
-    from pipeline.bench.match_bound import ERROR_MIX, REGISTERED_SHARE, text_probability
 
-    def world_lead(truth: str, read: str) -> float:
-        i = next(k for k, (a, b) in enumerate(zip(truth, read, strict=True)) if a != b)
-        p_car = REGISTERED_SHARE / len(world.plates)
-        this = p_car * ERROR_MIX["one_confusion"] * confusion_probability(truth, i, read[i])
-        rival = (p_car * ERROR_MIX["clean"] if read in world.owner else
-                 (1 - REGISTERED_SHARE) * ERROR_MIX["clean"] * text_probability(source, read))
-        return math.inf if rival == 0 else math.log(this / rival)
+    def lead(truth: str, read: str) -> float:
+        value = world_lead(source, world, truth, read)
+        assert value is not None
+        return value
 
     # a rule whose leads are the world's shifted by 3 nats, checking in the better half
-    leads = sorted(world_lead(t, r) for t, r in reads)
+    leads = sorted(lead(t, r) for t, r in reads)
     median = leads[len(leads) // 2]
-    shifted = [(t, r, world_lead(t, r) - 3.0, world_lead(t, r) >= median) for t, r in reads]
+    shifted = [(t, r, lead(t, r) - 3.0, lead(t, r) >= median) for t, r in reads]
     c = calibration(source, world, shifted, 100_000)
     assert c.lead_error_mean == pytest.approx(-3.0) and c.lead_error_sd == pytest.approx(0.0)
     # both check in the best odds first: the smaller set of picks lies within the larger

@@ -159,6 +159,25 @@ class Calibration:
     rule_within_oracle: int  # of the rule's, how many the oracle also checks in
 
 
+def world_lead(source: PlateSource, world: World, truth: str, read: str,
+               registered_share: float = REGISTERED_SHARE) -> float | None:
+    """log of the odds that ``read`` is the registered plate ``truth`` read with one
+    confusion rather than the other car that gives that text read right (another
+    customer's, or an unregistered car's); None when ``read`` is not one table confusion
+    from ``truth``."""
+    if len(truth) != len(read):
+        return None
+    diffs = [i for i, (a, b) in enumerate(zip(truth, read, strict=True)) if a != b]
+    p_read = confusion_probability(truth, diffs[0], read[diffs[0]]) if len(diffs) == 1 else 0.0
+    if p_read == 0.0:
+        return None
+    p_registered_car = registered_share / len(world.plates)
+    this = p_registered_car * ERROR_MIX["one_confusion"] * p_read
+    rival = (p_registered_car * ERROR_MIX["clean"] if read in world.owner else
+             (1 - registered_share) * ERROR_MIX["clean"] * text_probability(source, read))
+    return math.inf if rival == 0.0 else math.log(this / rival)
+
+
 def calibration(source: PlateSource, world: World,
                 reads: list[tuple[str, str, float, bool]], passages: int,
                 registered_share: float = REGISTERED_SHARE) -> Calibration:
@@ -168,22 +187,11 @@ def calibration(source: PlateSource, world: World,
     those one table confusion from the plate are scored (the rest are left out). The oracle
     checks in the reads with the best odds first while the expected wrong accounts (each
     read's rival odds, scaled to PASSAGES) stay at most one."""
-    p_registered_car = registered_share / len(world.plates)
     scored: list[tuple[float, float, bool]] = []
     for truth, read, lead, checked_in in reads:
-        if len(truth) != len(read):
-            continue
-        diffs = [i for i, (a, b) in enumerate(zip(truth, read, strict=True)) if a != b]
-        if len(diffs) != 1:
-            continue
-        p_read = confusion_probability(truth, diffs[0], read[diffs[0]])
-        if p_read == 0.0:
-            continue
-        this = p_registered_car * ERROR_MIX["one_confusion"] * p_read
-        rival = (p_registered_car * ERROR_MIX["clean"] if read in world.owner else
-                 (1 - registered_share) * ERROR_MIX["clean"] * text_probability(source, read))
-        true_lead = math.inf if rival == 0.0 else math.log(this / rival)
-        scored.append((true_lead, lead, checked_in))
+        true_lead = world_lead(source, world, truth, read, registered_share)
+        if true_lead is not None:
+            scored.append((true_lead, lead, checked_in))
     finite = [rule - true for true, rule, _ in scored if math.isfinite(true + rule)]
     mean = sum(finite) / max(1, len(finite))
     sd = math.sqrt(sum((d - mean) ** 2 for d in finite) / max(1, len(finite)))

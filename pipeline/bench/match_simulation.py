@@ -189,6 +189,7 @@ from pipeline.matching.fuzzy import (
     MatchThresholds,
     decide,
     guarded,
+    judge_text,
     supported,
 )
 from pipeline.matching.likelihood import lead_status
@@ -831,9 +832,7 @@ def calibration_reads(wide: list[Wide], t: MatchThresholds,
         p = w.passage
         if p.error != "one_confusion" or p.truth is None or w.case is None:
             continue
-        v = judge_case(w.case, t.text_edit_nats, t.text_nats_per_cost, t.dropped_rival_cost,
-                       t.unregistered_share, t.plates_around, t.text_prior, t.text_margin,
-                       t.text_rival_margin, t.text_unregistered_margin, w.ambiguous)
+        v = judge_text(w.case, t, w.ambiguous)
         out.append((p.truth_compact, w.read, v.over_unregistered, v.status == Status.MATCHED))
     return out
 

@@ -271,6 +271,14 @@ def guarded(verdict: Judgement, owner: Mapping[str, str],
     return verdict.status
 
 
+def judge_text(case: TextCase, t: MatchThresholds, ambiguous: bool = False) -> Judgement:
+    """The likelihood rule on a car's texts (no scores) with the text settings of ``t``,
+    before the guards of :meth:`FuzzyMatcher._match_text` (:func:`guarded`)."""
+    return judge_case(case, t.text_edit_nats, t.text_nats_per_cost, t.dropped_rival_cost,
+                      t.unregistered_share, t.plates_around, t.text_prior, t.text_margin,
+                      t.text_rival_margin, t.text_unregistered_margin, ambiguous)
+
+
 class FuzzyMatcher:
     """Matches reads against the registered plates; see the module docstring for the rule.
 
@@ -410,19 +418,10 @@ class FuzzyMatcher:
             owner, cells, registered = self._owner, self._cells, len(self._owner)
         return text_case(plate.compact, evidence, near, owner.get, cells.log_fill, registered)
 
-    def judge_text(self, case: TextCase, ambiguous: bool = False) -> Judgement:
-        """The likelihood rule on a car's texts (no scores), before the guards of
-        :meth:`_match_text`."""
-        t = self.thresholds
-        return judge_case(case, t.text_edit_nats, t.text_nats_per_cost, t.dropped_rival_cost,
-                          t.unregistered_share,
-                          t.plates_around, t.text_prior, t.text_margin, t.text_rival_margin,
-                          t.text_unregistered_margin, ambiguous)
-
     def _match_text(self, plate: Plate, ambiguous: bool,
                     evidence: Evidence | None) -> MatchResult:
         case = self.text_case(plate, evidence)
-        verdict = self.judge_text(case, ambiguous)
+        verdict = judge_text(case, self.thresholds, ambiguous)
         others = self.owners(r for r, _ in evidence or () if r != plate.compact)
         return self._judged(plate, guarded(verdict, case.owner, others), verdict, case.owner)
 

@@ -66,7 +66,7 @@ def test_no_rule_checks_in_nearly_every_confused_read_without_wrong_accounts() -
     rng = random.Random(3)
     source = PlateSource(rng)
     world = build_world(source, 22000)
-    curve, facts = bound_curve(source, world, 20_000, rng)
+    curve, facts = bound_curve(source, world, 20_000, rng, path_samples=3_000)
     wrong = [b.wrong for b in curve]
     assert wrong == sorted(wrong)  # checking in more never costs fewer wrong accounts
     at = {b.target: b.wrong for b in curve}
@@ -77,8 +77,13 @@ def test_no_rule_checks_in_nearly_every_confused_read_without_wrong_accounts() -
     # fixes make others an unregistered car's plate, so the bound after it is lower
     assert 0.05 < facts["rejected_by_grammar"] < 0.2
     assert 0.4 < facts["share_at_one_wrong_after_grammar"] < facts["share_at_one_wrong"]
+    # every other car whose read is the text competes too: fewer reads stay safe
+    assert facts["all_paths_samples"] == 3_000
+    assert 0.4 < facts["all_paths_share_at_one_wrong"] < facts["share_at_one_wrong"]
+    assert facts["all_paths_share_at_one_wrong_after_grammar"] <= facts[
+        "share_at_one_wrong_after_grammar"] + 0.02  # (fewer samples: a little noise)
     # without unregistered cars only other customers' plates compete, and those are rare
-    curve, _ = bound_curve(source, world, 20_000, rng, registered_share=1.0)
+    curve, _ = bound_curve(source, world, 20_000, rng, registered_share=1.0, path_samples=0)
     assert all(b.wrong == 0 for b in curve)
 
 
@@ -146,3 +151,29 @@ def test_cli_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert [b["target"] for b in out["bound"]] == [0.5, 0.8, 0.9, 0.95, 0.99]
     assert out["one_confusion_per_passages"] == pytest.approx(12_000)
     assert 0 < out["clean_share_at_one_wrong"] <= 1
+
+
+def test_rivals_are_every_other_car_whose_read_is_the_text() -> None:
+    from pipeline.bench.match_bound import Rivals, text_probability
+    from pipeline.bench.match_simulation import ERROR_MIX, REGISTERED_SHARE
+
+    rng = random.Random(3)
+    source = PlateSource(rng)
+    world = build_world(source, 22000)
+    rivals = Rivals(source, world)
+    plate = next(p.compact for p in world.plates.values()
+                 if len(p.compact) == 7 and p.digits[-1] != p.digits[-2])
+    owner = world.owner[plate]
+    p_car = REGISTERED_SHARE / len(world.plates)
+    # the plate itself read right is no rival of its own customer, but is of anyone else
+    assert rivals.paths(plate, owner)["clean"] == 0.0
+    assert rivals.paths(plate, None)["clean"] == pytest.approx(ERROR_MIX["clean"] * p_car)
+    # its read with the last digit lost: at least that car, losing that one of 7 characters
+    lost = rivals.paths(plate[:-1], None)
+    assert lost["dropped"] >= ERROR_MIX["dropped"] * p_car / 7 * (1 - 1e-9)
+    # a text no plate has read right is still some car read with a look-alike
+    text = "OF0B123"
+    assert text_probability(source, text) == 0.0
+    paths = rivals.paths(text, None)
+    assert paths["clean"] == 0.0 and paths["one_confusion"] > 0
+    assert rivals.total(text, None) == pytest.approx(sum(paths.values()))

@@ -811,12 +811,13 @@ def bound_shares(seed: int, n_plates: int, samples: int,
     facts |= clean_bound(source, world, samples, rng)
     out = {"bound_one_confusion": facts["share_at_one_wrong"],
            "bound_one_confusion_after_grammar": facts["share_at_one_wrong_after_grammar"],
+           "bound_one_confusion_all_paths_after_grammar":
+               facts["all_paths_share_at_one_wrong_after_grammar"],
            "bound_clean_registered": facts["clean_share_at_one_wrong"]}
     if "one_confusion" in lone:
-        out["one_confusion_of_bound"] = lone["one_confusion"] / max(1e-9, out[
-            "bound_one_confusion"])
-        out["one_confusion_of_bound_after_grammar"] = lone["one_confusion"] / max(
-            1e-9, out["bound_one_confusion_after_grammar"])
+        for key in ("", "_after_grammar", "_all_paths_after_grammar"):
+            out[f"one_confusion_of_bound{key}"] = lone["one_confusion"] / max(
+                1e-9, out[f"bound_one_confusion{key}"])
     if "clean_registered" in lone:
         out["clean_registered_of_bound"] = lone["clean_registered"] / max(
             1e-9, out["bound_clean_registered"])
@@ -860,7 +861,10 @@ def print_lone(lone: dict[str, float]) -> None:
         line += (f"; {100 * lone['one_confusion_of_bound']:.1f}% of the bound "
                  f"({100 * lone['bound_one_confusion']:.1f}% at <= 1 wrong account per "
                  f"100,000), {100 * lone['one_confusion_of_bound_after_grammar']:.1f}% of it "
-                 f"after the grammar ({100 * lone['bound_one_confusion_after_grammar']:.1f}%)")
+                 f"after the grammar ({100 * lone['bound_one_confusion_after_grammar']:.1f}%), "
+                 f"{100 * lone['one_confusion_of_bound_all_paths_after_grammar']:.1f}% of the "
+                 "all-paths bound after the grammar "
+                 f"({100 * lone['bound_one_confusion_all_paths_after_grammar']:.1f}%)")
     print(line)
     line = share("clean_registered", "  clean reads of registered cars checked in")
     if "bound_clean_registered" in lone and "clean_registered" in lone:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 
@@ -177,3 +178,63 @@ def test_rivals_are_every_other_car_whose_read_is_the_text() -> None:
     paths = rivals.paths(text, None)
     assert paths["clean"] == 0.0 and paths["one_confusion"] > 0
     assert rivals.total(text, None) == pytest.approx(sum(paths.values()))
+
+
+def test_the_joint_bound_shares_one_budget_between_every_class() -> None:
+    from pipeline.bench.match_bound import joint_bound
+
+    rng = random.Random(3)
+    source = PlateSource(rng)
+    world = build_world(source, 22000)
+    facts = joint_bound(source, world, 4_000, rng)
+    assert facts["joint_samples"] == 4_000
+    assert facts["joint_clean"] == 1.0  # a plate read exactly costs no wrong beyond exact hits
+    # one-confusion reads spend the budget with every other misread: fewer stay safe than
+    # when they had it alone (about 60 % after the grammar)
+    assert 0.3 < facts["joint_one_confusion"] < 0.62
+    assert facts["joint_dropped"] < facts["joint_one_confusion"] < facts["joint_extra"]
+    assert 0.6 < facts["joint_registered"] < 0.95
+
+
+def test_odds_against_a_customer_weigh_every_other_car() -> None:
+    from pipeline.bench.match_bound import Rivals, odds_against
+
+    rng = random.Random(3)
+    source = PlateSource(rng)
+    world = build_world(source, 22000)
+    rivals = Rivals(source, world)
+    plates = iter(world.plates.values())
+    mine, theirs = next(plates), next(plates)
+    owner = world.owner[mine.compact]
+    assert odds_against(rivals, mine.compact, owner) == 0.0  # right, or an exact hit
+    if world.owner[theirs.compact] != owner:
+        assert odds_against(rivals, theirs.compact, owner) == math.inf
+    text = mine.compact
+    i = next(k for k, c in enumerate(text) if c in CONFUSIONS)
+    misread = text[:i] + CONFUSIONS[text[i]][0][0] + text[i + 1:]
+    if misread not in world.owner:
+        assert 0 < odds_against(rivals, misread, owner) < math.inf
+
+
+def test_the_model_check_replays_the_rules_check_ins_at_lower_margins() -> None:
+    from pipeline.bench.match_simulation import (
+        MODEL_CHECK_MARGINS,
+        model_check,
+        run,
+        simulate_passages,
+    )
+    from pipeline.matching.fuzzy import MatchThresholds
+
+    rng = random.Random(4)
+    source = PlateSource(rng)
+    world = build_world(source, 22000)
+    passages = simulate_passages(source, world, 1500)
+    thresholds = MatchThresholds()
+    result = run(world, passages, thresholds, keep_candidates=True, progress=False)
+    rows = model_check(result.wide, thresholds, source, world, passages)
+    assert [r["margin"] for r in rows] == [thresholds.text_margin, *MODEL_CHECK_MARGINS]
+    # a lower margin checks in at least as much, and is expected to cost at least as much
+    for a, b in zip(rows, rows[1:], strict=False):
+        assert b["one_confusion"] >= a["one_confusion"] > 0
+        assert b["expected_wrong"] >= a["expected_wrong"] >= 0
+        assert b["observed_wrong"] >= a["observed_wrong"]

@@ -238,3 +238,25 @@ def test_the_model_check_replays_the_rules_check_ins_at_lower_margins() -> None:
         assert b["one_confusion"] >= a["one_confusion"] > 0
         assert b["expected_wrong"] >= a["expected_wrong"] >= 0
         assert b["observed_wrong"] >= a["observed_wrong"]
+
+
+def test_a_plates_read_probability_is_the_rivals_model_from_the_plates_side() -> None:
+    from pipeline.bench.match_bound import Rivals, read_probability
+
+    rng = random.Random(3)
+    source = PlateSource(rng)
+    world = build_world(source, 22000)
+    rivals = Rivals(source, world)
+    for plate in list(world.plates)[:40]:
+        owner = world.owner[plate]
+        mine = [p for p, c in world.owner.items() if c == owner]
+        i = next(k for k, c in enumerate(plate) if c in CONFUSIONS)
+        for text in (plate, plate[:i] + CONFUSIONS[plate[i]][0][0] + plate[i + 1:],
+                     plate[:-1], plate + plate[-1], "I" + plate):
+            own = rivals.total(text, owner, "own")
+            assert own == pytest.approx(
+                rivals.p_registered_car * sum(read_probability(p, text) for p in mine),
+                rel=1e-9, abs=1e-18), (plate, text)
+    assert read_probability("OFAB123", "OFAB123") == pytest.approx(0.55)
+    assert read_probability("OFAB123", "OFAB12") > 0
+    assert read_probability("OFAB123", "XYZ") == 0.0

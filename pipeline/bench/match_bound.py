@@ -244,6 +244,31 @@ def calibration(source: PlateSource, world: World,
         sum(c for _, _, c in scored), sum(c for _, _, c in scored[:picked]))
 
 
+def read_probability(plate: str, text: str) -> float:
+    """Probability that one read of ``plate`` is ``text`` by the paths :class:`Rivals` counts
+    (the same model, from the plate's side)."""
+    if plate == text:
+        return ERROR_MIX["clean"]
+    if len(plate) == len(text):
+        diffs = [k for k, (a, b) in enumerate(zip(plate, text, strict=True)) if a != b]
+        if len(diffs) == 1:
+            return ERROR_MIX["one_confusion"] * confusion_probability(plate, diffs[0],
+                                                                      text[diffs[0]])
+        if len(diffs) == 2:
+            return ERROR_MIX["two_confusions"] * _two_confusions_probability(plate, text,
+                                                                             *diffs)
+        return 0.0
+    if len(text) == len(plate) - 1:
+        return ERROR_MIX["dropped"] * _ways(plate, text, 0) / len(plate)
+    if len(text) == len(plate) + 1:
+        spurious = 0.5 / 3 / len(SPURIOUS)
+        return ERROR_MIX["extra"] * (
+            0.5 * _ways(plate, text, 2) / len(plate)
+            + (spurious if text[0] in SPURIOUS and text[1:] == plate else 0.0)
+            + (spurious if text[-1] in SPURIOUS and text[:-1] == plate else 0.0))
+    return 0.0
+
+
 def odds_against(rivals: Rivals, text: str, owner: str) -> float:
     """How much likelier every other car gives the read ``text`` than ``owner``'s cars do:
     0 when it is exactly one of ``owner``'s plates (whoever drove: right or an exact hit,

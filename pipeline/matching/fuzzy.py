@@ -145,7 +145,8 @@ class MatchThresholds:
     on seed 1). Reported on seed 2 with
     ``python -m pipeline.bench.match_simulation --seed 2 --frames 1`` (``--rule cost`` for
     the cost rule): one-confusion reads 42.5 % checked in (cost rule 33.9 %; 58.7 % of
-    ``match_bound``'s 72.5 %, 70.8 % of its 60.1 % after the grammar), clean registered
+    ``match_bound``'s 72.5 %, 70.8 % of its 60.1 % after the grammar, 79.4 % of its joint
+    bound, 53.5 %, where every class of read shares the one wrong account), clean registered
     96.66 % (the same), clean unregistered reported unregistered 98.82 % (91.79 %), 7 wrong
     accounts of which 6 the cost rule's exact hits (6), p95 1.9 ms; without ``--frames 1``
     and with ``--each-read`` 2 wrong accounts each (3 and 4); see that module.

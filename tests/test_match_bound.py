@@ -146,9 +146,12 @@ def test_calibration_measures_a_rules_leads_against_the_worlds_odds() -> None:
 
 
 def test_cli_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--plates", "2000", "--samples", "2000", "--seed", "4", "--json"]) == 0
+    assert main(["--plates", "2000", "--samples", "2000", "--path-samples", "500", "--seed",
+                 "4", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["registered_share"] == 0.8
+    assert out["all_paths_samples"] == out["joint_samples"] == 500
+    assert 0 < out["joint_one_confusion"] <= out["joint_registered"] <= 1
     assert [b["target"] for b in out["bound"]] == [0.5, 0.8, 0.9, 0.95, 0.99]
     assert out["one_confusion_per_passages"] == pytest.approx(12_000)
     assert 0 < out["clean_share_at_one_wrong"] <= 1

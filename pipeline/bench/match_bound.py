@@ -358,9 +358,9 @@ class Rivals:
         unregistered car."""
         customer = self.world.owner.get(compact)
         if customer is not None:
-            mine = customer == owner
-            return self.p_registered_car if (cars == "own") == mine and cars != \
-                "unregistered" else 0.0
+            if cars == "unregistered":
+                return 0.0
+            return self.p_registered_car if (customer == owner) == (cars == "own") else 0.0
         if cars == "own":
             return 0.0
         p = self._priors.get(compact)

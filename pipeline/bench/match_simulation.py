@@ -219,7 +219,7 @@ from pipeline.matching.fuzzy import (
     judge_text,
     supported,
 )
-from pipeline.matching.likelihood import lead_status
+from pipeline.matching.likelihood import Judgement, lead_status
 from pipeline.matching.matcher import Candidate, Evidence
 from pipeline.matching.text_likelihood import TextCase, judge_case
 from pipeline.plate.districts import district_codes
@@ -700,6 +700,23 @@ def replay(wide: list[Wide], thresholds: MatchThresholds) -> dict[str, float]:
             "unregistered_to_review": unreg_review / max(1, unreg_n)}
 
 
+def leads(wide: list[Wide], base: MatchThresholds, edit: float,
+          per_cost: float) -> list[tuple[Wide, Judgement]]:
+    """Each text case judged with channel (``edit``, ``per_cost``) and zero margins: its
+    leads, which the margins do not change (for replaying margins with :func:`replayed`)."""
+    return [(w, judge_case(w.case, edit, per_cost, base.dropped_rival_cost,
+                           base.unregistered_share, base.plates_around, base.text_prior,
+                           0.0, 0.0, 0.0, w.ambiguous))
+            for w in wide if w.case is not None]
+
+
+def replayed(w: Wide, v: Judgement, margin: float, rival: float, unreg: float) -> str:
+    """The text rule's status for a case's leads under these margins, guards included."""
+    status = lead_status(v.over_unregistered, v.over_rival, margin, rival, unreg, w.ambiguous)
+    return guarded(replace(v, status=status), w.case.owner,  # type: ignore[union-attr]
+                   w.others)
+
+
 def replay_text(wide: list[Wide], base: MatchThresholds,
                 grid: list[tuple[float, float]],
                 margins: list[tuple[float, float, float]]) -> list[dict[str, float]]:
@@ -711,18 +728,13 @@ def replay_text(wide: list[Wide], base: MatchThresholds,
     one = "one_confusion" if any(w.passage.error == "one_confusion" for w in wide) \
         else EACH_READ
     for edit, per_cost in grid:
-        judged = [(w, judge_case(w.case, edit, per_cost, base.dropped_rival_cost,
-                                 base.unregistered_share, base.plates_around, base.text_prior,
-                                 0.0, 0.0, 0.0, w.ambiguous))
-                  for w in wide if w.case is not None]
+        judged = leads(wide, base, edit, per_cost)
         for margin, rival, unreg in margins:
             c: Counter[str] = Counter()
             for w, v in judged:
                 p = w.passage
-                status = lead_status(v.over_unregistered, v.over_rival, margin, rival, unreg,
-                                     w.ambiguous)
+                status = replayed(w, v, margin, rival, unreg)
                 owner = w.case.owner  # type: ignore[union-attr]
-                status = guarded(replace(v, status=status), owner, w.others)
                 res = outcome(p.truth, status, owner[v.best] if status == Status.MATCHED
                               and v.best else None)
                 car = "reg" if p.truth else "unreg"
@@ -884,19 +896,14 @@ def model_check(wide: list[Wide], t: MatchThresholds, source: PlateSource, world
     from pipeline.bench.match_bound import PASSAGES, Rivals, odds_against
 
     rivals = Rivals(source, world)
-    judged = [(w, judge_case(w.case, t.text_edit_nats, t.text_nats_per_cost,
-                             t.dropped_rival_cost, t.unregistered_share, t.plates_around,
-                             t.text_prior, 0.0, 0.0, 0.0, w.ambiguous))
-              for w in wide if w.case is not None]
+    judged = leads(wide, t, t.text_edit_nats, t.text_nats_per_cost)
     one = sum(p.error == "one_confusion" and p.truth is not None for p in passages)
     out = []
     for margin in (t.text_margin, *MODEL_CHECK_MARGINS):
         expected, observed, unexplained, right, one_right = 0.0, 0, 0, 0, 0
         for w, v in judged:
-            status = lead_status(v.over_unregistered, v.over_rival, margin,
-                                 t.text_rival_margin, t.text_unregistered_margin, w.ambiguous)
+            status = replayed(w, v, margin, t.text_rival_margin, t.text_unregistered_margin)
             owner = w.case.owner  # type: ignore[union-attr]
-            status = guarded(replace(v, status=status), owner, w.others)
             if status != Status.MATCHED or v.best is None:
                 continue
             res = outcome(w.passage.truth, status, owner[v.best])

@@ -68,6 +68,9 @@ PASSAGES = 100_000
 PATH_SAMPLES = 40_000  # reads drawn for the all-paths bound (each enumerates its rivals)
 # Characters a read can have lost (the dropped path's rivals carry one of them more).
 _CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ0123456789"
+# An extra read that is a given thin glyph at a given end: half of the extras are spurious
+# glyphs, at one of three places (either end, the seals), each of SPURIOUS alike.
+_SPURIOUS_AT_AN_END = 0.5 / 3 / len(SPURIOUS)
 
 
 def plate_probability(source: PlateSource, plate: Plate) -> float:
@@ -261,11 +264,10 @@ def read_probability(plate: str, text: str) -> float:
     if len(text) == len(plate) - 1:
         return ERROR_MIX["dropped"] * _ways(plate, text, 0) / len(plate)
     if len(text) == len(plate) + 1:
-        spurious = 0.5 / 3 / len(SPURIOUS)
         return ERROR_MIX["extra"] * (
             0.5 * _ways(plate, text, 2) / len(plate)
-            + (spurious if text[0] in SPURIOUS and text[1:] == plate else 0.0)
-            + (spurious if text[-1] in SPURIOUS and text[:-1] == plate else 0.0))
+            + _SPURIOUS_AT_AN_END * ((text[0] in SPURIOUS and text[1:] == plate)
+                                     + (text[-1] in SPURIOUS and text[:-1] == plate)))
     return 0.0
 
 
@@ -389,9 +391,9 @@ class Rivals:
         doubled = {text[:k] + text[k + 1:] for k in range(len(text) - 1)
                    if text[k] == text[k + 1]}
         extra = sum(prior(u, owner) * 0.5 * _ways(u, text, 2) / len(u) for u in doubled)
-        spurious = 0.5 / 3 / len(SPURIOUS)  # a thin glyph, at one end of three places
-        extra += spurious * ((prior(text[1:], owner) if text[:1] in SPURIOUS else 0.0)
-                             + (prior(text[:-1], owner) if text[-1:] in SPURIOUS else 0.0))
+        extra += _SPURIOUS_AT_AN_END * (
+            (prior(text[1:], owner) if text[:1] in SPURIOUS else 0.0)
+            + (prior(text[:-1], owner) if text[-1:] in SPURIOUS else 0.0))
         return {"clean": ERROR_MIX["clean"] * prior(text, owner),
                 "one_confusion": ERROR_MIX["one_confusion"] * one,
                 "two_confusions": ERROR_MIX["two_confusions"] * two,

@@ -944,6 +944,7 @@ def model_oracle(wide: list[Wide], source: PlateSource, world: World,
     from pipeline.bench.match_bound import PASSAGES, Rivals, read_probability
 
     rivals = Rivals(source, world)
+    p_car = rivals.p_registered_car
     one = sum(p.error == "one_confusion" and p.truth is not None for p in passages)
     decided = []  # (odds against the likeliest customer, customer, passage, exact)
     for w in wide:
@@ -959,7 +960,6 @@ def model_oracle(wide: list[Wide], source: PlateSource, world: World,
         best = max(own, key=lambda c: own[c], default=None)
         if best is None or own[best] == 0.0:
             continue
-        p_car = rivals.p_registered_car
         others = rivals.total(text, None) - p_car * own[best]
         decided.append((max(0.0, others) / (p_car * own[best]), best, w.passage, False))
     out = []

@@ -202,7 +202,7 @@ class CheckIn:
     def _emit(self, passage: Passage) -> ArrivalEvent | None:
         t = time.perf_counter()
         match = self.matcher.match(passage.plate, passage.ambiguous, passage.evidence,
-                                   passage.scores)
+                                   passage.scores, passage.spurious)
         t = self._timed("match", t)
         if match.status == Status.MATCHED and match.account is not None and self._duplicate(
                 passage, (match.account.customer_number, match.plate)):

@@ -56,7 +56,7 @@ registered plate near the read, and the model's own nearby texts, get log P(text
 summed over the car's reads. With the stock english_g2 model only the texts are there: OCR
 confusions (O/0, I/1, B/8, ...) cost 0.3-0.6, any other change 1.0, and by default the same
 likelihood rule decides with these costs as the channel and the registered plates of the
-read's district and shape as the prior (text_rule .. text_prior); text_rule = "cost" keeps
+read's district and shape as the prior (text_rule .. text_spurious_nats); text_rule = "cost"
 the costs' own rule (max_cost .. dropped_rival_cost). Tuned with
 `python -m pipeline.bench.match_reads match --sweep` (seed 5001) and
 `python -m pipeline.bench.match_simulation --seed 1 --sweep` (--frames 1 for the text
@@ -280,6 +280,9 @@ customer)"""),
 text likelihood: an unregistered car's plate is as likely as the registered plates of its
 district and shape make it ("cells"), or one of plates_around ("flat")""",
                                     choices=("cells", "flat")),
+    ("matching", "text_spurious_nats"): Key("""\
+text likelihood: nats a glyph costs that the grammar dropped as spurious (a bolt read as I, a
+glyph read twice); the glyph is also weighed as real (0-20)"""),
 
     ("debug", "save_crops"): Key("keep the plate crops of every read"),
     ("debug", "crops_dir"): Key("where they are kept"),

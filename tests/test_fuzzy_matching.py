@@ -25,7 +25,7 @@ from pipeline.matching.fuzzy import (
     evidence_cost,
     supported,
 )
-from pipeline.matching.matcher import ExactMatcher
+from pipeline.matching.matcher import ExactMatcher, lone_spurious
 from pipeline.plate.edits import levenshtein
 from pipeline.plate.grammar import Plate, plate_from_label
 
@@ -491,3 +491,25 @@ def test_simulation_cli_reports_lone_reads_against_the_bound_and_sweeps_the_text
                       and s["text_rival_margin"] == 10.0
                       and s["text_unregistered_margin"] == 2.0)
         assert [r for _, r in rows] == sorted((r for _, r in rows), reverse=True)
+
+
+def test_a_glyph_the_grammar_dropped_is_also_weighed_as_real() -> None:
+    """``DFXX 838``: the grammar drops one X as read twice (``DF-X 838``), one D/O
+    confusion from Ina's ``OF-X 838``. Told the read (``spurious``), the text rule also
+    weighs an unregistered ``OF-XX 838`` read with that one confusion and no drop, so Ina
+    is not checked in; on the shortened text alone she would be."""
+    from pipeline.plate.districts import district_codes
+    from pipeline.plate.grammar import parse_plate
+
+    parsed = parse_plate("DFXX 838", district_codes())
+    assert parsed is not None and parsed.as_read == "DFXX838"
+    crowded = {f"OFZ{a}{n}": f"9{a}{n}" for a in "ABCDEFGHJKLMNPRSTUVW" for n in range(100, 125)}
+    m = _likelihood(crowded | {"OFX838": "10005"})
+    assert m.match(parsed.plate).status == Status.MATCHED
+    told = m.match(parsed.plate, spurious=lone_spurious(parsed.plate.compact, parsed.as_read))
+    assert told.status == Status.NEEDS_REVIEW and told.candidates[0].compact == "OFX838"
+    # a bolt read as I before her plate read right still checks her in
+    bolt = parse_plate("I OF-X 838", district_codes())
+    assert bolt is not None and bolt.as_read == "IOFX838"
+    result = m.match(bolt.plate, spurious=lone_spurious(bolt.plate.compact, bolt.as_read))
+    assert result.status == Status.MATCHED and result.plate == "OFX838"

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.plate.districts import district_codes
-from pipeline.plate.grammar import MAX_CHARS, Plate, parse_plate, plate_from_label
+from pipeline.plate.grammar import MAX_CHARS, Plate, parse_plate, plate_chars, plate_from_label
 
 DISTRICTS = district_codes()
 
@@ -49,6 +49,8 @@ def test_a_spurious_thin_glyph_at_an_end_or_the_seals_is_dropped(raw: str) -> No
     result = parse_plate(raw, DISTRICTS)
     assert result is not None
     assert result.plate.display == "OF-AB 123" and result.fixes == 1
+    # and what was read, the glyph in its place, stays for matching to weigh
+    assert result.as_read == plate_chars(raw)
 
 
 @pytest.mark.parametrize("raw", ["OF-AB 11234", "OFF-AB 1234", "OF-ABB 1234"])
@@ -56,6 +58,19 @@ def test_a_glyph_read_twice_is_read_once_when_the_text_is_no_plate(raw: str) -> 
     result = parse_plate(raw, DISTRICTS)
     assert result is not None
     assert result.plate.display == "OF-AB 1234" and result.fixes == 1
+    assert result.as_read == plate_chars(raw)
+
+
+def test_the_text_as_read_is_kept_only_where_a_glyph_was_dropped() -> None:
+    """A doubled X dropped (``DF-XX 838`` is no plate as read): ``as_read`` keeps both, so
+    matching can weigh an ``OF-XX 838`` with its O read as D."""
+    dropped = parse_plate("DFXX 838", DISTRICTS)
+    assert dropped is not None and dropped.plate.compact == "DFX838"
+    assert dropped.as_read == "DFXX838"
+    clean = parse_plate("OF-AB 123", DISTRICTS)
+    fixed = parse_plate("0F-AB 123", DISTRICTS)
+    assert clean is not None and clean.as_read == ""
+    assert fixed is not None and fixed.fixes == 1 and fixed.as_read == ""
 
 
 def test_a_doubled_glyph_of_a_plate_as_read_is_kept() -> None:

@@ -38,6 +38,19 @@ def test_vote_outweighs_a_misread_and_absorbs_it_into_the_same_passage() -> None
     assert out[0].plate == ANNA and out[0].reads == 3 and out[0].agreeing == 2
 
 
+def test_reads_whose_glyph_the_grammar_dropped_keep_it_for_matching() -> None:
+    """Two of Anna's three reads had a bolt read as I before the district: the grammar
+    dropped it, the passage keeps it with their votes (the third read had none)."""
+    tracker = PassageTracker(TrackerConfig(agree=3))
+    bolt = PlateRead(Box(600, 500, 120, 30), "I OF-AB 123", 0.8, ANNA, as_read="IOFAB123")
+    tracker.update(0.0, [bolt])
+    tracker.update(0.2, [bolt])
+    out = tracker.update(0.4, [read(ANNA, conf=0.9)])
+    assert [p.plate for p in out] == [ANNA]
+    assert out[0].evidence == (("OFAB123", 2.5),)
+    assert out[0].spurious == (("OFAB123", "IOFAB123", 1.6),)
+
+
 def test_two_cars_in_view_stay_two_passages() -> None:
     tracker = PassageTracker(TrackerConfig(agree=2))
     tracker.update(0.0, [read(ANNA, x=200), read(JENS, x=900)])

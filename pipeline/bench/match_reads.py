@@ -91,6 +91,7 @@ from pipeline.detection.types import Box, Detection
 from pipeline.domain import Status
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
 from pipeline.matching.likelihood import lead_status
+from pipeline.matching.matcher import Spurious, lone_spurious
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import CharScores
@@ -111,6 +112,7 @@ class FrameRead:
     ambiguous: bool
     log_probs: np.ndarray | None
     charset: str
+    as_read: str = ""  # the grammar's ParseResult.as_read (files before 2026-12-02: "")
 
     def scores(self) -> CharScores | None:
         if self.log_probs is None:
@@ -212,7 +214,7 @@ def _frame_read(read: PlateRead | None) -> FrameRead | None:
     scores = read.scores
     return FrameRead(read.raw, read.confidence, read.plate, read.ambiguous,
                      None if scores is None else scores.log_probs.astype(np.float16),
-                     "" if scores is None else scores.charset)
+                     "" if scores is None else scores.charset, read.as_read)
 
 
 def world_of(data: ReadsFile) -> World:
@@ -222,8 +224,10 @@ def world_of(data: ReadsFile) -> World:
 _BOX = Box(560, 500, 160, 36)
 
 
-def passage_of(car: Car, lone: bool) -> tuple[Plate, bool, tuple, tuple[CharScores, ...]] | None:
-    """The car as the product would match it: (voted plate, ambiguous, evidence, scores);
+def passage_of(car: Car, lone: bool,
+               ) -> tuple[Plate, bool, tuple, tuple[CharScores, ...], Spurious] | None:
+    """The car as the product would match it: (voted plate, ambiguous, evidence, scores,
+    spurious);
     ``lone``: the near frame alone. None: no passage (nothing German read, or the tracker
     made none)."""
     if lone:
@@ -231,18 +235,20 @@ def passage_of(car: Car, lone: bool) -> tuple[Plate, bool, tuple, tuple[CharScor
         if r is None or r.plate is None:
             return None
         s = r.scores()
-        return r.plate, r.ambiguous, None, (s,) if s is not None else ()
+        return (r.plate, r.ambiguous, None, (s,) if s is not None else (),
+                lone_spurious(r.plate.compact, r.as_read))
     tracker = PassageTracker(TrackerConfig(dedup_s=0.0))
     got = []
     for i, r in enumerate(car.reads):
         reads = [] if r is None or r.plate is None else [
-            PlateRead(_BOX, r.raw, r.confidence, r.plate, r.ambiguous, scores=r.scores())]
+            PlateRead(_BOX, r.raw, r.confidence, r.plate, r.ambiguous, as_read=r.as_read,
+                      scores=r.scores())]
         got += tracker.update(0.2 * i, reads)
     got += tracker.flush()
     if not got:
         return None
     p = got[0]
-    return p.plate, p.ambiguous, p.evidence, p.scores
+    return p.plate, p.ambiguous, p.evidence, p.scores, p.spurious
 
 
 def outcome(car: Car, status: str | None, customer: str | None) -> str:
@@ -286,11 +292,11 @@ def replay(data: ReadsFile, thresholds: MatchThresholds) -> Replay:
             for rule in RULES:
                 status = customer = None
                 if p is not None:
-                    plate, ambiguous, evidence, scores = p
+                    plate, ambiguous, evidence, scores, spurious = p
                     use = scores if rule == "likelihood" else ()
                     t0, c0 = time.perf_counter(), time.thread_time()
                     result = (cost if rule == "cost" else matcher).match(
-                        plate, ambiguous, evidence, use)
+                        plate, ambiguous, evidence, use, spurious)
                     if rule == "likelihood" and mode == "car":
                         out.match_ms.append(1000 * (time.perf_counter() - t0))
                         out.match_cpu_ms.append(1000 * (time.thread_time() - c0))

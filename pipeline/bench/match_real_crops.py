@@ -25,6 +25,7 @@ from pipeline.bench.match_simulation import PlateSource, build_world
 from pipeline.detection.types import Box
 from pipeline.domain import Account, Status
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
+from pipeline.matching.matcher import lone_spurious
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import plate_from_label
 
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                     verdict = "no_read"
                 else:
                     scores = (read.scores,) if rule == "likelihood" and read.scores else ()
-                    result = matcher.match(read.plate, read.ambiguous, None, scores)
+                    result = matcher.match(read.plate, read.ambiguous, None, scores,
+                                           lone_spurious(read.plate.compact, read.as_read))
                     customer = result.account.customer_number if result.account else None
                     if result.status == Status.MATCHED:
                         verdict = "right" if customer == own.get(truth) and \

@@ -229,7 +229,7 @@ from pipeline.matching.fuzzy import (
     supported,
 )
 from pipeline.matching.likelihood import Judgement, lead_status
-from pipeline.matching.matcher import Candidate, Evidence
+from pipeline.matching.matcher import Candidate, Evidence, lone_spurious
 from pipeline.matching.text_likelihood import TextCase, judge_case
 from pipeline.plate.districts import district_codes
 from pipeline.plate.grammar import MAX_CHARS, Plate, parse_plate
@@ -564,7 +564,8 @@ def track(frames: tuple[str, ...], districts: frozenset[str], rng: random.Random
         confidence = rng.uniform(0.6, 0.99)
         parsed = parse_plate(raw, districts)
         reads = [] if parsed is None else [
-            PlateRead(_BOX, raw, confidence, parsed.plate, parsed.ambiguous)]
+            PlateRead(_BOX, raw, confidence, parsed.plate, parsed.ambiguous,
+                      as_read=parsed.as_read)]
         out += tracker.update(0.2 * i, reads)
     return out + tracker.flush()
 
@@ -639,22 +640,24 @@ def run(world: World, passages: list[Passage], thresholds: MatchThresholds,
         if p.pair_cost is not None:
             buckets.append(counts.setdefault((f"pair cost {p.pair_cost:.1f}", car), Counter()))
         if p.frames:
-            tracked = [(t.plate, t.ambiguous, t.evidence)
+            tracked = [(t.plate, t.ambiguous, t.evidence, t.spurious)
                        for t in track(p.frames, districts, rng)]
         else:
             parsed = parse_plate(p.raw, districts)
-            tracked = [] if parsed is None else [(parsed.plate, parsed.ambiguous, None)]
+            tracked = [] if parsed is None else [(
+                parsed.plate, parsed.ambiguous, None,
+                lone_spurious(parsed.plate.compact, parsed.as_read))]
         if not tracked:
             for b in buckets:
                 b["rejected"] += 1
             continue
         if p.frames:
-            voted, _, evidence = tracked[0]
+            voted, _, evidence, _ = tracked[0]
             key = voted_class(p.truth_compact, voted.compact, evidence or ())
             buckets.append(counts.setdefault((key, car), Counter()))
-        for n, (plate, ambiguous, evidence) in enumerate(tracked):
+        for n, (plate, ambiguous, evidence, spurious) in enumerate(tracked):
             t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
-            result = matcher.match(plate, ambiguous, evidence)
+            result = matcher.match(plate, ambiguous, evidence, spurious=spurious)
             latencies.append((time.perf_counter_ns() - t0) / 1000)
             cpu.append((time.thread_time_ns() - c0) / 1000)
             customer = result.account.customer_number if result.account else None
@@ -674,7 +677,7 @@ def run(world: World, passages: list[Passage], thresholds: MatchThresholds,
             if wide_matcher is not None and not n:
                 compact = plate.compact
                 others = wide_matcher.owners(r for r, _ in evidence or () if r != compact)
-                case = matcher.text_case(plate, evidence)
+                case = matcher.text_case(plate, evidence, spurious)
                 wide.append(Wide(p, compact, wide_matcher.candidates(compact), ambiguous,
                                  evidence, others, case))
     return Run(counts, latencies, cpu, wide)
@@ -714,8 +717,8 @@ def leads(wide: list[Wide], base: MatchThresholds, edit: float,
     """Each text case judged with channel (``edit``, ``per_cost``) and zero margins: its
     leads, which the margins do not change (for replaying margins with :func:`replayed`)."""
     return [(w, judge_case(w.case, edit, per_cost, base.dropped_rival_cost,
-                           base.unregistered_share, base.plates_around, base.text_prior,
-                           0.0, 0.0, 0.0, w.ambiguous))
+                           base.text_spurious_nats, base.unregistered_share,
+                           base.plates_around, base.text_prior, 0.0, 0.0, 0.0, w.ambiguous))
             for w in wide if w.case is not None]
 
 

@@ -57,7 +57,7 @@ from pipeline.matching.likelihood import (
     prior_gap,
     seal_places,
 )
-from pipeline.matching.matcher import Candidate, Evidence, MatchResult
+from pipeline.matching.matcher import Candidate, Evidence, MatchResult, Spurious
 from pipeline.matching.text_likelihood import (
     PlateCells,
     TextCase,
@@ -188,6 +188,7 @@ class MatchThresholds:
     text_rival_margin: float = 10.0
     text_unregistered_margin: float = 2.0
     text_prior: str = "cells"
+    text_spurious_nats: float = 4.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_cost <= self.review_cost < INDEX_RADIUS:
@@ -214,8 +215,10 @@ class MatchThresholds:
             raise ValueError(f"text_rule must be one of {', '.join(TEXT_RULES)}")
         if self.text_prior not in TEXT_PRIORS:
             raise ValueError(f"text_prior must be one of {', '.join(TEXT_PRIORS)}")
-        if not 0.0 <= self.text_edit_nats <= 20.0 or not 0.0 <= self.text_nats_per_cost <= 20.0:
-            raise ValueError("text_edit_nats and text_nats_per_cost must be 0 to 20 nats")
+        if not all(0.0 <= n <= 20.0 for n in (self.text_edit_nats, self.text_nats_per_cost,
+                                               self.text_spurious_nats)):
+            raise ValueError("text_edit_nats, text_nats_per_cost and text_spurious_nats "
+                             "must be 0 to 20 nats")
         if not all(0.0 <= m <= 50.0 for m in (self.text_margin, self.text_rival_margin,
                                                self.text_unregistered_margin)):
             raise ValueError("text_margin, text_rival_margin and text_unregistered_margin "
@@ -285,8 +288,9 @@ def judge_text(case: TextCase, t: MatchThresholds, ambiguous: bool = False) -> J
     """The likelihood rule on a car's texts (no scores) with the text settings of ``t``,
     before the guards of :meth:`FuzzyMatcher._match_text` (:func:`guarded`)."""
     return judge_case(case, t.text_edit_nats, t.text_nats_per_cost, t.dropped_rival_cost,
-                      t.unregistered_share, t.plates_around, t.text_prior, t.text_margin,
-                      t.text_rival_margin, t.text_unregistered_margin, ambiguous)
+                      t.text_spurious_nats, t.unregistered_share, t.plates_around,
+                      t.text_prior, t.text_margin, t.text_rival_margin,
+                      t.text_unregistered_margin, ambiguous)
 
 
 class FuzzyMatcher:
@@ -373,18 +377,19 @@ class FuzzyMatcher:
 
     def match(self, plate: Plate, ambiguous: bool = False,
               evidence: Evidence | None = None,
-              scores: Sequence[CharScores] = ()) -> MatchResult:
+              scores: Sequence[CharScores] = (), spurious: Spurious = ()) -> MatchResult:
         """Match a passage's voted plate; ``ambiguous`` (the grammar found two readings) never
         checks in; ``evidence`` (all the car's reads) lets the rule see which characters
         the reads agreed on, and which other registered plates some read was. With the
         reads' CTC ``scores`` the likelihood rule decides (``pipeline.matching.likelihood``);
         without (stock recogniser) the text rule: by default the likelihood rule on the
-        texts (``pipeline.matching.text_likelihood``), with ``text_rule = "cost"`` the cost
-        rule of this module."""
+        texts (``pipeline.matching.text_likelihood``, which also weighs the reads whose glyph
+        the grammar dropped as they were read, ``spurious``), with ``text_rule = "cost"`` the
+        cost rule of this module."""
         if scores:
             return self._match_likelihood(plate, ambiguous, scores)
         if self.thresholds.text_rule == "likelihood":
-            return self._match_text(plate, ambiguous, evidence)
+            return self._match_text(plate, ambiguous, evidence, spurious)
         cands = self.candidates(plate.compact)
         others = self.owners(r for r, _ in evidence or () if r != plate.compact)
         status, best = decide(plate.compact, cands, self.thresholds, ambiguous, evidence,
@@ -418,7 +423,8 @@ class FuzzyMatcher:
         return judge(scored, owner, prior, t.likelihood_margin, t.unregistered_margin,
                      ambiguous), owner
 
-    def text_case(self, plate: Plate, evidence: Evidence | None = None) -> TextCase:
+    def text_case(self, plate: Plate, evidence: Evidence | None = None,
+                  spurious: Spurious = ()) -> TextCase:
         """What the text likelihood rule scores for a car (``text_likelihood.text_case``)."""
         def near(text: str) -> dict[str, str]:
             return {c.compact: c.customer_number
@@ -426,11 +432,12 @@ class FuzzyMatcher:
 
         with self._lock:
             owner, cells, registered = self._owner, self._cells, len(self._owner)
-        return text_case(plate.compact, evidence, near, owner.get, cells.log_fill, registered)
+        return text_case(plate.compact, evidence, near, owner.get, cells.log_fill, registered,
+                         spurious)
 
-    def _match_text(self, plate: Plate, ambiguous: bool,
-                    evidence: Evidence | None) -> MatchResult:
-        case = self.text_case(plate, evidence)
+    def _match_text(self, plate: Plate, ambiguous: bool, evidence: Evidence | None,
+                    spurious: Spurious) -> MatchResult:
+        case = self.text_case(plate, evidence, spurious)
         verdict = judge_text(case, self.thresholds, ambiguous)
         others = self.owners(r for r, _ in evidence or () if r != plate.compact)
         return self._judged(plate, guarded(verdict, case.owner, others), verdict, case.owner)

@@ -43,16 +43,26 @@ class MatchResult:
 
 # A passage's reads: each distinct plate (compact) with its confidence-weighted vote.
 Evidence = tuple[tuple[str, float], ...]
+# Its reads the grammar shortened by a glyph it took for spurious: (compact, the text as read
+# with that glyph, vote); their votes are part of their compact's in the evidence.
+Spurious = tuple[tuple[str, str, float], ...]
+
+
+def lone_spurious(compact: str, as_read: str) -> Spurious:
+    """``spurious`` of a car read once as ``compact``; ``as_read``: the grammar's
+    ``ParseResult.as_read`` (empty when it dropped no glyph)."""
+    return ((compact, as_read, 1.0),) if as_read else ()
 
 
 class Matcher(Protocol):
     """Plate -> match outcome; ``ambiguous`` reads (two equally good plate readings) must
     never check a customer in; ``evidence`` is every plate the car was read as, with its
-    vote (None: a lone read); ``scores``: the reads' CTC scores, where the model gave them."""
+    vote (None: a lone read); ``scores``: the reads' CTC scores, where the model gave them;
+    ``spurious``: the reads whose glyph the grammar dropped, as read."""
 
     def match(self, plate: Plate, ambiguous: bool = False,
               evidence: Evidence | None = None,
-              scores: Sequence[CharScores] = ()) -> MatchResult:
+              scores: Sequence[CharScores] = (), spurious: Spurious = ()) -> MatchResult:
         ...
 
 
@@ -64,7 +74,7 @@ class ExactMatcher:
 
     def match(self, plate: Plate, ambiguous: bool = False,
               evidence: Evidence | None = None,
-              scores: Sequence[CharScores] = ()) -> MatchResult:
+              scores: Sequence[CharScores] = (), spurious: Spurious = ()) -> MatchResult:
         account = self.lookup.account_for_plate(plate.compact)
         if account is None:
             return MatchResult(Status.UNREGISTERED)

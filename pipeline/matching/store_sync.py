@@ -15,7 +15,7 @@ from typing import Protocol
 from pipeline.domain import Account, iso, utc_now
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds
 from pipeline.matching.likelihood import history_share
-from pipeline.matching.matcher import Evidence, MatchResult
+from pipeline.matching.matcher import Evidence, MatchResult, Spurious
 from pipeline.plate.grammar import Plate
 from pipeline.reading.ctc import CharScores
 
@@ -72,7 +72,7 @@ class StoreMatcher:
 
     def match(self, plate: Plate, ambiguous: bool = False,
               evidence: Evidence | None = None,
-              scores: Sequence[CharScores] = ()) -> MatchResult:
+              scores: Sequence[CharScores] = (), spurious: Spurious = ()) -> MatchResult:
         now = time.monotonic()
         if now - self._checked >= self.check_every_s:
             self._checked = now
@@ -84,4 +84,4 @@ class StoreMatcher:
         if now - self._prior_checked >= self.prior_every_s:
             self._prior_checked = now
             self.refresh_prior()
-        return self.fuzzy.match(plate, ambiguous, evidence, scores)
+        return self.fuzzy.match(plate, ambiguous, evidence, scores, spurious)

@@ -16,9 +16,16 @@ gives :func:`pipeline.matching.likelihood.judge` the same inputs from a text cha
   frames(D) the sum of nats(D, r) over the reads weighted by their votes. So a confusion
   that every read repeats counts once, as for a lone read, and confusions of single frames
   are outvoted.
-- **Texts scored**: the registered plates near the voted read and near the consensus (the
-  matcher's index), any read that is itself a registered plate, and as the unregistered
-  explanation every grammatical unregistered text among the reads and the consensus, and of
+- **A dropped glyph**: where the grammar dropped a glyph it took for spurious (a bolt or the
+  seals read as I, a glyph read twice: ``spurious``, the text as read), that read costs
+  min(``spurious_nats`` + nats(T, shortened text), nats(T, text as read)): the glyph
+  spurious, as the grammar took it, or real. Without it an unregistered ``OF-XX 838`` read
+  ``DFXX 838`` looked like the registered ``OF-X 838`` with one confusion (the grammar had
+  made it ``DF-X 838``); with it, it is the same one confusion from the unregistered plate.
+- **Texts scored**: the registered plates near the voted read, the consensus and the texts
+  as read (the matcher's index), any read that is itself a registered plate, and as the unregistered
+  explanation every grammatical unregistered text among the reads, the consensus and the
+  texts as read (with, per edit class, the best one-edit variant of each text as read), and of
   the consensus's one-edit variants (a confusion of the table, a spurious character, a lost
   one, another last digit) the one with the highest prior per edit cost
   (:func:`best_variants`: the channel gives all of a cost the same likelihood). A read that
@@ -199,11 +206,13 @@ def best_variants(text: str, log_fill: Callable[[str], float],
 @dataclass(frozen=True)
 class TextCase:
     """What the text rule knows of one car, independent of the channel's settings: its
-    reads (text, vote), their consensus, the registered texts near them with their
-    customers, the grammatical unregistered texts among the reads and the consensus
-    (``free``) and the consensus's grammatical unregistered one-edit variants with that
-    edit's cost (``variants``), each unregistered text's log fill (``PlateCells``), and the
-    number of registered plates."""
+    reads (text, vote), those the grammar shortened by a glyph (``spurious``: compact, text
+    as read, vote), the reads' consensus, the registered texts near them with their
+    customers, the grammatical unregistered texts among the reads, the consensus and the
+    texts as read (``free``, with the best one-edit variants of each text as read), the
+    consensus's grammatical unregistered one-edit variants with that edit's cost
+    (``variants``), each unregistered text's log fill (``PlateCells``), and the number of
+    registered plates."""
 
     reads: tuple[tuple[str, float], ...]
     car: str
@@ -212,37 +221,56 @@ class TextCase:
     variants: Mapping[str, float]
     log_fill: Mapping[str, float]
     registered: int
+    spurious: tuple[tuple[str, str, float], ...] = ()
 
 
 def text_case(voted: str, evidence: Iterable[tuple[str, float]] | None,
               near: Callable[[str], Mapping[str, str]], owner_of: Callable[[str], str | None],
-              log_fill: Callable[[str], float], registered: int) -> TextCase:
+              log_fill: Callable[[str], float], registered: int,
+              spurious: Iterable[tuple[str, str, float]] = ()) -> TextCase:
     """The car's case: ``near(text)``: registered plates near ``text`` with their customers
-    (the index); ``owner_of(text)``: the customer of a registered text or None."""
+    (the index); ``owner_of(text)``: the customer of a registered text or None;
+    ``spurious``: the reads the grammar shortened by a glyph (compact, as read, vote)."""
     reads = tuple(evidence or ()) or ((voted, 1.0),)
+    spurious = tuple(spurious)
     car = consensus(reads)
+    as_read = {s for _, s, _ in spurious}
     owner = dict(near(voted))
-    if car != voted:
-        owner |= near(car)
+    for text in {car, *as_read} - {voted}:
+        owner |= near(text)
     for text in {r for r, _ in reads} | {car}:
         customer = owner_of(text)
         if customer is not None:
             owner[text] = customer
-    free = tuple(sorted(t for t in {*(r for r, _ in reads), car}
-                        if t not in owner and grammatical(t)))
+    free = {t for t in {*(r for r, _ in reads), car, *as_read}
+            if t not in owner and grammatical(t)}
+    for text in as_read:  # the glyph real, and the read one edit from the plate
+        free |= set(best_variants(text, log_fill, owner_of, free)) - owner.keys()
     variants = best_variants(car, log_fill, owner_of, free)
     fills = {t: log_fill(t) for t in (*free, *variants)}
-    return TextCase(reads, car, owner, free, variants, fills, registered)
+    return TextCase(reads, car, owner, tuple(sorted(free)), variants, fills, registered,
+                    spurious)
 
 
 def score_case(case: TextCase, edit_nats: float, nats_per_cost: float,
-               lost_cost: float = INDEL_COST) -> list[Scored]:
+               lost_cost: float = INDEL_COST, spurious_nats: float = 0.0) -> list[Scored]:
     """Each text's log-likelihood over the car's reads (see the module docstring)."""
     def nats(plate: str, read: str) -> float:
         return channel_nats(plate, read, edit_nats, nats_per_cost, lost_cost)
 
+    shortened: dict[str, list[tuple[str, float]]] = {}
+    for compact, as_read, w in case.spurious:
+        shortened.setdefault(compact, []).append((as_read, w))
+
     def frames(shown: str) -> float:
-        return sum(w * nats(shown, r) for r, w in case.reads)
+        total = 0.0
+        for r, w in case.reads:
+            for as_read, part in shortened.get(r, ()):
+                # the glyph spurious (as the grammar took it) or real (as read)
+                total += part * min(spurious_nats + nats(shown, r), nats(shown, as_read))
+                w -= part
+            total += max(0.0, w) * nats(shown, r)
+        return total
 
     via_car = frames(case.car)
     out = [Scored(t, -min(frames(t), nats(t, case.car) + via_car))
@@ -263,10 +291,11 @@ def unregistered_gaps(case: TextCase, unregistered_share: float, plates_around: 
 
 
 def judge_case(case: TextCase, edit_nats: float, nats_per_cost: float, lost_cost: float,
-               unregistered_share: float, plates_around: int, prior: str,
-               margin: float, rival_margin: float, unregistered_margin: float,
+               spurious_nats: float, unregistered_share: float, plates_around: int,
+               prior: str, margin: float, rival_margin: float, unregistered_margin: float,
                ambiguous: bool) -> Judgement:
     """The likelihood rule (:func:`pipeline.matching.likelihood.judge`) on a text case."""
-    return judge(score_case(case, edit_nats, nats_per_cost, lost_cost), dict(case.owner),
+    return judge(score_case(case, edit_nats, nats_per_cost, lost_cost, spurious_nats),
+                 dict(case.owner),
                  unregistered_gaps(case, unregistered_share, plates_around, prior),
                  margin, unregistered_margin, ambiguous, rival_margin)

@@ -13,7 +13,7 @@ ambiguous is flagged so that the confidence can be lowered instead of guessing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ"
 MAX_CHARS = 8
@@ -73,12 +73,16 @@ class Plate:
 @dataclass(frozen=True)
 class ParseResult:
     """The best plate for a raw text, how many characters were fixed, and whether another
-    reading was equally possible (then the plate must not be trusted blindly)."""
+    reading was equally possible (then the plate must not be trusted blindly). ``as_read``:
+    when the grammar dropped a glyph as spurious, the plate's compact form with that glyph
+    back in its place (``DFXX838`` for ``DF-X 838``: matching weighs that the glyph may have
+    been real); empty when it dropped none."""
 
     plate: Plate
     fixes: int
     ambiguous: bool
     cost: float = 0.0
+    as_read: str = ""
 
 
 def plate_chars(text: str) -> str:
@@ -215,23 +219,28 @@ def parse_plate(raw: str, districts: frozenset[str] | None = None,
         return as_read  # nothing to fix: no reading without a glyph can be as cheap
     readings = [(as_read.cost, as_read.fixes, as_read)] if as_read else []
     # only a plate as read once the glyph is gone: a drop on top of fixes makes junk a plate
-    readings += [(1.0, 1, r) for r in (_parse(t, districts, district_len)
-                                       for t in _without_spurious(text)) if r and r.cost == 0]
+    for i, shorter in _without_spurious(text):
+        r = _parse(shorter, districts, district_len)
+        if r and r.cost == 0:
+            at = len(_GLYPH.findall(text[:i]))  # the dropped glyph's place in the compact form
+            compact = r.plate.compact
+            readings.append((1.0, 1, replace(r, as_read=compact[:at] + text[i] + compact[at:])))
     if not readings:
         return None
     cost = min(c for c, _, _ in readings)
     best = [(fixes, r) for c, fixes, r in readings if c == cost]
     fixes, first = best[0]
     ambiguous = first.ambiguous or len({r.plate for _, r in best}) > 1
-    return ParseResult(first.plate, fixes, ambiguous, cost)
+    return ParseResult(first.plate, fixes, ambiguous, cost, first.as_read)
 
 
 SPURIOUS = "I1L"
 
 
-def _without_spurious(text: str) -> list[str]:
+def _without_spurious(text: str) -> list[tuple[int, str]]:
     """``text`` without one thin glyph at its start, its end or just before its first gap, or
-    without one of two equal glyphs in a row (a glyph the recogniser read twice)."""
+    without one of two equal glyphs in a row (a glyph the recogniser read twice): each such
+    text with the dropped glyph's index in ``text``."""
     spots = [m.start() for m in _GLYPH.finditer(text)]
     if not spots:
         return []
@@ -241,7 +250,7 @@ def _without_spurious(text: str) -> list[str]:
     if seals is not None and text[seals] in SPURIOUS:
         places.add(seals)
     places |= {a for a, b in pairs if b == a + 1 and text[a] == text[b]}
-    return [text[:i] + text[i + 1:] for i in sorted(places)]
+    return [(i, text[:i] + text[i + 1:]) for i in sorted(places)]
 
 
 def _parse(text: str, districts: frozenset[str] | None,

@@ -46,6 +46,8 @@ class PlateRead:
     plate: Plate | None
     ambiguous: bool = False
     source: str = DETECTOR  # where the box came from: detector, merged, whole image
+    # the grammar's ``ParseResult.as_read``: the plate with the glyph it dropped as spurious
+    as_read: str = ""
     # the recogniser's frame scores behind ``raw`` (plate model only): for likelihood matching
     scores: CharScores | None = field(default=None, compare=False, repr=False)
     # the image that was read (BGR): the evidence an operator sees for a doubtful car
@@ -185,7 +187,7 @@ class PlateReader:
         if parsed.ambiguous:
             confidence *= AMBIGUOUS_PENALTY
         return PlateRead(box, text.raw, confidence, parsed.plate, parsed.ambiguous,
-                         scores=text.scores)
+                         as_read=parsed.as_read, scores=text.scores)
 
     def read(self, image: np.ndarray, skip: Callable[[Box], bool] | None = None,
              budget_ms: float | None = None) -> list[PlateRead]:

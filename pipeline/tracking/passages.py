@@ -37,6 +37,9 @@ class Passage:
     uncertain: tuple[int, ...] = ()  # positions in plate.compact where the reads disagreed
     # every plate the car was read as (compact) with its confidence-weighted vote
     evidence: tuple[tuple[str, float], ...] = ()
+    # the reads the grammar shortened by a glyph it took for spurious: (compact, the text as
+    # read, vote), their votes part of their compact's in ``evidence``
+    spurious: tuple[tuple[str, str, float], ...] = ()
     # the frame scores of the car's most confident reads (plate model): likelihood matching
     scores: tuple[CharScores, ...] = field(default=(), compare=False, repr=False)
     # the images of the car's most confident reads of the winning plate, best first: the
@@ -72,6 +75,7 @@ class _Track:
     votes: dict[Plate, float] = field(default_factory=lambda: defaultdict(float))
     counts: dict[Plate, int] = field(default_factory=lambda: defaultdict(int))
     clear: set[Plate] = field(default_factory=set)  # plates read at least once unambiguously
+    spurious: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
     emitted: bool = False
     last_read: float = float("-inf")
     box: Box | None = None
@@ -89,6 +93,8 @@ class _Track:
         self.counts[read.plate] += 1
         if not read.ambiguous:
             self.clear.add(read.plate)
+        if read.as_read:
+            self.spurious[read.plate.compact, read.as_read] += read.confidence
         if read.scores is not None:
             self.scored.append((read.confidence, len(self.scored), read.scores))
             self.scored.sort(key=lambda s: (-s[0], s[1]))
@@ -107,6 +113,8 @@ class _Track:
                        self.counts[plate], ambiguous=plate not in self.clear,
                        uncertain=self.uncertain(plate),
                        evidence=tuple((p.compact, round(w, 3)) for p, w in self.votes.items()),
+                       spurious=tuple((c, r, round(w, 3))
+                                      for (c, r), w in self.spurious.items()),
                        scores=tuple(s for _, _, s in self.scored),
                        crops=tuple(c for _, _, c in self.crops.get(plate, ())))
 

@@ -113,7 +113,9 @@ def test_a_confusion_every_read_repeats_is_weighed_by_the_prior(tmp_path: Path) 
 
 def test_a_read_too_far_from_any_plate_to_be_sure_goes_to_review_without_plate_text(
         tmp_path: Path) -> None:
-    events = run(tmp_path, {0: [seen(Plate("OF", "AB", "128"), 100)]}, 1)
+    """OF-AB 127 read once: Anna's OF-AB 123 is one arbitrary substitution away (12 nats),
+    too far to check her in, too near to call the car unregistered."""
+    events = run(tmp_path, {0: [seen(Plate("OF", "AB", "127"), 100)]}, 1)
     assert events[0]["status"] == "needs_review"
     assert "plate" not in events[0] and "account" not in events[0]
 

@@ -878,6 +878,12 @@ def bound_shares(seed: int, n_plates: int, samples: int,
     return out
 
 
+def seen(w: Wide) -> str:
+    """A lone read's text as the text rule sees it: as read where the grammar dropped a
+    glyph (``ParseResult.as_read``), else as parsed. The model's odds are taken on it."""
+    return w.case.spurious[0][1] if w.case is not None and w.case.spurious else w.read
+
+
 def calibration_reads(wide: list[Wide], t: MatchThresholds,
                       ) -> list[tuple[str, str, float, bool]]:
     """(true compact, read, the text rule's lead over the unregistered explanation, checked
@@ -888,7 +894,7 @@ def calibration_reads(wide: list[Wide], t: MatchThresholds,
         if p.error != "one_confusion" or p.truth is None or w.case is None:
             continue
         v = judge_text(w.case, t, w.ambiguous)
-        out.append((p.truth_compact, w.read, v.over_unregistered, v.status == Status.MATCHED))
+        out.append((p.truth_compact, seen(w), v.over_unregistered, v.status == Status.MATCHED))
     return out
 
 
@@ -925,7 +931,7 @@ def model_check(wide: list[Wide], t: MatchThresholds, source: PlateSource, world
                 right += 1
                 one_right += w.passage.error == "one_confusion"
                 if right % MODEL_CHECK_EVERY == 0:
-                    odds = odds_against(rivals, w.read, owner[v.best])
+                    odds = odds_against(rivals, seen(w), owner[v.best])
                     if odds == math.inf:
                         unexplained += MODEL_CHECK_EVERY
                     else:
@@ -957,7 +963,7 @@ def model_oracle(wide: list[Wide], source: PlateSource, world: World,
     for w in wide:
         if w.case is None:
             continue
-        text = w.read
+        text = seen(w)
         if text in world.owner:
             decided.append((0.0, world.owner[text], w.passage, True))
             continue

@@ -62,6 +62,14 @@ unregistered reported (98.3 %; 90.9 %), 107 to review (214), but 150 registered 
 reported unregistered (90), and the same 1 wrong account as the cost rule (the exact hit
 above); CPU p95 1.7 ms per car.
 
+Read again on 2026-12-02 (same seed and count, today's reader: frames read exactly right
+89.6 %; the text rule at margin 6.5 with the glyphs the grammar dropped, which these files now
+keep): cars, likelihood rule 2,382 / 2,407 registered checked in (99.0 %), 589 / 593
+unregistered reported (99.3 %), 6 to review, 0 wrong; text rule 2,356 (97.9 %), 583 (98.3 %),
+39 to review, 0 wrong; cost rule 2,354 (97.8 %), 539 (90.9 %), 86, 0 wrong. Lone reads:
+likelihood 2,167 (90.0 %), 583 (98.3 %), 0 wrong; text 2,130 (88.5 %), 580 (97.8 %), 1 wrong
+(the exact hit above, as the cost rule). CPU p95 per car 1.6 ms (likelihood), 1.0 ms (text).
+
 Cars with no passage (nothing German read, or the tracker made none): 30 of 3,000 (car mode),
 18 (lone), the same for both rules. Likelihood match per car (car mode): CPU p95 4.0 ms,
 p99 7.0 ms; wall p95 7.7 ms on two cores shared with a training run. Every frame here has its

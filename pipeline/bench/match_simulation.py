@@ -51,8 +51,8 @@ channel alone does not close the gap; the prior (cells against the world's own p
 and the rule's other explanations are the next places to look. Adding the pairs the cost table lacks
 (9/8, 9/0, 5/6, 6/8, 8/0, 2/7, Y/V, B/R, B/3, I/T, T/1) to the text channel and its unregistered
 variants at cost 0.5 or 0.6 (seed 1 only, margin 7.5, not shipped) left the one-confusion reads
-checked in at 41.1 % (41.2 %), with 0 wrong accounts beyond exact hits instead of 1 (margin 5: 46.4
-% and 3 instead of 46.1 % and 4): what a pair gives the registered plate it also gives the
+checked in at 41.1 % (41.2 %), with 0 wrong accounts beyond exact hits instead of 1 (margin 5:
+46.4 % and 3 instead of 46.1 % and 4): what a pair gives the registered plate it also gives the
 unregistered plates one such confusion from every read. Summing the unregistered explanation over
 every unregistered one-edit variant and free text (log-sum-exp with their priors) instead of taking
 the best per edit class (seed 1 only, not shipped) left it at 41.2 % / 46.1 % / 48.4 % at margins

@@ -22,15 +22,15 @@ gives :func:`pipeline.matching.likelihood.judge` the same inputs from a text cha
   spurious, as the grammar took it, or real. Without it an unregistered ``OF-XX 838`` read
   ``DFXX 838`` looked like the registered ``OF-X 838`` with one confusion (the grammar had
   made it ``DF-X 838``); with it, it is the same one confusion from the unregistered plate.
-- **Texts scored**: the registered plates near the voted read, the consensus and the texts
-  as read (the matcher's index), any read that is itself a registered plate, and as the unregistered
-  explanation every grammatical unregistered text among the reads, the consensus and the
-  texts as read (with, per edit class, the best one-edit variant of each text as read), and of
-  the consensus's one-edit variants (a confusion of the table, a spurious character, a lost
-  one, another last digit) the one with the highest prior per edit cost
-  (:func:`best_variants`: the channel gives all of a cost the same likelihood). A read that
-  is exactly a registered plate (an exact hit) is thus weighed against the unregistered
-  plates one edit from it.
+- **Texts scored**: the registered plates near the voted read, the consensus and the texts as
+  read (the matcher's index), any read that is itself a registered plate, and as the
+  unregistered explanation every grammatical unregistered text among the reads, the consensus
+  and the texts as read (with, per edit class, the best one-edit variant of each text as
+  read), and of the consensus's one-edit variants (a confusion of the table, a spurious
+  character, a lost one, another last digit) the one with the highest prior per edit cost
+  (:func:`best_variants`: the channel gives all of a cost the same likelihood). A read that is
+  exactly a registered plate (an exact hit) is thus weighed against the unregistered plates
+  one edit from it.
 - **Prior** (``text_prior``): ``cells`` (default) gives an unregistered text the density of
   the registered plates of its district and shape (1-2 letters, 1-4 digits) per plate
   number of that shape (:class:`PlateCells`): the drive-in's customers are a sample of the

@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.bench.close_range import frame_with_plate
 from pipeline.detection.characters import characters, dark_blobs, row_angle
 from pipeline.detection.crop import plate_crop, unrolled_size
 from pipeline.detection.morphology import MorphologyConfig, MorphologyDetector
@@ -16,6 +15,7 @@ from pipeline.plate.districts import district_codes
 from pipeline.reading.plate_reader import PlateReader
 from pipeline.reading.recognisers import Recogniser, TextRead
 from pipeline.synth import plate_render as pr
+from pipeline.synth.close_range import frame_with_plate
 
 pytestmark = pytest.mark.skipif(
     not (pr.FONT_DIN.exists() and pr.FONT_DEJAVU.exists()),

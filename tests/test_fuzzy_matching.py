@@ -9,13 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.bench.match_simulation import (
-    PlateSource,
-    build_world,
-    run,
-    simulate_passages,
-    summarise,
-)
+from pipeline.bench.match_simulation import run, simulate_passages, summarise
+from pipeline.bench.sim_world import PlateSource, build_world
 from pipeline.domain import Account, Status
 from pipeline.matching.distance import PAIR_COSTS, canonical, plate_distance
 from pipeline.matching.fuzzy import (

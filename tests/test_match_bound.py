@@ -19,7 +19,7 @@ from pipeline.bench.match_bound import (
     plate_probability,
     world_lead,
 )
-from pipeline.bench.match_simulation import CONFUSIONS, PlateSource, build_world
+from pipeline.bench.sim_world import CONFUSIONS, PlateSource, build_world
 from pipeline.plate.grammar import Plate
 
 
@@ -159,7 +159,7 @@ def test_cli_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_rivals_are_every_other_car_whose_read_is_the_text() -> None:
     from pipeline.bench.match_bound import Rivals, text_probability
-    from pipeline.bench.match_simulation import ERROR_MIX, REGISTERED_SHARE
+    from pipeline.bench.sim_world import ERROR_MIX, REGISTERED_SHARE
 
     rng = random.Random(3)
     source = PlateSource(rng)

@@ -6,7 +6,7 @@
 A registered car read with one confusion gives text ``s``; an unregistered car whose plate *is*
 ``s``, read right, gives the same text. Whatever a rule does with ``s`` it does in both cases:
 check in the customer (right for the first car, a wrong account for the second) or not. The
-simulation's own generative model (``match_simulation``: which plates are registered, how plates
+simulation's own generative model (``sim_world``: which plates are registered, how plates
 are drawn, the error mix, the confusion table) gives the probability of both, so the best any
 rule can do is a Neyman-Pearson curve: check in the texts with the best odds first, and count
 the wrong accounts that buys. The curve counts one other explanation: that car read right
@@ -46,7 +46,7 @@ import sys
 from dataclasses import dataclass
 from itertools import combinations
 
-from pipeline.bench.match_simulation import (
+from pipeline.bench.sim_world import (
     BANNED_SERIES,
     CONFUSIONS,
     DISTRICT_WEIGHTS,
@@ -338,7 +338,7 @@ class Rivals:
     """Every other car whose read is a given text, by the simulation's own error paths: the
     probability per passage that a car not of customer ``owner`` is read as ``text``. A
     rival plate is another customer's (``registered_share / plates`` each) or an unregistered
-    car's (``(1 - registered_share) x text_probability``); the paths are ``match_simulation``'s
+    car's (``(1 - registered_share) x text_probability``); the paths are ``sim_world``'s
     error classes at their shares: read right, one or two look-alikes (``confuse``), a
     character lost (``drop``), a glyph read twice or a spurious thin one at either end
     (``extra``; the one at the seals and separator errors are left out)."""

@@ -94,7 +94,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.bench.match_simulation import REGISTERED_SHARE, PlateSource, World, build_world
+from pipeline.bench.sim_world import REGISTERED_SHARE, PlateSource, World, build_world
 from pipeline.detection.types import Box, Detection
 from pipeline.domain import Status
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds

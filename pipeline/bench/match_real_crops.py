@@ -4,7 +4,7 @@
 
 Every crop of ``plates_crops_de`` and ``plates_real`` (the box is the image) is read once by
 the product's reader with the real German model, and matched as a car of one read against a
-population of 22,000 registered plates (``match_simulation``'s world of ``--seed``) plus the
+population of 22,000 registered plates (``sim_world``'s world of ``--seed``) plus the
 crops' own plates, each its own customer; then again with the crops' plates not registered
 (the car must not get an account). Evaluation only: nothing here is tuned on these crops.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import cv2
 
-from pipeline.bench.match_simulation import PlateSource, build_world
+from pipeline.bench.sim_world import PlateSource, build_world
 from pipeline.detection.types import Box
 from pipeline.domain import Account, Status
 from pipeline.matching.fuzzy import FuzzyMatcher, MatchThresholds

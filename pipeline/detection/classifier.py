@@ -15,16 +15,12 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from pipeline.detection.types import MERGED, WHOLE_IMAGE, Detection
+from pipeline.detection.types import MERGED, WHOLE_IMAGE, Detection, Evidence
 from pipeline.domain import INSTALLED_MODELS_DIR, SOURCE_MODELS_DIR
-
-if TYPE_CHECKING:
-    from pipeline.detection.evidence import Evidence
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,13 @@ image or plate field as a whole first, since the image then is the plate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
 from pipeline.detection.characters import characters, dark_blobs
 from pipeline.detection.classifier import PlateClassifier, candidate_features
 from pipeline.detection.crop import plate_crop
-from pipeline.detection.types import WHOLE_IMAGE, Box, Detection, WorkCopy
+from pipeline.detection.types import WHOLE_IMAGE, Box, Detection, Evidence, WorkCopy
 
 HEIGHT = 40  # crops are judged at this height
 PAD = (0.04, 0.15)  # around the box, so that glyphs do not touch the crop's edge
@@ -33,19 +31,6 @@ WEIGHTS = (0.4, 0.4, 0.2)
 # below this a candidate is dropped: on the tuning scenes (seeds 5100, 5400 close range) no
 # plate scored under 0.29, and a fifth of the rest does
 MIN_SCORE = 0.2
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """How many glyphs of one row a crop shows and how high they are (median, share of the
-    crop's height), and how much bluer its most blue column on the left is than the rest of
-    the crop (0..1, shares of the pixels: a blue sky behind a sign is blue everywhere)."""
-
-    glyphs: int
-    band: float
-    glyph_height: float = 0.0
-    span: float = 0.0  # share of the crop's width from the first glyph to the last
-    spread: float = 0.0  # standard deviation of the glyph centres' heights, of the crop's
 
 
 def eu_blue(bgr: np.ndarray) -> np.ndarray:

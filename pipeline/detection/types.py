@@ -53,6 +53,19 @@ DETECTOR, MERGED, WHOLE_IMAGE = "detector", "merged", "whole image"
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """How many glyphs of one row a crop shows and how high they are (median, share of the
+    crop's height), and how much bluer its most blue column on the left is than the rest of
+    the crop (0..1, shares of the pixels: a blue sky behind a sign is blue everywhere)."""
+
+    glyphs: int
+    band: float
+    glyph_height: float = 0.0
+    span: float = 0.0  # share of the crop's width from the first glyph to the last
+    spread: float = 0.0  # standard deviation of the glyph centres' heights, of the crop's
+
+
+@dataclass(frozen=True)
 class Detection:
     """A region that may hold a plate; ``score`` ranks candidates (higher is likelier);
     ``lines`` is 2 for a two-line plate (motorcycle), which the reader reads row by row;

@@ -28,13 +28,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.bench.close_range import make_close_range
 from pipeline.detection.classifier import FEATURE_VERSION, SCALARS, candidate_features
 from pipeline.detection.evidence import FULL_ROW, HEIGHT, MIN_SCORE, WEIGHTS, judged
 from pipeline.detection.morphology import MorphologyConfig, MorphologyDetector
 from pipeline.detection.types import WHOLE_IMAGE, Box
 from pipeline.evaluation import IOU_FOUND, load_labels
 from pipeline.frames.sources import read_image
+from pipeline.synth.close_range import make_close_range
 from pipeline.synth.scenes import make_sequence, variety_frame
 
 TRAIN_SEEDS = {"variety": 5600, "drive_in": 5610, "two_line": 5620, "close": 5630}

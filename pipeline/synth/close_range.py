@@ -6,7 +6,7 @@ most of the frame, possibly rolled by up to 25 degrees. This writes such sequenc
 generator's layout (frames, ``labels.csv`` with the plate's box, ``ground_truth.csv`` per
 car), so that ``eval`` measures them per frame and per car:
 
-    python -m pipeline.bench.close_range --out /tmp/close9400 --cars 60 --seed 9400
+    python -m pipeline.synth.close_range --out /tmp/close9400 --cars 60 --seed 9400
 
 Seeds as in the scene generator: 5000-5999 tuning, 9000-9999 evaluation only.
 """
@@ -103,7 +103,7 @@ def make_close_range(out: Path, cars: int, seed: int, frames_per_car: int = 4,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Generate close-range scenes (plates 300-1000 px wide, some rolled).",
-        epilog="example: python -m pipeline.bench.close_range --out /tmp/close9400 --cars 60 "
+        epilog="example: python -m pipeline.synth.close_range --out /tmp/close9400 --cars 60 "
                "--seed 9400")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--cars", type=int, default=60)

@@ -50,7 +50,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pipeline.matching.distance import INDEL_COST, OTHER_SUBSTITUTION_COST, PAIR_COSTS
+from pipeline.matching.distance import (
+    INDEL_COST,
+    OTHER_SUBSTITUTION_COST,
+    PAIR_COSTS,
+    weighted_edits,
+)
 from pipeline.matching.likelihood import (
     Judgement,
     Scored,
@@ -122,18 +127,10 @@ def channel_nats(plate: str, read: str, edit_nats: float, nats_per_cost: float,
     of the plate the read lost costs ``lost_cost``, a spurious one 1.0."""
     if plate == read:
         return 0.0
-    pair = _sub_nats(edit_nats, nats_per_cost)
-    other = edit_nats + nats_per_cost * OTHER_SUBSTITUTION_COST
-    spurious = edit_nats + nats_per_cost * INDEL_COST
-    lost = edit_nats + nats_per_cost * lost_cost
-    prev = [j * spurious for j in range(len(read) + 1)]
-    for i, a in enumerate(plate, 1):
-        cur = [i * lost]
-        for j, b in enumerate(read, 1):
-            sub = prev[j - 1] if a == b else prev[j - 1] + pair.get((a, b), other)
-            cur.append(min(sub, prev[j] + lost, cur[j - 1] + spurious))
-        prev = cur
-    return prev[-1]
+    return weighted_edits(plate, read, _sub_nats(edit_nats, nats_per_cost),
+                          edit_nats + nats_per_cost * OTHER_SUBSTITUTION_COST,
+                          edit_nats + nats_per_cost * lost_cost,
+                          edit_nats + nats_per_cost * INDEL_COST)
 
 
 def consensus(evidence: Iterable[tuple[str, float]]) -> str:

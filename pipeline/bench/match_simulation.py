@@ -150,7 +150,12 @@ match p95 (CPU)             1.6 ms                       1.3 ms
   explanation summed, instead of the best unregistered text and the best rival apart (a scratch
   replay on seeds 1-4, not shipped), checks in 0.3-0.7 points more at each margin, with the
   same wrong accounts but for one fewer twice and one more once (seed 2 at 6.5: 45.6 %; at 4.5:
-  48.9 % with 4): not the 2-3 points missing.
+  48.9 % with 4): not the 2-3 points missing. Neither is the unregistered explanation summed
+  over every unregistered text one edit or two table confusions from the read (seeds 1 and 2:
+  one wrong account fewer at margin 5, the same share at equal wrong accounts), nor charging a
+  second edit less than the first (more wrong accounts). The simulation's own plate
+  distribution in place of the cells prior, which no product has, gains 1.0-1.1 points at
+  equal wrong accounts (seeds 1 and 2).
   ``--oracle`` runs the model itself as the rule (:func:`model_oracle`: it knows the simulation's
   confusion table and plate distribution, which no product rule can, and sees the same texts as the
   rule): at odds 1/1,000 it checks in 53.9 % (seed 1) and 54.7 % (seed 2) of one-confusion reads,

@@ -192,7 +192,7 @@ def _add_privacy_commands(sub: Any) -> None:
 
 
 def _add_reads_commands(sub: Any) -> None:
-    """reads list|show|correct|assign|dismiss|undo|audit."""
+    """reads list|show|correct|assign|dismiss|undo|arrive|audit."""
     reads = _sub(sub, "reads", "The operator's view of the passages: list them and fix "
                  "misreads (each fix publishes a correction event and is audited).",
                  "kennzeichen-checkin reads list --since 10m --status needs_review")
@@ -236,6 +236,18 @@ def _add_reads_commands(sub: Any) -> None:
                                 help="change a read that was already corrected")
         action.add_argument("--json", action="store_true",
                             help="the read afterwards and the correction event, as JSON")
+    arrive = _sub(reads_sub, "arrive", "A car the camera did not announce (its plate "
+                  "unreadable, the camera down): announce its arrival by hand, from camera "
+                  "'operator', audited. The plate is matched exactly; --customer checks in "
+                  "that customer whatever the plate.",
+                  "kennzeichen-checkin reads arrive --plate 'OF-AB 123'\n"
+                  "  kennzeichen-checkin reads arrive --customer 10001")
+    arrive.add_argument("--plate", help="as on the plate: 'OF-AB 123'")
+    arrive.add_argument("--customer", help="customer number (asked at the window)")
+    arrive.add_argument("--force", action="store_true",
+                        help="announce a customer checked in within [tracking] dedup_s again")
+    arrive.add_argument("--json", action="store_true",
+                        help="the stored read and the arrival event, as JSON")
     audit = _sub(reads_sub, "audit", "The audit log of operator actions.",
                  "kennzeichen-checkin reads audit --json")
     audit.add_argument("read_id", nargs="?")
@@ -247,7 +259,7 @@ def _add_operator_commands(sub: Any) -> None:
     _add_reads_commands(sub)
     con = _sub(sub, "console", "Live terminal view of the passages for the operator at the "
                "entrance (80x24, works over SSH). Keys: c correct plate, a assign account, "
-               "d dismiss, u undo, q quit.",
+               "d dismiss, u undo, n new arrival (a car the camera missed), q quit.",
                "kennzeichen-checkin --config config/sample-frames.toml console")
     con.add_argument("--operator", help="name for the audit log (default: "
                      "$KENNZEICHEN_OPERATOR or $USER)")

@@ -216,3 +216,35 @@ def test_a_kept_crop_that_is_not_an_image_shows_as_no_image() -> None:
     from pipeline.operator.plate_image import half_blocks
 
     assert half_blocks(b"not a jpeg").plain == "(no image)"
+
+
+def test_the_operator_announces_a_car_the_camera_missed(
+        tmp_path: Path, mosquitto: MosquittoProcess, subscriber_factory: Any) -> None:
+    """Key n: a car whose plate the camera could not read gets its arrival by hand, from
+    camera 'operator', with no passage selected (the list may be empty)."""
+    from pipeline.domain import Account
+
+    settings = load_settings(config(tmp_path, mosquitto.port))
+    store = SqliteStore(Path(settings.database))
+    store.import_accounts([Account("10001", "Anna Schmidt", ("OFAB123",), "", ("OF-AB 123",))])
+    sub = subscriber_factory(mosquitto.port, "checkin/op/arrival")
+    app = ConsoleApp(store, Corrections(store, Topics(settings.prefix), "op", "pilot"),
+                     lambda: deliver_now(settings, store), refresh_s=0.2)
+    hints: list[str] = []
+
+    async def drive() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("n", "1", "0", "0", "0", "1")
+            hints.append(str(app.query_one("#hint").render()))
+            await pilot.press("enter")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not sub.payloads("arrival"):
+                await pilot.pause(0.05)
+
+    asyncio.run(drive())
+    store.close()
+    assert "Anna Schmidt" in hints[0]
+    (event,) = sub.payloads("arrival")
+    assert event["type"] == "arrival" and event["camera_id"] == "operator"
+    assert event["account"]["customer_number"] == "10001"

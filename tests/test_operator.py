@@ -81,6 +81,9 @@ def test_correction_supersedes_the_misread_arrival_and_is_audited(
     (["correct", "r1", "--plate", "EXIT 3"], "not a German plate"),
     (["assign", "r1", "--customer", "999"], "customer 999 not found"),
     (["undo", "r1"], "no correction to undo"),
+    (["arrive"], "give the plate"),
+    (["arrive", "--plate", "EXIT 3"], "not a German plate"),
+    (["arrive", "--customer", "999"], "customer 999 not found"),
 ])
 def test_errors_say_what_to_do(tmp_path: Path, args: list[str], message: str,
                                capsys: pytest.CaptureFixture[str]) -> None:
@@ -88,6 +91,41 @@ def test_errors_say_what_to_do(tmp_path: Path, args: list[str], message: str,
     misread(tmp_path)
     assert cli(cfg, *args) == 1
     assert message in capsys.readouterr().err
+
+
+def test_a_car_the_camera_missed_is_announced_by_hand_once_and_audited(
+        tmp_path: Path, mosquitto: MosquittoProcess, subscriber_factory: Any,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = config(tmp_path, mosquitto.port)
+    store = SqliteStore(tmp_path / "c.sqlite3")
+    store.import_accounts([ANNA])
+    store.close()
+    sub = subscriber_factory(mosquitto.port, "checkin/op/arrival")
+    assert cli(cfg, "arrive", "--plate", "OF-AB 123", "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["delivered"] is True
+    (event,) = sub.wait_for("arrival", 1)
+    assert event["type"] == "arrival" and event["camera_id"] == "operator"
+    assert event["status"] == "matched" and event["plate"] == "OF-AB 123"
+    assert event["account"]["customer_number"] == "10001"
+    read = out["read"]
+    assert read["camera_id"] == "operator" and read["plate_hmac"]  # pseudonym as a camera's
+    assert cli(cfg, "audit", read["read_id"], "--json") == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert entry["operator"] == "erika" and entry["action"] == "arrive"
+    assert entry["before"] is None and json.loads(entry["after"])["customer_number"] == "10001"
+    # the same customer again within dedup_s: already announced, unless forced
+    assert cli(cfg, "arrive", "--customer", "10001") == 1
+    assert "already announced" in capsys.readouterr().err
+    assert cli(cfg, "arrive", "--customer", "10001", "--force", "--json") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["event"]["plate"] == "OF-AB 123"  # the customer's one plate
+    # a plate nobody registered: an unregistered arrival, without the plate
+    assert cli(cfg, "arrive", "--plate", "OF-ZZ 999", "--json") == 0
+    stranger = json.loads(capsys.readouterr().out)["event"]
+    assert stranger["status"] == "unregistered" and "plate" not in stranger
+    got = sub.wait_for("arrival", 3)
+    assert [p["status"] for p in got] == ["matched", "matched", "unregistered"]
 
 
 def test_correction_waits_in_the_outbox_while_the_broker_is_away(

@@ -111,6 +111,19 @@ def test_read_and_event_are_written_together_or_not_at_all(database: str) -> Non
     store.close()
 
 
+def test_an_arrival_by_hand_is_stored_with_its_audit_entry_or_not_at_all(
+        database: str) -> None:
+    store = open_store(database)
+    entry = AuditEntry("2026-11-25T07:00:00.000Z", "erika", "arrive", "h1", None, "{}", "ev-h1")
+    assert store.record_passage(record("h1"), OutboxItem(0, "ev-h1", "t", "{}"), audit=entry)
+    clash = AuditEntry(entry.at, "erika", "arrive", "h2", None, "{}", "ev-h1")
+    with pytest.raises(DuplicateError):  # the event id is taken: no read, no audit entry
+        store.record_passage(record("h2"), OutboxItem(0, "ev-h1", "t", "{}"), audit=clash)
+    assert [(a.read_id, a.action) for a in store.audit_log()] == [("h1", "arrive")]
+    assert [r.read_id for r in store.reads()] == ["h1"]
+    store.close()
+
+
 def test_deliver_drops_what_was_sent_and_keeps_what_failed(database: str) -> None:
     store = open_store(database)
     ids = queue(store, 5)

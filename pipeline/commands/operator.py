@@ -143,17 +143,29 @@ def _audit(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     return 0
 
 
-def _fix_read(args: argparse.Namespace, settings: Settings, store: Store) -> int:
-    """correct, assign, dismiss or undo one read; the correction event is sent at once when
-    the broker is there, else it waits in the outbox."""
-    from pipeline.operator.corrections import CorrectionError, Corrections, operator_name
+def corrections_for(args: argparse.Namespace, settings: Settings, store: Store) -> Any:
+    """The operator's actions on ``store`` with the site's settings (a ``Corrections``)."""
+    from pipeline.operator.corrections import Corrections, operator_name
+    from pipeline.privacy.pseudonyms import load_or_create_key
 
-    corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
-                              operator_name(args.operator), settings.privacy.matched_payload,
-                              timezone=settings.privacy.timezone)
+    return Corrections(store, Topics(settings.prefix), settings.camera.site,
+                       operator_name(args.operator), settings.privacy.matched_payload,
+                       timezone=settings.privacy.timezone,
+                       hmac_key=load_or_create_key(settings.hmac_key_path),
+                       dedup_s=settings.tracking.dedup_s)
+
+
+def _fix_read(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """correct, assign, dismiss or undo one read, or announce a car by hand (arrive); the
+    event is sent at once when the broker is there, else it waits in the outbox."""
+    from pipeline.operator.corrections import CorrectionError
+
+    corrections = corrections_for(args, settings, store)
     action = args.reads_command
     try:
-        if action == "correct":
+        if action == "arrive":
+            result = corrections.arrive(args.plate, args.customer, args.force)
+        elif action == "correct":
             result = corrections.correct_plate(args.read_id, args.plate, args.force)
         elif action == "assign":
             result = corrections.assign(args.read_id, args.customer, args.force)
@@ -172,21 +184,19 @@ def _fix_read(args: argparse.Namespace, settings: Settings, store: Store) -> int
     customer = f" customer {read.customer_number}" if read.customer_number else ""
     delivery = "published" if sent else ("queued in the outbox (broker not reachable now; the "
                                          "running pipeline or next run sends it)")
-    print(f"read {read.read_id}: {read.status}{plate}{customer}; correction "
+    kind = "arrival" if action == "arrive" else "correction"
+    print(f"read {read.read_id}: {read.status}{plate}{customer}; {kind} "
           f"{result.event_id[:8]} {delivery}")
     return 0
 
 
 def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.operator.console import ConsoleApp, pixel_widget
-    from pipeline.operator.corrections import Corrections, operator_name
 
     pixels = pixel_widget()  # asks the terminal, which it cannot once the app runs
     store = open_store(settings)
     try:
-        corrections = Corrections(store, Topics(settings.prefix), settings.camera.site,
-                                  operator_name(args.operator), settings.privacy.matched_payload,
-                                  timezone=settings.privacy.timezone)
+        corrections = corrections_for(args, settings, store)
         ConsoleApp(store, corrections, lambda: deliver_now(settings, store),
                    timezone=settings.privacy.timezone, thresholds=settings.matching,
                    pixels=pixels).run()

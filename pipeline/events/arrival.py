@@ -64,6 +64,20 @@ def build_arrival(passage: Passage, match: MatchResult, *, camera_id: str, site:
     ``customer_number`` (nothing but the number)."""
     event_id = event_id or str(uuid.uuid4())
     read_id = read_id or uuid.uuid4().hex[:12]
+    display = None
+    if match.account is not None:
+        display = registered_display(match.account, match.plate) or passage.plate.display
+    return ArrivalEvent(event_id, read_id, arrival_payload(
+        event_id=event_id, read_id=read_id, seen_at=seen_at, site=site, camera_id=camera_id,
+        status=match.status, confidence=passage.confidence, account=match.account,
+        plate_display=display, detail=detail))
+
+
+def arrival_payload(*, event_id: str, read_id: str, seen_at: datetime, site: str,
+                    camera_id: str, status: str, confidence: float, account: Account | None,
+                    plate_display: str | None, detail: str) -> dict[str, object]:
+    """The payload of an arrival, whoever saw the car (a camera's passage, or the operator
+    announcing one by hand): the account and plate only when checked in (``add_account``)."""
     payload: dict[str, object] = {
         "schema": SCHEMA_VERSION,
         "type": "arrival",
@@ -72,14 +86,12 @@ def build_arrival(passage: Passage, match: MatchResult, *, camera_id: str, site:
         "timestamp": iso(seen_at),
         "site": site,
         "camera_id": camera_id,
-        "status": match.status,
-        "confidence": round(passage.confidence, 3),
+        "status": status,
+        "confidence": round(confidence, 3),
     }
-    if match.status == Status.MATCHED and match.account is not None:
-        add_account(payload, match.account,
-                    registered_display(match.account, match.plate) or passage.plate.display,
-                    detail)
-    return ArrivalEvent(event_id, read_id, payload)
+    if status == Status.MATCHED and account is not None:
+        add_account(payload, account, plate_display, detail)
+    return payload
 
 
 def build_correction(read: ReadRecord, *, event_id: str, at: datetime, site: str, status: str,

@@ -97,6 +97,7 @@ class ConsoleApp(App[None]):
         Binding("a", "assign", "Assign"),
         Binding("d", "dismiss", "Dismiss"),
         Binding("u", "undo", "Undo"),
+        Binding("n", "arrive", "New arrival"),
         Binding("escape", "cancel", "Cancel", show=False),
         Binding("q", "quit", "Quit"),
     ]
@@ -254,6 +255,19 @@ class ConsoleApp(App[None]):
     def action_assign(self) -> None:
         self._open_entry("assign", "customer number or name  (Enter: save, Esc: cancel)")
 
+    def action_arrive(self) -> None:
+        """A car the camera did not announce: the operator types its plate or the
+        customer's number (:meth:`Corrections.arrive`); no passage need be selected."""
+        self.mode, self.target = "arrive", ""
+        entry = self.query_one("#entry", Input)
+        entry.value = ""
+        entry.placeholder = ("car the camera missed: plate (OF-AB 123) or customer number  "
+                             "(Enter: announce, Esc: cancel)")
+        entry.add_class("open")
+        entry.focus()
+        self._likely = ""
+        self.query_one("#hint", Static).update("")
+
     def action_dismiss(self) -> None:
         read_id = self.selected_read_id()
         if read_id is not None:
@@ -292,6 +306,18 @@ class ConsoleApp(App[None]):
                 return f"{parsed.plate.display}: not registered (will be 'unregistered')"
             return "\n".join(self._describe(c.customer_number, c.compact, c.cost)
                              for c in found)
+        if self.mode == "arrive":
+            if text.strip().isdigit():
+                found = self.store.account(text.strip())
+                return f"{found.customer_number}  {found.display_name}" if found \
+                    else "no such customer number"
+            parsed = parse_plate(text)
+            if parsed is None:
+                return "not a complete German plate yet"
+            found = self.store.account_for_plate(parsed.plate.compact)
+            return (f"{parsed.plate.display}: customer {found.customer_number}  "
+                    f"{found.display_name}" if found
+                    else f"{parsed.plate.display}: not registered (will be 'unregistered')")
         if self.mode == "assign" and text.strip():
             matches = self.search_accounts(text)
             return "\n".join(f"{a.customer_number}  {a.display_name}  "
@@ -329,7 +355,10 @@ class ConsoleApp(App[None]):
     def perform(self, action: str, read_id: str, value: str) -> None:
         """Store, audit, queue (fast), then try the broker (may take seconds) off the UI."""
         try:
-            if action == "correct":
+            if action == "arrive":
+                customer = value if value.isdigit() else None
+                result = self.corrections.arrive(None if customer else value, customer)
+            elif action == "correct":
                 result = self.corrections.correct_plate(read_id, value, force=True)
             elif action == "assign":
                 result = self.corrections.assign(read_id, value, force=True)
@@ -342,8 +371,9 @@ class ConsoleApp(App[None]):
             return
         if action == "undo":
             self.done.pop()
-        else:
+        elif action != "arrive":  # an arrival by hand is withdrawn with d, not undone
             self.done.append(read_id)
+        read_id = result.read.read_id
         sent = self.deliver()
         self.last_action = (f"{action} {read_id}: {result.read.status} "
                             f"{'published' if sent else 'queued'}")

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from pipeline.domain import Account, OutboxItem, ReadRecord
+from pipeline.domain import Account, AuditEntry, OutboxItem, ReadRecord
 from pipeline.store.protocol import DuplicateError, PlateConflictError, Send
 from pipeline.store.schema import migrations
 from pipeline.store.sql_common import Sql, SqlStore
@@ -181,11 +181,11 @@ class PostgresStore(SqlStore):
     # -- reads and outbox (the rest is SqlStore's) ----------------------------------------
 
     def record_passage(self, read: ReadRecord, outbox: OutboxItem | None,
-                       dedup_s: float = 0.0) -> bool:
+                       dedup_s: float = 0.0, audit: AuditEntry | None = None) -> bool:
         """``SqlStore.record_passage``, raising ``DuplicateError`` (not psycopg's own error)
         when the read or event id is already stored."""
         try:
-            return super().record_passage(read, outbox, dedup_s)
+            return super().record_passage(read, outbox, dedup_s, audit)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateError(str(exc)) from exc
 

@@ -127,11 +127,12 @@ class SqlStore(ABC):
     # -- reads and outbox -----------------------------------------------------------------
 
     def record_passage(self, read: ReadRecord, outbox: OutboxItem | None,
-                       dedup_s: float = 0.0) -> bool:
+                       dedup_s: float = 0.0, audit: AuditEntry | None = None) -> bool:
         """Store a passage and (if any) its event in one transaction: both or neither.
         ``dedup_s`` > 0 and a matched read: nothing is stored (False) when another camera has
         recorded an arrival of the same customer's same car within ``dedup_s`` of it. (Its own
-        camera's repeats are the tracker's business.) Each engine raises
+        camera's repeats are the tracker's business.) ``audit``: an arrival the operator
+        announced by hand, audited in the same transaction. Each engine raises
         ``protocol.DuplicateError`` when the read or event id is already stored."""
         with self._tx() as db:
             if dedup_s > 0 and read.customer_number and read.status == "matched":
@@ -143,6 +144,8 @@ class SqlStore(ABC):
             db.execute(_INSERT_READ, tuple(getattr(read, c) for c in READ_COLUMNS))
             if outbox is not None:
                 db.execute(_INSERT_OUTBOX, (outbox.event_id, outbox.topic, outbox.payload))
+            if audit is not None:
+                self._insert_audit(db, audit)
         return True
 
     def checkpoint(self, source: str) -> tuple[int, bool]:
@@ -233,13 +236,17 @@ class SqlStore(ABC):
                  None if reopen else audit.at, read_id, expect_corrected_at))
             if cur.rowcount != 1:
                 return False
-            db.execute("INSERT INTO audit(at, operator, action, read_id, before, after, "
-                       "event_id) VALUES (%s,%s,%s,%s,%s,%s,%s)",
-                       (audit.at, audit.operator, audit.action, audit.read_id, audit.before,
-                        audit.after, audit.event_id))
+            self._insert_audit(db, audit)
             db.execute(_INSERT_OUTBOX, (outbox.event_id, outbox.topic, outbox.payload))
             db.execute("DELETE FROM evidence WHERE read_id=%s", (read_id,))  # decided
         return True
+
+    @staticmethod
+    def _insert_audit(db: Sql, audit: AuditEntry) -> None:
+        db.execute("INSERT INTO audit(at, operator, action, read_id, before, after, "
+                   "event_id) VALUES (%s,%s,%s,%s,%s,%s,%s)",
+                   (audit.at, audit.operator, audit.action, audit.read_id, audit.before,
+                    audit.after, audit.event_id))
 
     def keep_evidence(self, read_id: str, crops: Sequence[bytes]) -> None:
         """The plate crops (JPEG) an operator's decision on ``read_id`` needs."""

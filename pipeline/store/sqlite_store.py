@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pipeline.domain import Account, OutboxItem, ReadRecord
+from pipeline.domain import Account, AuditEntry, OutboxItem, ReadRecord
 from pipeline.store.protocol import DuplicateError, PlateConflictError
 from pipeline.store.schema import migrations
 from pipeline.store.sql_common import Sql, SqlStore
@@ -63,11 +63,11 @@ class SqliteStore(SqlStore):
         self._migrate()
 
     def record_passage(self, read: ReadRecord, outbox: OutboxItem | None,
-                       dedup_s: float = 0.0) -> bool:
+                       dedup_s: float = 0.0, audit: AuditEntry | None = None) -> bool:
         """``SqlStore.record_passage``, raising ``DuplicateError`` (not sqlite3's own error)
         when the read or event id is already stored."""
         try:
-            return super().record_passage(read, outbox, dedup_s)
+            return super().record_passage(read, outbox, dedup_s, audit)
         except sqlite3.IntegrityError as exc:
             if getattr(exc, "sqlite_errorname", "") in ("SQLITE_CONSTRAINT_UNIQUE",
                                                         "SQLITE_CONSTRAINT_PRIMARYKEY"):

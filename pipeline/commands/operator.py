@@ -7,7 +7,7 @@ import logging
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 
@@ -19,8 +19,10 @@ from pipeline.events.topics import Topics
 from pipeline.store.protocol import Store
 from pipeline.terminal import UserError, print_json
 
-log = logging.getLogger("kennzeichen-checkin")
+if TYPE_CHECKING:
+    from pipeline.operator.corrections import Corrections
 
+log = logging.getLogger("kennzeichen-checkin")
 
 
 def parse_since(text: str) -> float:
@@ -143,8 +145,9 @@ def _audit(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     return 0
 
 
-def corrections_for(args: argparse.Namespace, settings: Settings, store: Store) -> Any:
-    """The operator's actions on ``store`` with the site's settings (a ``Corrections``)."""
+def corrections_for(args: argparse.Namespace, settings: Settings, store: Store
+                    ) -> Corrections:
+    """The operator's actions on ``store`` with the site's settings."""
     from pipeline.operator.corrections import Corrections, operator_name
     from pipeline.privacy.pseudonyms import load_or_create_key
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from pipeline.detection.gate import MotionGate
 from pipeline.domain import OutboxItem, ReadRecord, StageObserver, Status, iso, utc_now
-from pipeline.events.arrival import ArrivalEvent, build_arrival
+from pipeline.events.arrival import ArrivalEvent, arrival_payload, build_arrival
 from pipeline.events.topics import Topics
 from pipeline.frames.types import Frame, FrameSource
 from pipeline.matching.matcher import Candidate, Matcher
@@ -24,7 +24,13 @@ from pipeline.privacy.pseudonyms import plate_pseudonym
 from pipeline.reading.plate_reader import PlateReader
 from pipeline.store.errors import store_error_hint
 from pipeline.store.protocol import DuplicateError, Store
-from pipeline.tracking.passages import Passage, PassageTracker, TrackerConfig, read_unsettled
+from pipeline.tracking.passages import (
+    Passage,
+    PassageTracker,
+    TrackerConfig,
+    UnreadCar,
+    read_unsettled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +172,11 @@ class CheckIn:
         return events
 
     def _emit_all(self, passages: list[Passage]) -> list[ArrivalEvent]:
-        return [e for e in (self._emit(p) for p in passages) if e is not None]
+        """The arrivals of the passages the tracker voted, then of the cars it saw whose
+        plate it never read (for the operator, with their crops)."""
+        events = [self._emit(p) for p in passages]
+        events += [self._emit_unread(car) for car in self.tracker.take_unread()]
+        return [e for e in events if e is not None]
 
     def record_parked(self) -> list[ArrivalEvent]:
         """Store the parked passages, oldest first, until the store refuses again."""
@@ -183,11 +193,21 @@ class CheckIn:
             log.info("database back: %d parked arrival(s) stored", len(events))
         return events
 
-    def _seen_at(self, passage: Passage) -> datetime:
+    def _seen_at(self, first_seen: float) -> datetime:
         if self._stream_origin is None:
             return self.clock()
         t0, wall = self._stream_origin
-        return wall + timedelta(seconds=passage.first_seen - t0)
+        return wall + timedelta(seconds=first_seen - t0)
+
+    def _ids(self, first_seen: float, what: str) -> tuple[str | None, str]:
+        """(event id, read id) of a car first seen at ``first_seen``: derived from it and
+        ``what`` was read when a file may be replayed (a replayed car is recognised as
+        recorded), else random."""
+        if self.replay_key is None:
+            return None, uuid.uuid4().hex[:12]
+        event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kennzeichen:{self.camera_id}:"
+                                  f"{self.replay_key}:{first_seen:.3f}:{what}"))
+        return event_id, event_id.replace("-", "")[:12]
 
     def _duplicate(self, passage: Passage, key: tuple[str, str | None]) -> bool:
         """The same customer's same car announced within the dedup window (e.g. a second
@@ -209,13 +229,8 @@ class CheckIn:
             log.info("customer %s seen again within %.0f s: same visit, not announced again",
                      match.account.customer_number, self.dedup_s)
             return None
-        seen_at = self._seen_at(passage)
-        event_id = None
-        if self.replay_key is not None:
-            event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kennzeichen:{self.camera_id}:"
-                                      f"{self.replay_key}:{passage.first_seen:.3f}:"
-                                      f"{passage.plate.compact}"))
-        read_id = event_id.replace("-", "")[:12] if event_id else uuid.uuid4().hex[:12]
+        seen_at = self._seen_at(passage.first_seen)
+        event_id, read_id = self._ids(passage.first_seen, passage.plate.compact)
         event = build_arrival(passage, match, camera_id=self.camera_id, site=self.site,
                               seen_at=seen_at, read_id=read_id, detail=self.detail,
                               event_id=event_id)
@@ -236,7 +251,32 @@ class CheckIn:
         crops = evidence.encode(passage.crops) if match.status in self.evidence_for else ()
         item = _Unrecorded(record, OutboxItem(0, event.event_id, self.topics.arrival,
                                               event.to_json()), event, matched, crops)
-        # behind parked passages, a new one waits its turn: the outbox keeps their order
+        return self._store(item, t)
+
+    def _emit_unread(self, car: UnreadCar) -> ArrivalEvent | None:
+        """A car whose plate was never read: an arrival for review, with no plate and no
+        account, and its crops for the operator, who reads the plate off them."""
+        t = time.perf_counter()
+        seen_at = self._seen_at(car.first_seen)
+        event_id, read_id = self._ids(car.first_seen, "unread")
+        event_id = event_id or str(uuid.uuid4())
+        status = Status.NEEDS_REVIEW
+        event = ArrivalEvent(event_id, read_id, arrival_payload(
+            event_id=event_id, read_id=read_id, seen_at=seen_at, site=self.site,
+            camera_id=self.camera_id, status=status, confidence=car.confidence,
+            account=None, plate_display=None, detail=self.detail))
+        record = ReadRecord(read_id=read_id, seen_at=iso(seen_at), camera_id=self.camera_id,
+                            plate_display=None, plate_compact=None,
+                            confidence=car.confidence, status=status, customer_number=None,
+                            event_id=event_id)
+        crops = evidence.encode(car.crops) if status in self.evidence_for else ()
+        item = _Unrecorded(record, OutboxItem(0, event_id, self.topics.arrival,
+                                              event.to_json()), event, False, crops)
+        return self._store(item, t)
+
+    def _store(self, item: _Unrecorded, t: float) -> ArrivalEvent | None:
+        """Store a car's arrival and announce it; behind parked ones it waits its turn (the
+        outbox keeps their order)."""
         stored = None if self.parked else self._record(item)
         self._timed("store", t)
         if stored is None:
@@ -282,8 +322,9 @@ class CheckIn:
         who = f"customer {record.customer_number}" if item.matched \
             else record.status.replace("_", " ")
         # no plate text in logs: the keyed pseudonym identifies the car for support
-        log.info("arrival %s (read %s): %s, plate#%s, confidence %.2f", event.event_id[:8],
-                 record.read_id, who, record.plate_hmac, record.confidence)
+        plate = f"plate#{record.plate_hmac}" if record.plate_hmac else "no plate read"
+        log.info("arrival %s (read %s): %s, %s, confidence %.2f", event.event_id[:8],
+                 record.read_id, who, plate, record.confidence)
         if self.on_event is not None:
             self.on_event(event)
         return event

@@ -206,6 +206,13 @@ the same plate again within this time is the same visit (also across the cameras
 shared database: one customer, one arrival)""", (0, 7 * 86400)),
     ("tracking", "max_center_shift"): Key(
         "how far (in plate widths) a plate may move between reads of one car", (0.01, 100)),
+    ("tracking", "unread_min_reads"): Key("""\
+a car whose plate is never read as a German plate (foreign, dirty, covered) goes to the
+operator for review once it has gone, when it was read at least this often...""", (1, 1000)),
+    ("tracking", "unread_min_travel"): Key("""\
+... and its plate's box moved, grew or shrank by at least this share of its first width
+(a car crossing the view or coming closer; a sign or a sticker on the wall does not)""",
+        (0, 100)),
 
     ("privacy", "matched_payload"): Key("""\
 what a matched arrival carries: full (plate, customer number, name, visit reason),

@@ -110,3 +110,33 @@ def test_corrupt_image_in_the_source_is_logged_and_skipped(
     assert "not a readable image" in caplog.text
     arrivals = sub.wait_for("arrival", 1)
     assert [a["account"]["customer_number"] for a in arrivals] == [car["customer_number"]]
+
+
+def test_a_car_whose_plate_is_no_german_plate_goes_to_the_operator_with_its_crop(
+        tmp_path: Path, mosquitto: MosquittoProcess, subscriber_factory: Any,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Two German plates and a foreign one drive in (tuning seed 5700 of the unread-cars
+    bench): the foreign car, never read as a German plate, still arrives, for review, with
+    no plate in the event and its crops kept for the operator."""
+    from pipeline.bench.unread_cars import make_foreign_sequence
+    from pipeline.store.sqlite_store import SqliteStore
+
+    source = tmp_path / "frames"
+    drawn = make_foreign_sequence(source, 3, 5700, foreign_every=3)
+    assert [bool(c.plate) for c in drawn] == [True, True, False]
+    config = tmp_path / "site.toml"
+    config.write_text(f'database = "{tmp_path / "c.sqlite3"}"\nflush_timeout_s = 20.0\n'
+                      f'[camera]\nid = "test-cam"\nsite = "test"\n[mqtt]\nport = '
+                      f"{mosquitto.port}\n", encoding="utf-8")
+    sub = subscriber_factory(mosquitto.port, "checkin/test/#")
+    result = run(config, source, capsys)
+    arrivals = sub.wait_for("arrival", 3)
+    assert result["arrivals"] == 3 and len(arrivals) == 3, arrivals
+    assert [a["status"] for a in arrivals] == ["unregistered", "unregistered", "needs_review"]
+    foreign = arrivals[-1]
+    assert "plate" not in foreign and "account" not in foreign
+    store = SqliteStore(tmp_path / "c.sqlite3")
+    read = store.read(foreign["read_id"])
+    assert read is not None and read.plate_compact is None and read.status == "needs_review"
+    assert store.evidence(read.read_id)  # the operator decides it by the crop
+    store.close()

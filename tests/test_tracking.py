@@ -139,3 +139,51 @@ def test_a_garbled_far_read_of_an_approaching_car_joins_its_passage() -> None:
     out = tracker.update(0.16, [read(ANNA, x=608)])
     assert [p.plate for p in out] == [ANNA]
     assert tracker.update(5.0, []) == [] and tracker.flush() == []
+
+
+def unreadable(x: int, conf: float = 0.4) -> PlateRead:
+    return PlateRead(Box(x, 500, 120, 30), "NL 12 ABC 3", conf, None)
+
+
+def test_a_car_whose_plate_is_never_read_is_told_once_it_has_gone() -> None:
+    tracker = PassageTracker(TrackerConfig())
+    for k in range(6):  # a foreign plate driving across the view
+        assert tracker.update(0.2 * k, [unreadable(300 + 60 * k)]) == []
+    assert tracker.take_unread() == [] and not tracker.idle()
+    assert tracker.update(4.0, []) == []  # gone for longer than gap_s
+    (car,) = tracker.take_unread()
+    assert car.reads == 6 and car.first_seen == 0.0 and car.last_seen == 1.0
+    assert abs(car.confidence - 0.4) < 1e-9
+    assert tracker.take_unread() == [] and tracker.idle()
+
+
+def test_reads_without_a_plate_that_do_not_move_or_are_few_are_no_car() -> None:
+    tracker = PassageTracker(TrackerConfig())
+    for k in range(20):  # a sign on the wall, read over and over
+        tracker.update(0.2 * k, [unreadable(300)])
+    tracker.update(2.2, [unreadable(900)])  # one glint elsewhere
+    tracker.update(2.4, [unreadable(910)])
+    tracker.update(9.0, [])
+    assert tracker.take_unread() == []
+
+
+def test_bad_frames_of_a_car_whose_plate_is_read_are_that_car() -> None:
+    tracker = PassageTracker(TrackerConfig())
+    # far away the plate is no German plate yet, then it is read; then it leaves half cut off
+    for k in range(4):
+        tracker.update(0.2 * k, [unreadable(200 + 40 * k)])
+    for k in range(4, 8):
+        tracker.update(0.2 * k, [read(ANNA, x=200 + 40 * k)])
+    for k in range(8, 12):
+        tracker.update(0.2 * k, [unreadable(200 + 40 * k)])
+    out = tracker.update(9.0, [])
+    assert tracker.take_unread() == [] and out == []  # ANNA was announced while in view
+    assert tracker.flush() == [] and tracker.take_unread() == []
+
+
+def test_an_unread_car_still_in_view_at_the_end_of_a_file_is_told() -> None:
+    tracker = PassageTracker(TrackerConfig())
+    for k in range(5):
+        tracker.update(0.2 * k, [unreadable(300 + 50 * k)])
+    assert tracker.flush() == []
+    assert [c.reads for c in tracker.take_unread()] == [5]

@@ -5,6 +5,10 @@ A track follows one plate across frames by position and text. It is emitted as s
 seen for ``gap_s`` seconds; a track that was emitted keeps absorbing reads of its car so that the
 same car never makes a second passage. The same plate seen again within ``dedup_s`` of the
 last sighting is the same visit.
+
+A car whose plate is never read as a German plate (a foreign, dirty or covered plate) still
+arrived: reads without a plate that move across the view, away from every plate read, make an
+:class:`UnreadCar` once they are gone (``take_unread``), so the operator is told of it.
 """
 
 from __future__ import annotations
@@ -47,6 +51,19 @@ class Passage:
     crops: tuple[np.ndarray, ...] = field(default=(), compare=False, repr=False)
 
 
+@dataclass(frozen=True)
+class UnreadCar:
+    """A car in view whose plate was never read as a German plate: when it was seen, how
+    often it was read, the reads' mean confidence, and its most confident crops (what the
+    operator decides it by)."""
+
+    first_seen: float
+    last_seen: float
+    reads: int
+    confidence: float
+    crops: tuple[np.ndarray, ...] = field(default=(), compare=False, repr=False)
+
+
 log = logging.getLogger(__name__)
 
 UNCERTAIN_SHARE = 0.75
@@ -64,6 +81,11 @@ class TrackerConfig:
     continuity_s: float = 0.5  # overlapping plates this close in time are one car
     dedup_s: float = 120.0
     max_center_shift: float = 2.5  # in plate widths between consecutive reads
+    # a car never read as a German plate: at least this many reads without a plate, whose
+    # box moved or grew by at least this share of its first width (a sign on the wall does
+    # not: ``_UnreadTrack.travel``)
+    unread_min_reads: int = 3
+    unread_min_travel: float = 0.5
 
 
 @dataclass
@@ -130,6 +152,48 @@ class _Track:
                      if sum(w for c, w in rivals if c[i] == ch) / total < UNCERTAIN_SHARE)
 
 
+@dataclass
+class _UnreadTrack:
+    """Reads without a plate at one moving place: maybe a car whose plate cannot be read."""
+
+    first_seen: float
+    last_seen: float
+    start: Box
+    box: Box
+    reads: int = 0
+    confidence: float = 0.0
+    explained: bool = False  # a plate was read where it was: a car's bad frames, no new car
+    crops: list[tuple[float, int, np.ndarray]] = field(default_factory=list)
+
+    def add(self, when: float, read: PlateRead) -> None:
+        self.last_seen, self.box = when, read.box
+        self.reads += 1
+        self.confidence += read.confidence
+        if read.crop is not None:
+            self.crops.append((read.confidence, self.reads, read.crop))
+            self.crops.sort(key=lambda c: (-c[0], c[1]))
+            del self.crops[KEPT_CROPS:]
+
+    def travel(self) -> float:
+        """How much the box changed since it was first seen, in its first width: how far its
+        centre moved (a car crossing the view), or how much it grew or shrank (a car coming
+        towards the camera). A sign on the wall keeps its box."""
+        (x0, y0), (x1, y1) = self.start.center, self.box.center
+        shift = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
+        return max(shift, abs(self.box.w - self.start.w)) / max(1, self.start.w)
+
+    def car(self) -> UnreadCar:
+        return UnreadCar(self.first_seen, self.last_seen, self.reads,
+                         self.confidence / max(1, self.reads),
+                         tuple(c for _, _, c in self.crops))
+
+
+def _near(a: Box, b: Box, widths: float) -> bool:
+    """The centres of ``a`` and ``b`` are within ``widths`` of the wider's width."""
+    (ax, ay), (bx, by) = a.center, b.center
+    return ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 <= widths * max(a.w, b.w)
+
+
 def similar(a: str, b: str, max_edits: int = 2) -> bool:
     """True when ``a`` and ``b`` differ by at most ``max_edits`` edits (Levenshtein)."""
     return abs(len(a) - len(b)) <= max_edits and levenshtein(a, b) <= max_edits
@@ -145,6 +209,8 @@ class PassageTracker:
         # (first_seen, last_seen) of tracks gone from view that may still straddle a resume
         # point (see resume_from)
         self._gone: list[tuple[float, float]] = []
+        self._unread: list[_UnreadTrack] = []
+        self._unread_out: list[UnreadCar] = []
 
     def update(self, when: float, reads: list[PlateRead]) -> list[Passage]:
         cfg = self.config
@@ -156,6 +222,10 @@ class PassageTracker:
                 track = _Track(when, when, read.box.center, float(read.box.w))
                 self._tracks.append(track)
             track.add(when, read)
+            for unread in self._unread:
+                if _near(unread.box, read.box, cfg.max_center_shift):
+                    unread.explained = True
+        self._follow_unread(when, [r for r in reads if r.plate is None])
         out = []
         for track in self._tracks:
             if not track.emitted:
@@ -170,17 +240,49 @@ class PassageTracker:
 
     def idle(self) -> bool:
         """No car in view: a safe point to resume a file from after a crash."""
-        return not self._tracks
+        return not self._tracks and not self._unread
+
+    def take_unread(self) -> list[UnreadCar]:
+        """The cars gone from view whose plate was never read (each once)."""
+        out, self._unread_out = self._unread_out, []
+        return out
+
+    def _follow_unread(self, when: float, reads: list[PlateRead]) -> None:
+        """Reads without a plate join the place they continue; a read near a car whose
+        plate is being read is that car's bad frame. Places gone for ``gap_s`` end: an
+        unread car when no plate was read there and it moved like a car."""
+        cfg = self.config
+        for read in reads:
+            if any(when - t.last_seen <= cfg.gap_s and t.box is not None
+                   and _near(t.box, read.box, cfg.max_center_shift) for t in self._tracks):
+                continue
+            place = next((u for u in self._unread if when - u.last_seen <= cfg.gap_s
+                          and (u.box.iou(read.box) >= 0.3
+                               or _near(u.box, read.box, cfg.max_center_shift))), None)
+            if place is None:
+                place = _UnreadTrack(when, when, read.box, read.box)
+                self._unread.append(place)
+            place.add(when, read)
+        gone = [u for u in self._unread if when - u.last_seen > cfg.gap_s]
+        self._unread = [u for u in self._unread if when - u.last_seen <= cfg.gap_s]
+        self._gone += [(u.first_seen, u.last_seen) for u in gone]
+        self._end_unread(gone)
+
+    def _end_unread(self, places: list[_UnreadTrack]) -> None:
+        cfg = self.config
+        self._unread_out += [u.car() for u in places if not u.explained
+                             and u.reads >= cfg.unread_min_reads
+                             and u.travel() >= cfg.unread_min_travel]
 
     def resume_from(self) -> float | None:
         """The earliest time a file may be read again from after a crash so that every car
         it meets is met from its first read, as before (its passage, and so its id, come out
         the same): the first read of the car longest in view, moved earlier past any car
         that was in view then. None: no car in view, resume after the present frame."""
-        if not self._tracks:
+        if not self._tracks and not self._unread:
             self._gone.clear()
             return None
-        point = min(t.first_seen for t in self._tracks)
+        point = min(t.first_seen for t in (*self._tracks, *self._unread))
         moved = True
         while moved:  # a car gone from view by now may straddle the point
             earlier = [first for first, last in self._gone if first < point <= last]
@@ -204,13 +306,16 @@ class PassageTracker:
         return False
 
     def flush(self) -> list[Passage]:
-        """End of stream: emit every track not yet emitted."""
+        """End of stream: emit every track not yet emitted (and end the unread places:
+        ``take_unread``)."""
         out = []
         for track in self._tracks:
             if not track.emitted:
                 track.emitted = True
                 out.extend(self._dedup(track.winner()))
         self._tracks = []
+        self._end_unread(self._unread)
+        self._unread = []
         return out
 
     def _find(self, when: float, read: PlateRead) -> _Track | None:

@@ -99,17 +99,19 @@ def measure(folder: Path, drawn: list[Drawn], settings: Settings) -> dict[str, o
         return car.first_frame / FPS - 1e-6 <= t <= car.last_frame / FPS + 1e-6
 
     rows = {"foreign": [0, 0, 0], "german": [0, 0, 0]}  # announced, reported unread, nothing
-    claimed = 0
+    claimed = twice = 0
     for car in drawn:
         kind = "german" if car.plate else "foreign"
         seen = [c for t, c in announced if during(car, t)]
         told = [u for u in unread if during(car, u[0]) or during(car, u[1])]
         claimed += len(told)
+        twice += len(seen) + len(told) > 1
         rows[kind][0 if seen else 1 if told else 2] += 1
     return {"cars": len(drawn),
             **{f"{kind}_{what}": rows[kind][i] for kind in rows
                for i, what in enumerate(("announced", "reported_unread", "nothing"))},
-            "unread_reports": len(unread), "unread_reports_of_no_car": len(unread) - claimed}
+            "cars_told_twice": twice, "unread_reports": len(unread),
+            "unread_reports_of_no_car": len(unread) - claimed}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{result[f'{kind}_reported_unread']} reported as not read, "
               f"{result[f'{kind}_nothing']} nothing")
     print(f"reports of a car not read: {result['unread_reports']}, "
-          f"{result['unread_reports_of_no_car']} of them at no car")
+          f"{result['unread_reports_of_no_car']} of them at no car; "
+          f"{result['cars_told_twice']} cars announced or reported twice")
     return 0
 
 

@@ -14,7 +14,7 @@ arrived: reads without a plate that move across the view, away from every plate 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -69,6 +69,7 @@ log = logging.getLogger(__name__)
 UNCERTAIN_SHARE = 0.75
 KEPT_SCORES = 8  # a car's most confident reads whose frame scores go to matching
 KEPT_CROPS = 3  # and whose images are kept as evidence
+TRAVEL_BOXES = 5  # boxes at each end of a place without a plate read that its motion is taken from
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class _Track:
     clear: set[Plate] = field(default_factory=set)  # plates read at least once unambiguously
     spurious: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
     emitted: bool = False
+    announced: bool = False  # emitted with enough reads: a passage, or the same visit again
     last_read: float = float("-inf")
     box: Box | None = None
     scored: list[tuple[float, int, CharScores]] = field(default_factory=list)
@@ -158,34 +160,55 @@ class _UnreadTrack:
 
     first_seen: float
     last_seen: float
-    start: Box
     box: Box
     reads: int = 0
     confidence: float = 0.0
-    explained: bool = False  # a plate was read where it was: a car's bad frames, no new car
+    # tracks of plates read where it was, not decided yet; once one is announced these
+    # were its bad frames (explained)
+    near: list[_Track] = field(default_factory=list)
+    explained: bool = False
     crops: list[tuple[float, int, np.ndarray]] = field(default_factory=list)
+    # the first and the latest boxes (bounded: a sign may be in view all day)
+    first: list[Box] = field(default_factory=list)
+    latest: deque[Box] = field(default_factory=lambda: deque(maxlen=TRAVEL_BOXES))
 
     def add(self, when: float, read: PlateRead) -> None:
         self.last_seen, self.box = when, read.box
         self.reads += 1
         self.confidence += read.confidence
+        if len(self.first) < TRAVEL_BOXES:
+            self.first.append(read.box)
+        self.latest.append(read.box)
         if read.crop is not None:
             self.crops.append((read.confidence, self.reads, read.crop))
             self.crops.sort(key=lambda c: (-c[0], c[1]))
             del self.crops[KEPT_CROPS:]
 
+    def meet(self, track: _Track) -> None:
+        if not any(t is track for t in self.near):
+            self.near.append(track)
+
     def travel(self) -> float:
-        """How much the box changed since it was first seen, in its first width: how far its
-        centre moved (a car crossing the view), or how much it grew or shrank (a car coming
-        towards the camera). A sign on the wall keeps its box."""
-        (x0, y0), (x1, y1) = self.start.center, self.box.center
+        """How much the box changed from the first reads to the latest (each the median box
+        of up to half the reads, so that one stray box elsewhere is no motion), in the first
+        width: how far its centre moved (a car crossing the view), or how much it grew or
+        shrank (a car coming towards the camera). A sign on the wall keeps its box."""
+        k = max(1, min(TRAVEL_BOXES, self.reads // 2))
+        (x0, y0, w0), (x1, y1, w1) = _median_box(self.first[:k]), _median_box(
+            list(self.latest)[-k:])
         shift = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
-        return max(shift, abs(self.box.w - self.start.w)) / max(1, self.start.w)
+        return max(shift, abs(w1 - w0)) / max(1.0, w0)
 
     def car(self) -> UnreadCar:
         return UnreadCar(self.first_seen, self.last_seen, self.reads,
                          self.confidence / max(1, self.reads),
                          tuple(c for _, _, c in self.crops))
+
+
+def _median_box(boxes: list[Box]) -> tuple[float, float, float]:
+    """The median centre and width of ``boxes``."""
+    return (float(np.median([b.center[0] for b in boxes])),
+            float(np.median([b.center[1] for b in boxes])), float(np.median([b.w for b in boxes])))
 
 
 def _near(a: Box, b: Box, widths: float) -> bool:
@@ -224,15 +247,14 @@ class PassageTracker:
             track.add(when, read)
             for unread in self._unread:
                 if _near(unread.box, read.box, cfg.max_center_shift):
-                    unread.explained = True
-        self._follow_unread(when, [r for r in reads if r.plate is None])
+                    unread.meet(track)
         out = []
         for track in self._tracks:
             if not track.emitted:
                 best = track.winner()
                 if best.agreeing >= cfg.agree or when - track.last_seen > cfg.gap_s:
-                    track.emitted = True
-                    out.extend(self._dedup(best))
+                    out.extend(self._emit(track, best))
+        self._follow_unread(when, [r for r in reads if r.plate is None])
         self._gone += [(t.first_seen, t.last_seen) for t in self._tracks
                        if when - t.last_seen > cfg.gap_s]
         self._tracks = [t for t in self._tracks if when - t.last_seen <= cfg.gap_s]
@@ -247,30 +269,41 @@ class PassageTracker:
         out, self._unread_out = self._unread_out, []
         return out
 
+    def _emit(self, track: _Track, best: Passage) -> list[Passage]:
+        track.emitted = True
+        track.announced = best.reads >= self.config.min_reads
+        return self._dedup(best)
+
     def _follow_unread(self, when: float, reads: list[PlateRead]) -> None:
-        """Reads without a plate join the place they continue; a read near a car whose
-        plate is being read is that car's bad frame. Places gone for ``gap_s`` end: an
-        unread car when no plate was read there and it moved like a car."""
+        """Reads without a plate join the place they continue, and note the tracks of
+        plates read near them (a car's bad frames are that car's). A place gone for
+        ``gap_s`` ends once those tracks are decided: an unread car when none of them was
+        announced, it was read often enough and it moved like a car."""
         cfg = self.config
         for read in reads:
-            if any(when - t.last_seen <= cfg.gap_s and t.box is not None
-                   and _near(t.box, read.box, cfg.max_center_shift) for t in self._tracks):
-                continue
             place = next((u for u in self._unread if when - u.last_seen <= cfg.gap_s
                           and (u.box.iou(read.box) >= 0.3
                                or _near(u.box, read.box, cfg.max_center_shift))), None)
             if place is None:
-                place = _UnreadTrack(when, when, read.box, read.box)
+                place = _UnreadTrack(when, when, read.box)
                 self._unread.append(place)
             place.add(when, read)
-        gone = [u for u in self._unread if when - u.last_seen > cfg.gap_s]
-        self._unread = [u for u in self._unread if when - u.last_seen <= cfg.gap_s]
+            for track in self._tracks:
+                if when - track.last_seen <= cfg.gap_s and track.box is not None \
+                        and _near(track.box, read.box, cfg.max_center_shift):
+                    place.meet(track)
+        for place in self._unread:  # decided tracks are let go (a sign is in view all day)
+            place.explained |= any(t.announced for t in place.near)
+            place.near = [t for t in place.near if not t.emitted]
+        gone = [u for u in self._unread if when - u.last_seen > cfg.gap_s and not u.near]
+        self._unread = [u for u in self._unread if not any(u is g for g in gone)]
         self._gone += [(u.first_seen, u.last_seen) for u in gone]
         self._end_unread(gone)
 
     def _end_unread(self, places: list[_UnreadTrack]) -> None:
         cfg = self.config
-        self._unread_out += [u.car() for u in places if not u.explained
+        self._unread_out += [u.car() for u in places
+                             if not u.explained and not any(t.announced for t in u.near)
                              and u.reads >= cfg.unread_min_reads
                              and u.travel() >= cfg.unread_min_travel]
 
@@ -311,8 +344,7 @@ class PassageTracker:
         out = []
         for track in self._tracks:
             if not track.emitted:
-                track.emitted = True
-                out.extend(self._dedup(track.winner()))
+                out.extend(self._emit(track, track.winner()))
         self._tracks = []
         self._end_unread(self._unread)
         self._unread = []

@@ -209,3 +209,19 @@ def test_a_foreign_plate_read_once_as_a_german_one_is_still_told() -> None:
         assert tracker.update(0.2 * k, reads) == []
     assert tracker.update(4.0, []) == []
     assert [c.reads for c in tracker.take_unread()] == [5]
+
+
+def test_a_large_sign_in_the_sky_does_not_swallow_a_foreign_plate_below_it() -> None:
+    """A wide box of clutter high in the frame, near a car whose plate is read, then a
+    foreign plate further down: the plate is its own place (seen on tuning seed 5701)."""
+    tracker = PassageTracker(TrackerConfig())
+    sign = PlateRead(Box(762, 74, 258, 20), "DRWE", 0.4, None)
+    for k in range(4):  # a German car under the sign, announced
+        tracker.update(0.2 * k, [read(ANNA, x=450 + 20 * k), sign])
+    for k in range(4, 16):  # the empty entrance: only the sign
+        tracker.update(0.2 * k, [sign])
+    for k in range(16, 22):  # a foreign plate coming closer, the sign still read now and then
+        plate = PlateRead(Box(270 + 15 * k, 80 + 25 * k, 15 * k - 140, 25), "ANCY", 0.9, None)
+        tracker.update(0.2 * k, [plate, sign] if k % 2 else [plate])
+    tracker.update(9.0, [])
+    assert [c.reads for c in tracker.take_unread()] == [6]

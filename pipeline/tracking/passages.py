@@ -212,9 +212,10 @@ def _median_box(boxes: list[Box]) -> tuple[float, float, float]:
 
 
 def _near(a: Box, b: Box, widths: float) -> bool:
-    """The centres of ``a`` and ``b`` are within ``widths`` of the wider's width."""
+    """The centres of ``a`` and ``b`` are within ``widths`` of the narrower's width (a
+    large box of clutter, a sign in the sky, must not reach a plate across the view)."""
     (ax, ay), (bx, by) = a.center, b.center
-    return ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 <= widths * max(a.w, b.w)
+    return ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 <= widths * min(a.w, b.w)
 
 
 def similar(a: str, b: str, max_edits: int = 2) -> bool:

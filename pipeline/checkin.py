@@ -200,9 +200,9 @@ class CheckIn:
         return wall + timedelta(seconds=first_seen - t0)
 
     def _ids(self, first_seen: float, what: str) -> tuple[str | None, str]:
-        """(event id, read id) of a car first seen at ``first_seen``: derived from it and
-        ``what`` was read when a file may be replayed (a replayed car is recognised as
-        recorded), else random."""
+        """(event id, read id) of a car first seen at ``first_seen``. When a file may be
+        replayed they are derived from that time and ``what`` was read (the plate, or
+        ``unread``), so a replayed car is recognised as recorded; else random."""
         if self.replay_key is None:
             return None, uuid.uuid4().hex[:12]
         event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kennzeichen:{self.camera_id}:"

@@ -199,12 +199,12 @@ class CheckIn:
         t0, wall = self._stream_origin
         return wall + timedelta(seconds=first_seen - t0)
 
-    def _ids(self, first_seen: float, what: str) -> tuple[str | None, str]:
+    def _ids(self, first_seen: float, what: str) -> tuple[str, str]:
         """(event id, read id) of a car first seen at ``first_seen``. When a file may be
         replayed they are derived from that time and ``what`` was read (the plate, or
         ``unread``), so a replayed car is recognised as recorded; else random."""
         if self.replay_key is None:
-            return None, uuid.uuid4().hex[:12]
+            return str(uuid.uuid4()), uuid.uuid4().hex[:12]
         event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kennzeichen:{self.camera_id}:"
                                   f"{self.replay_key}:{first_seen:.3f}:{what}"))
         return event_id, event_id.replace("-", "")[:12]
@@ -259,7 +259,6 @@ class CheckIn:
         t = time.perf_counter()
         seen_at = self._seen_at(car.first_seen)
         event_id, read_id = self._ids(car.first_seen, "unread")
-        event_id = event_id or str(uuid.uuid4())
         status = Status.NEEDS_REVIEW
         event = ArrivalEvent(event_id, read_id, arrival_payload(
             event_id=event_id, read_id=read_id, seen_at=seen_at, site=self.site,

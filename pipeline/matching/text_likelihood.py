@@ -64,6 +64,7 @@ from pipeline.matching.likelihood import (
     plates_of,
     prior_gap,
 )
+from pipeline.matching.matcher import Spurious
 
 # Characters a read may have lost (the insertion variants of the unregistered explanation).
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -218,7 +219,7 @@ class TextCase:
     variants: Mapping[str, float]
     log_fill: Mapping[str, float]
     registered: int
-    spurious: tuple[tuple[str, str, float], ...] = ()
+    spurious: Spurious = ()
 
 
 def text_case(voted: str, evidence: Iterable[tuple[str, float]] | None,
